@@ -1,0 +1,335 @@
+"""The one way to consume events: declare handlers, get inbox, dead letters and retries.
+
+    handlers = Handlers("visits")
+
+    @handlers.on(BusinessRegistered)
+    async def remember_business(ctx: EventContext, event: BusinessRegistered) -> None:
+        await ctx.conn.execute(...)        # the effect, in the inbox transaction
+        await ctx.emit(SomethingHappened(...))  # follow-up event, same transaction
+
+For every poll and partition, `EventConsumer`:
+1. decodes each record; a poison record (no CloudEvents headers, bad JSON, schema
+   violation, unsupported version, wrong source) goes to `sangsaeng.<consumer>.dlq`
+   with its reason and origin; an unknown event type is skipped and counted;
+2. in ONE transaction, inserts the batch's `(consumer, event_id)` inbox rows and runs
+   the handler of each event that was not there yet (a redelivered event has no
+   second effect); a handler that fails for good is rolled back to its savepoint and
+   dead-lettered, its inbox row removed;
+3. commits the Kafka offset only after that transaction committed.
+A transient fault (database or broker unreachable) retries the same batch with
+capped backoff: no event is ever skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.structs import ConsumerRecord
+
+from sangsaeng_common import failpoints, metrics, outbox
+from sangsaeng_common.contracts import Event, dlq_topic
+from sangsaeng_common.db import is_transient
+from sangsaeng_common.envelope import Envelope, PoisonMessage, UnknownEventType
+from sangsaeng_common.logging import bound_contextvars, get_logger
+from sangsaeng_common.retry import Backoff
+
+log = get_logger(__name__)
+
+
+@dataclass
+class EventContext:
+    """What a handler gets besides its event: the transaction's connection and a way
+    to emit follow-up events caused by this one."""
+
+    conn: asyncpg.Connection
+    envelope: Envelope
+    record: ConsumerRecord
+
+    async def emit(self, event: Event) -> Envelope:
+        return await outbox.add(
+            self.conn,
+            event,
+            correlation_id=self.envelope.correlation_id,
+            causation_id=str(self.envelope.id),
+            traceparent=self.envelope.traceparent,
+        )
+
+
+Handler = Callable[[EventContext, Any], Awaitable[None]]
+
+
+@dataclass
+class Handlers:
+    consumer: str  # names the consumer group, the inbox rows and the DLQ topic
+    by_type: dict[type[Event], Handler] = field(default_factory=dict)
+
+    def on(self, event_type: type[Event]) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            if event_type in self.by_type:
+                raise ValueError(f"{self.consumer} handles {event_type.ce_type()} twice")
+            self.by_type[event_type] = handler
+            return handler
+
+        return register
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({t.topic() for t in self.by_type})
+
+    @property
+    def dlq_topic(self) -> str:
+        return dlq_topic(self.consumer)
+
+    @property
+    def group_id(self) -> str:
+        return f"sangsaeng.{self.consumer}"
+
+
+@dataclass
+class _Decoded:
+    record: ConsumerRecord
+    envelope: Envelope
+    event: Event
+    handler: Handler
+
+
+class _Revoked(Exception):
+    """The partition was taken away while its batch was being retried."""
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        handlers: Handlers,
+        *,
+        pool: asyncpg.Pool,
+        bootstrap_servers: str,
+        max_records: int = 500,
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 1_000,
+        backoff_initial_s: float = 0.2,
+        backoff_max_s: float = 5.0,
+    ):
+        self.handlers = handlers
+        self.pool = pool
+        self.bootstrap_servers = bootstrap_servers
+        self.max_records = max_records
+        self.session_timeout_ms = session_timeout_ms
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self._backoff_args = (backoff_initial_s, backoff_max_s)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq: AIOKafkaProducer | None = None
+        # Held while a batch is applied; a rebalance waits for it, so a partition is
+        # handed over only between batches, with its offset committed.
+        self._busy = asyncio.Lock()
+        self._revoking: set[TopicPartition] = set()
+        self._stopping = False
+        self._positions: dict[TopicPartition, int] = {}
+        self.running = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self) -> None:
+        backoff = Backoff(*self._backoff_args)
+        while not self._stopping:
+            try:
+                await self._run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reconnect and resume from the committed offset
+                delay = backoff.next()
+                log.warning("consumer fault, restarting", consumer=self.handlers.consumer, error=repr(exc), retry_in_s=round(delay, 2))
+                await asyncio.sleep(delay)
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def _run_once(self) -> None:
+        from sangsaeng_common.outbox import make_producer
+
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.handlers.group_id,
+            client_id=f"{self.handlers.consumer}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=self.heartbeat_interval_ms,
+            max_poll_interval_ms=300_000,
+        )
+        dlq = make_producer(self.bootstrap_servers, f"{self.handlers.consumer}-dlq")
+        consumer.subscribe(self.handlers.topics, listener=_Listener(self))
+        await consumer.start()
+        await dlq.start()
+        self._consumer, self._dlq = consumer, dlq
+        self.running = True
+        try:
+            while not self._stopping:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                for tp, records in batches.items():
+                    if records:
+                        async with self._busy:
+                            await self._process_partition(consumer, tp, records)
+                self._report_lag(consumer)
+        finally:
+            self.running = False
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.stop(), 10)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(dlq.stop(), 10)
+
+    # ------------------------------------------------------------------ one batch
+
+    async def _process_partition(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        started = time.perf_counter()
+        decoded: list[_Decoded] = []
+        dead: list[tuple[ConsumerRecord, str, str]] = []
+        for record in records:
+            try:
+                envelope = Envelope.from_kafka(record.headers, record.value)
+                event = envelope.decode(record.topic)
+            except UnknownEventType as exc:
+                metrics.EVENTS_CONSUMED.labels(self.handlers.consumer, str(exc), "unknown_type").inc()
+                continue
+            except PoisonMessage as poison:
+                dead.append((record, poison.reason, poison.detail))
+                continue
+            handler = self.handlers.by_type.get(type(event))
+            if handler is None:
+                metrics.EVENTS_CONSUMED.labels(self.handlers.consumer, envelope.type, "not_handled").inc()
+                continue
+            decoded.append(_Decoded(record, envelope, event, handler))
+
+        try:
+            # Poison first: a crash after this and before the offset commit dead-letters
+            # the record twice, which is harmless; it never loses it.
+            await self._dead_letter(tp, dead)
+            failed = await self._apply(tp, decoded) if decoded else []
+            await self._dead_letter(tp, failed)
+        except _Revoked:
+            log.info("partition revoked during retries; its new owner resumes it", topic=tp.topic, partition=tp.partition)
+            return
+        failpoints.hit("consumer.after_db_commit")
+        try:
+            await consumer.commit({tp: records[-1].offset + 1})
+            self._positions[tp] = records[-1].offset + 1
+        except (CommitFailedError, KafkaError) as exc:
+            # The effects are committed; whoever reads this partition next gets the
+            # records again and the inbox turns them into no-ops.
+            log.warning("offset commit failed; redelivery will be absorbed by the inbox", error=repr(exc))
+        metrics.HANDLER_LATENCY.labels(self.handlers.consumer).observe(time.perf_counter() - started)
+
+    async def _apply(self, tp: TopicPartition, batch: list[_Decoded]) -> list[tuple[ConsumerRecord, str, str]]:
+        backoff = Backoff(*self._backoff_args)
+        while True:
+            try:
+                return await self._apply_once(batch)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if tp in self._revoking or self._stopping:
+                    raise _Revoked() from exc
+                delay = backoff.next()
+                log.warning("transient fault applying batch, retrying", error=repr(exc), retry_in_s=round(delay, 2), size=len(batch))
+                await asyncio.sleep(delay)
+
+    async def _apply_once(self, batch: list[_Decoded]) -> list[tuple[ConsumerRecord, str, str]]:
+        consumer_name = self.handlers.consumer
+        failed: list[tuple[ConsumerRecord, str, str]] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                """insert into inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
+                   select $1, * from unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[])
+                   on conflict do nothing
+                   returning event_id""",
+                consumer_name,
+                [d.envelope.id for d in batch],
+                [d.envelope.type for d in batch],
+                [d.record.topic for d in batch],
+                [d.record.partition for d in batch],
+                [d.record.offset for d in batch],
+            )
+            fresh = {r["event_id"] for r in rows}
+            for item in batch:
+                if item.envelope.id not in fresh:  # seen before, or twice in this batch
+                    metrics.EVENTS_CONSUMED.labels(consumer_name, item.envelope.type, "duplicate").inc()
+                    continue
+                fresh.discard(item.envelope.id)
+                with bound_contextvars(
+                    correlation_id=item.envelope.correlation_id,
+                    causation_id=item.envelope.causation_id,
+                    event_id=str(item.envelope.id),
+                    event_type=item.envelope.type,
+                ):
+                    try:
+                        async with conn.transaction():  # savepoint: one bad event spoils only itself
+                            await item.handler(EventContext(conn, item.envelope, item.record), item.event)
+                    except Exception as exc:
+                        if is_transient(exc):
+                            raise
+                        log.error("handler failed; dead-lettering the event", error=repr(exc))
+                        await conn.execute("delete from inbox where consumer = $1 and event_id = $2", consumer_name, item.envelope.id)
+                        failed.append((item.record, "handler_error", repr(exc)))
+                        continue
+                    metrics.EVENTS_CONSUMED.labels(consumer_name, item.envelope.type, "applied").inc()
+        return failed
+
+    async def _dead_letter(self, tp: TopicPartition, dead: list[tuple[ConsumerRecord, str, str]]) -> None:
+        if not dead:
+            return
+        assert self._dlq is not None
+        backoff = Backoff(*self._backoff_args)
+        for record, reason, detail in dead:
+            headers = list(record.headers or ()) + [
+                ("dlq_reason", reason.encode()),
+                ("dlq_error", detail[:4000].encode()),
+                ("dlq_consumer", self.handlers.consumer.encode()),
+                ("dlq_origin_topic", record.topic.encode()),
+                ("dlq_origin_partition", str(record.partition).encode()),
+                ("dlq_origin_offset", str(record.offset).encode()),
+                ("dlq_time", datetime.now(UTC).isoformat().encode()),
+            ]
+            while True:
+                try:
+                    await (await self._dlq.send(self.handlers.dlq_topic, key=record.key, value=record.value, headers=headers))
+                    break
+                except KafkaError as exc:
+                    if tp in self._revoking or self._stopping:
+                        raise _Revoked() from exc
+                    await asyncio.sleep(backoff.next())
+            metrics.DEAD_LETTERS.labels(self.handlers.consumer, reason).inc()
+            log.warning("dead-lettered", reason=reason, detail=detail[:300], topic=record.topic, partition=record.partition, offset=record.offset)
+
+    def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        # Lag from the highwater a fetch returned, never from end_offsets(): the
+        # development broker under-reports ListOffsets.
+        for tp in consumer.assignment():
+            highwater, position = consumer.highwater(tp), self._positions.get(tp)
+            if highwater is not None and position is not None:
+                metrics.CONSUMER_LAG.labels(self.handlers.consumer, tp.topic, tp.partition).set(max(0, highwater - position))
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, owner: EventConsumer):
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Let the batch in hand finish and commit its offset before the partition moves.
+        self.owner._revoking.update(revoked)  # noqa: SLF001
+        try:
+            async with self.owner._busy:  # noqa: SLF001
+                pass
+        finally:
+            self.owner._revoking.clear()  # noqa: SLF001
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("partitions assigned", partitions=[f"{tp.topic}:{tp.partition}" for tp in assigned])

@@ -1,0 +1,45 @@
+"""Events published by intake on `sangsaeng.intake.events`. No personal data: owners'
+names, contacts and resident numbers never leave intake's schema."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import Field
+
+from sangsaeng_common.contracts import Event, contract
+
+
+class Stage(StrEnum):
+    prospective = "prospective"
+    operating = "operating"
+    closing = "closing"
+    closed = "closed"
+    restarting = "restarting"
+
+
+@contract("intake", "BusinessRegistered", 1)
+class BusinessRegistered(Event):
+    business_id: UUID
+    registration_number: Annotated[str, Field(pattern=r"^\d{10}$")] | None = Field(
+        description="10 digits, no hyphens; none for a would-be founder"
+    )
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    dong: str
+    industry: str
+    employees: Annotated[int, Field(ge=0)]
+    is_micro_business: bool
+    stage: Stage
+    registered_on: date | None
+
+
+@contract("intake", "BusinessStageChanged", 1)
+class BusinessStageChanged(Event):
+    business_id: UUID
+    from_stage: Stage
+    to_stage: Stage
+    reason: str | None = None
+    changed_on: date

@@ -1,0 +1,167 @@
+"""CloudEvents 1.0 in Kafka binary content mode (the structure of Debezium's outbox).
+
+The Kafka value is the event's JSON data; the context attributes travel as `ce_*`
+headers; the key is the business id (ce_subject). Any CloudEvents SDK or plain
+Kafka client can read it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import UUID
+
+import uuid6
+from pydantic import ValidationError
+
+from sangsaeng_common.contracts import REGISTRY, Event, known_versions, parse_ce_type
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+REQUIRED_HEADERS = ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject")
+
+
+class PoisonMessage(Exception):
+    """A record that can never be processed: it goes to the dead-letter topic with `reason`."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class UnknownEventType(Exception):
+    """A well-formed event of a type this consumer does not know: skipped (tolerant reader)."""
+
+
+def new_event_id() -> UUID:
+    return uuid6.uuid7()
+
+
+def new_traceparent() -> str:
+    return f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
+
+
+def source_of(service: str) -> str:
+    return f"/sangsaeng/{service}"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    id: UUID
+    source: str
+    type: str
+    subject: str
+    time: datetime
+    data: bytes
+    correlation_id: str
+    causation_id: str | None = None
+    traceparent: str | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def wrap(
+        cls,
+        event: Event,
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        traceparent: str | None = None,
+    ) -> Envelope:
+        event_id = new_event_id()
+        return cls(
+            id=event_id,
+            source=source_of(event.producer),
+            type=event.ce_type(),
+            subject=event.subject(),
+            time=datetime.now(UTC),
+            data=event.model_dump_json().encode(),
+            correlation_id=correlation_id or str(event_id),
+            causation_id=causation_id,
+            traceparent=traceparent or new_traceparent(),
+        )
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "ce_specversion": SPECVERSION,
+            "ce_id": str(self.id),
+            "ce_source": self.source,
+            "ce_type": self.type,
+            "ce_time": self.time.isoformat(),
+            "ce_subject": self.subject,
+            "content-type": CONTENT_TYPE,
+            "ce_correlationid": self.correlation_id,
+        }
+        if self.causation_id:
+            headers["ce_causationid"] = self.causation_id
+        if self.traceparent:
+            headers["traceparent"] = self.traceparent
+        return headers
+
+    def kafka_headers(self) -> list[tuple[str, bytes]]:
+        return [(k, v.encode()) for k, v in self.headers().items()]
+
+    @property
+    def key(self) -> bytes:
+        return self.subject.encode()
+
+    @classmethod
+    def from_headers(cls, headers: dict[str, str], data: bytes) -> Envelope:
+        missing = [h for h in REQUIRED_HEADERS if not headers.get(h)]
+        if missing:
+            raise PoisonMessage("missing_headers", f"missing CloudEvents headers: {', '.join(missing)}")
+        if headers["ce_specversion"] != SPECVERSION:
+            raise PoisonMessage("unsupported_specversion", headers["ce_specversion"])
+        try:
+            event_id = UUID(headers["ce_id"])
+            time = datetime.fromisoformat(headers["ce_time"])
+        except ValueError as exc:
+            raise PoisonMessage("invalid_headers", str(exc)) from exc
+        known = {*REQUIRED_HEADERS, "content-type", "ce_correlationid", "ce_causationid", "traceparent"}
+        return cls(
+            id=event_id,
+            source=headers["ce_source"],
+            type=headers["ce_type"],
+            subject=headers["ce_subject"],
+            time=time,
+            data=data,
+            correlation_id=headers.get("ce_correlationid") or str(event_id),
+            causation_id=headers.get("ce_causationid"),
+            traceparent=headers.get("traceparent"),
+            extra_headers={k: v for k, v in headers.items() if k not in known},
+        )
+
+    @classmethod
+    def from_kafka(cls, raw_headers: list[tuple[str, bytes]] | tuple, value: bytes | None) -> Envelope:
+        try:
+            headers = {k: v.decode() for k, v in raw_headers or ()}
+        except UnicodeDecodeError as exc:
+            raise PoisonMessage("undecodable_headers", str(exc)) from exc
+        return cls.from_headers(headers, value or b"")
+
+    def decode(self, topic: str | None = None) -> Event:
+        """The typed event. Raises UnknownEventType (skip) or PoisonMessage (dead-letter)."""
+        parsed = parse_ce_type(self.type)
+        if parsed is None:
+            raise PoisonMessage("invalid_type", f"ce_type {self.type!r} is not sangsaeng.<service>.<Name>.v<N>")
+        producer, name, version = parsed
+        if self.source != source_of(producer) or (topic and topic.startswith("sangsaeng.") and topic.endswith(".events") and topic != f"sangsaeng.{producer}.events"):
+            raise PoisonMessage("wrong_source", f"{self.type} from {self.source!r} on topic {topic!r}")
+        contract_cls = REGISTRY.get(self.type)
+        if contract_cls is None:
+            if known_versions(producer, name):
+                raise PoisonMessage("unsupported_version", f"{self.type}; known versions {known_versions(producer, name)}")
+            raise UnknownEventType(self.type)
+        try:
+            payload = json.loads(self.data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise PoisonMessage("undecodable_data", str(exc)) from exc
+        try:
+            event = contract_cls.model_validate(payload)
+        except ValidationError as exc:
+            raise PoisonMessage("schema_invalid", exc.json(include_url=False)) from exc
+        if event.subject() != self.subject:
+            raise PoisonMessage("subject_mismatch", f"ce_subject {self.subject!r} != data {event.subject()!r}")
+        return event

@@ -1,0 +1,230 @@
+"""HTTP building blocks every service uses the same way: RFC 9457 problem+json errors,
+bearer-token roles, correlation ids, request metrics, and Idempotency-Key."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sangsaeng_common import metrics
+from sangsaeng_common.db import is_transient
+from sangsaeng_common.logging import bind_contextvars, clear_contextvars, get_logger
+
+log = get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+traceparent_var: ContextVar[str | None] = ContextVar("traceparent", default=None)
+
+
+# ---------------------------------------------------------------- problems
+
+
+class Problem(Exception):
+    """An error answered as RFC 9457 problem+json."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str = "about:blank",
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ):
+        super().__init__(detail or title)
+        self.status, self.title, self.detail, self.type = status, title, detail, type_
+        self.errors, self.headers, self.extensions = errors, headers, extensions
+
+    @classmethod
+    def invalid(cls, field: str, message: str) -> Problem:
+        """422 naming the offending field."""
+        return cls(422, "Invalid request", f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    body: dict[str, Any] = {"type": problem.type, "title": problem.title, "status": problem.status}
+    if problem.detail:
+        body["detail"] = problem.detail
+    body["instance"] = request.url.path
+    if problem.errors:
+        body["errors"] = problem.errors
+    body.update(problem.extensions)
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else [str(p) for p in loc]
+    return ".".join(parts) or str(loc[0] if loc else "request")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field_name(tuple(e.get("loc", ()))), "location": (e.get("loc") or ("body",))[0], "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem_response(request, Problem(422, "Invalid request", detail, errors=errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(request, Problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None)))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_transient(exc):
+            log.warning("dependency unavailable", error=repr(exc))
+            return problem_response(
+                request,
+                Problem(503, "Service temporarily unavailable", "a dependency is unreachable; try again", headers={"Retry-After": "2"}),
+            )
+        log.error("unhandled error", error=repr(exc), exc_info=exc)
+        return problem_response(request, Problem(500, "Internal error"))
+
+
+# ---------------------------------------------------------------- correlation + metrics
+
+
+def install_request_context(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _context(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        correlation_id_var.set(correlation_id)
+        traceparent_var.set(request.headers.get("traceparent"))
+        clear_contextvars()
+        bind_contextvars(service=app.state.service_name, correlation_id=correlation_id)
+        started = time.perf_counter()
+        response = await call_next(request)
+        elapsed = time.perf_counter() - started
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.HTTP_REQUESTS.labels(request.method, path, response.status_code).inc()
+        metrics.HTTP_LATENCY.labels(request.method, path).observe(elapsed)
+        response.headers["X-Correlation-ID"] = correlation_id
+        if path not in ("/health", "/ready", "/metrics"):
+            log.info("request", method=request.method, path=request.url.path, status=response.status_code, ms=round(elapsed * 1000, 1))
+        return response
+
+
+# ---------------------------------------------------------------- authentication
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str  # staff, planner, loan_officer, auditor, agency
+
+    agency: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"agency:{self.agency}" if self.agency else self.role
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class Authenticator:
+    """Bearer tokens from configuration (AUTH_TOKENS: token -> role). Tokens are kept
+    as SHA-256 digests and compared in constant time."""
+
+    def __init__(self, tokens: dict[str, str]):
+        self._by_digest = [(_digest(token), role) for token, role in tokens.items()]
+
+    def principal(self, token: str) -> Principal | None:
+        digest = _digest(token)
+        found = None
+        for known, role in self._by_digest:
+            if hmac.compare_digest(known, digest):
+                found = role
+        if found is None:
+            return None
+        if found.startswith("agency:"):
+            return Principal("agency", found.removeprefix("agency:"))
+        return Principal(found)
+
+
+def require(*roles: str) -> Any:
+    """Dependency: the caller's principal, which must hold one of `roles` ("agency" for any agency)."""
+
+    async def dependency(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if credentials is None:
+            raise Problem(401, "Authentication required", "send Authorization: Bearer <token>", headers=challenge)
+        principal = request.app.state.authenticator.principal(credentials.credentials)
+        if principal is None:
+            raise Problem(401, "Invalid token", headers=challenge)
+        if principal.role not in roles:
+            raise Problem(403, "Forbidden", f"role {principal.name} may not do this; allowed: {', '.join(roles)}")
+        bind_contextvars(principal=principal.name)
+        return principal
+
+    return Depends(dependency)
+
+
+# ---------------------------------------------------------------- idempotency
+
+
+async def idempotent(
+    conn: asyncpg.Connection,
+    *,
+    scope: str,
+    key: str | None,
+    request_body: Any,
+    command: Callable[[], Awaitable[tuple[int, Any]]],
+) -> tuple[int, Any, bool]:
+    """Run `command` once per (scope, Idempotency-Key); a repeat gets the first answer.
+
+    Runs inside the command's transaction: the stored answer commits with the effects.
+    The key row is inserted first; a concurrent request with the same key blocks on
+    that insert until the first transaction ends, then finds the stored answer.
+    Returns (status, body, replayed).
+    """
+    if key is None:
+        status, body = await command()
+        return status, body, False
+    if not 1 <= len(key) <= 200:
+        raise Problem.invalid("Idempotency-Key", "must be 1 to 200 characters")
+    request_hash = hashlib.sha256(json.dumps(request_body, sort_keys=True, default=str).encode()).hexdigest()
+    inserted = await conn.fetchval(
+        """insert into idempotency_keys (scope, key, request_hash) values ($1, $2, $3)
+           on conflict do nothing returning true""",
+        scope,
+        key,
+        request_hash,
+    )
+    if not inserted:
+        stored = await conn.fetchrow("select request_hash, status_code, response from idempotency_keys where scope = $1 and key = $2", scope, key)
+        if stored["request_hash"] != request_hash:
+            raise Problem(422, "Idempotency-Key reused", "this Idempotency-Key was used with a different request body")
+        return stored["status_code"], stored["response"], True
+    status, body = await command()
+    await conn.execute(
+        "update idempotency_keys set status_code = $3, response = $4 where scope = $1 and key = $2", scope, key, status, body
+    )
+    return status, body, False

@@ -1,0 +1,13 @@
+"""Prometheus metrics shared by every service (served on /metrics)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["method", "route"])
+EVENTS_PUBLISHED = Counter("events_published_total", "Outbox rows published to Kafka", ["schema"])
+OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published", ["schema"])
+OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished outbox row", ["schema"])
+EVENTS_CONSUMED = Counter("events_consumed_total", "Events consumed", ["consumer", "type", "result"])
+HANDLER_LATENCY = Histogram("event_handler_duration_seconds", "Time to apply one poll's batch of a partition", ["consumer"])
+DEAD_LETTERS = Counter("dead_letters_total", "Records sent to the dead-letter topic", ["consumer", "reason"])
+CONSUMER_LAG = Gauge("consumer_lag", "Records between the consumer's position and the partition's highwater", ["consumer", "topic", "partition"])

@@ -1,0 +1,196 @@
+"""Transactional outbox and its relay.
+
+A command's effects and its events are committed together (`add` runs on the
+command's connection, inside its transaction). The relay, one leader per service,
+publishes committed rows in sequence order and marks them published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from sangsaeng_common import failpoints, metrics
+from sangsaeng_common.contracts import Event
+from sangsaeng_common.db import LOCK_OUTBOX_KEY, LOCK_RELAY_LEADER, connect, is_transient
+from sangsaeng_common.envelope import Envelope
+from sangsaeng_common.logging import get_logger
+from sangsaeng_common.retry import Backoff
+
+log = get_logger(__name__)
+
+
+async def add(
+    conn: asyncpg.Connection,
+    event: Event,
+    *,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    traceparent: str | None = None,
+) -> Envelope:
+    """Insert `event` into the outbox, in the caller's transaction."""
+    envelope = Envelope.wrap(event, correlation_id=correlation_id, causation_id=causation_id, traceparent=traceparent)
+    # LOCKING: the relay publishes in `seq` order, but sequence numbers are handed out
+    # at insert time while transactions commit in their own order. Two transactions
+    # writing events for the same business could take seq 10 and 11 and commit 11
+    # first; the relay would then publish 11 before 10 exists, and that business's
+    # events would be out of order on its partition. Taking a transaction-scoped
+    # advisory lock on the key *before* the insert serialises writers of one key: the
+    # second waits until the first commits (or rolls back) and only then takes its seq,
+    # so per key, seq order is commit order. Different keys never wait for each other
+    # (up to hash collisions, which only cost a short wait). The lock is released at
+    # commit, so it cannot outlive the transaction or deadlock with the relay, which
+    # never takes it.
+    await conn.execute("select pg_advisory_xact_lock($1, hashtext($2))", LOCK_OUTBOX_KEY, envelope.subject)
+    await conn.execute(
+        """insert into outbox (event_id, topic, key, event_type, headers, payload)
+           values ($1, $2, $3, $4, $5, $6)""",
+        envelope.id,
+        event.topic(),
+        envelope.subject,
+        envelope.type,
+        envelope.headers(),
+        envelope.data,
+    )
+    return envelope
+
+
+def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+    # No idempotent or transactional producer: the development broker refuses
+    # InitProducerId, and the outbox + inbox do not need it. aiokafka keeps one
+    # in-flight request per partition, so retries do not reorder a partition.
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=2,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=30_000,
+        retry_backoff_ms=200,
+    )
+
+
+class OutboxRelay:
+    """Publishes the outbox of one service schema; one leader at a time.
+
+    Leadership is a session-level advisory lock held by the relay's own connection.
+    If the leader dies, Postgres ends its session and releases the lock, and a standby
+    (another replica) takes it within `standby_retry_s`. Every read and mark goes over
+    that same connection, so a leader that lost its connection also lost the lock and
+    cannot go on marking rows.
+    """
+
+    def __init__(
+        self,
+        *,
+        dsn: str,
+        schema: str,
+        bootstrap_servers: str,
+        batch_size: int = 500,
+        idle_check_s: float = 10.0,
+        standby_retry_s: float = 1.0,
+        backoff: Backoff | None = None,
+    ):
+        self.dsn = dsn
+        self.schema = schema
+        self.bootstrap_servers = bootstrap_servers
+        self.batch_size = batch_size
+        self.idle_check_s = idle_check_s
+        self.standby_retry_s = standby_retry_s
+        self.backoff = backoff or Backoff()
+        self.is_leader = False
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    @property
+    def channel(self) -> str:
+        return f"{self.schema}_outbox"
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._lead()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every fault is retried, nothing is skipped
+                self.is_leader = False
+                delay = self.backoff.next()
+                log.warning("relay fault, retrying", error=repr(exc), transient=is_transient(exc), retry_in_s=round(delay, 2))
+                await asyncio.sleep(delay)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def _lead(self) -> None:
+        conn = await connect(self.dsn, self.schema, f"{self.schema}-relay")
+        producer: AIOKafkaProducer | None = None
+        try:
+            while not await conn.fetchval("select pg_try_advisory_lock($1, hashtext($2))", LOCK_RELAY_LEADER, self.schema):
+                if self._stopping:
+                    return
+                await asyncio.sleep(self.standby_retry_s)
+            self.is_leader = True
+            log.info("relay is leader", schema=self.schema)
+            await conn.add_listener(self.channel, lambda *_: self._wake.set())
+            producer = make_producer(self.bootstrap_servers, f"{self.schema}-relay")
+            await producer.start()
+            self.backoff.reset()
+            while not self._stopping:
+                # Clear before reading: a notification arriving while we publish sets it
+                # again, so no committed row waits for the idle check.
+                self._wake.clear()
+                published = await self._publish_batch(conn, producer)
+                if published < self.batch_size:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.idle_check_s)
+        finally:
+            self.is_leader = False
+            if producer is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(producer.stop(), 5)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 5)
+
+    async def _publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
+        rows = await conn.fetch(
+            """select seq, topic, key, headers, payload, created_at from outbox
+               where published_at is null order by seq limit $1""",
+            self.batch_size,
+        )
+        await self._report_backlog(conn, rows)
+        if not rows:
+            return 0
+        failpoints.hit("relay.before_publish")
+        # If any send fails, the error leaves `_lead`, which drops the producer and the
+        # leadership; rows stay unmarked and the next leader publishes them again. Some
+        # of them may already be in Kafka: consumers' inboxes absorb the repeats.
+        futures = [
+            await producer.send(
+                row["topic"],
+                key=row["key"].encode(),
+                value=bytes(row["payload"]),
+                headers=[(k, v.encode()) for k, v in row["headers"].items()],
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*futures)
+        failpoints.hit("relay.after_publish")
+        await conn.execute("update outbox set published_at = now() where seq = any($1::bigint[])", [r["seq"] for r in rows])
+        metrics.EVENTS_PUBLISHED.labels(self.schema).inc(len(rows))
+        self.backoff.reset()
+        return len(rows)
+
+    async def _report_backlog(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
+        if len(rows) < self.batch_size:
+            backlog = len(rows)
+        else:
+            backlog = await conn.fetchval("select count(*) from outbox where published_at is null")
+        metrics.OUTBOX_BACKLOG.labels(self.schema).set(backlog)
+        oldest = rows[0]["created_at"].timestamp() if rows else None
+        metrics.OUTBOX_OLDEST_AGE.labels(self.schema).set(time.time() - oldest if oldest else 0)

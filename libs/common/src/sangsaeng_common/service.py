@@ -1,0 +1,263 @@
+"""The composition root every service shares: settings, pool, migrations, topics,
+relay, consumers and HTTP API, started and stopped as one process.
+
+    python -m intake serve      # API + relay + consumers (the default deployment)
+    python -m intake api        # only the HTTP API
+    python -m intake relay      # only the outbox relay (one leader per service)
+    python -m intake consume    # only the consumers (scale these out)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import typer
+import uvicorn
+from aiokafka import AIOKafkaClient
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from sangsaeng_common import failpoints
+from sangsaeng_common.consumer import EventConsumer, Handlers
+from sangsaeng_common.contracts import Event, events_topic
+from sangsaeng_common.db import connect, create_pool, is_transient, migrate, service_migrations
+from sangsaeng_common.http import Authenticator, idempotent, install_problem_handlers, install_request_context
+from sangsaeng_common.kafka import ensure_topics
+from sangsaeng_common.logging import configure_logging, get_logger
+from sangsaeng_common.outbox import OutboxRelay
+from sangsaeng_common.retry import Backoff
+from sangsaeng_common.settings import ServiceSettings
+from sangsaeng_common.unit_of_work import UnitOfWork
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    title: str
+    description: str
+    routes: Callable[[Runtime], Iterable[APIRouter]]
+    consumers: list[Handlers] = field(default_factory=list)
+    produces: list[type[Event]] = field(default_factory=list)
+
+
+class Runtime:
+    """What handlers and routes need at run time, built once per process."""
+
+    def __init__(self, settings: ServiceSettings, pool: asyncpg.Pool):
+        self.settings = settings
+        self.pool = pool
+        self._kafka: AIOKafkaClient | None = None
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.pool)
+
+    async def command(
+        self,
+        run: Callable[[UnitOfWork], Awaitable[tuple[int, Any]]],
+        *,
+        scope: str,
+        idempotency_key: str | None,
+        request_body: Any,
+    ) -> tuple[int, Any]:
+        """Run one command in one unit of work, once per Idempotency-Key."""
+        async with self.uow() as uow:
+            status, payload, _ = await idempotent(
+                uow.conn, scope=scope, key=idempotency_key, request_body=request_body, command=lambda: run(uow)
+            )
+            await uow.commit()
+        return status, payload
+
+    async def database_ready(self) -> bool:
+        try:
+            async with asyncio.timeout(2):
+                return await self.pool.fetchval("select 1") == 1
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return False
+
+    async def broker_ready(self) -> bool:
+        try:
+            async with asyncio.timeout(2):
+                if self._kafka is None:
+                    self._kafka = AIOKafkaClient(bootstrap_servers=self.settings.kafka_bootstrap_servers, client_id=f"{self.settings.service_name}-ready")
+                    await self._kafka.bootstrap()
+                return bool(await self._kafka.fetch_all_metadata())
+        except Exception:  # noqa: BLE001
+            return False
+
+    async def close(self) -> None:
+        if self._kafka is not None:
+            with contextlib.suppress(Exception):
+                await self._kafka.close()
+        await self.pool.close()
+
+
+def build_app(definition: ServiceDefinition, runtime: Runtime) -> FastAPI:
+    app = FastAPI(title=definition.title, description=definition.description, version="1.0.0")
+    app.state.service_name = definition.name
+    app.state.runtime = runtime
+    app.state.authenticator = Authenticator(runtime.settings.auth_tokens)
+    install_problem_handlers(app)
+    install_request_context(app)
+
+    @app.get("/health", tags=["operations"], summary="The process is alive")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["operations"], summary="Database and broker are reachable")
+    async def ready() -> JSONResponse:
+        database, broker = await asyncio.gather(runtime.database_ready(), runtime.broker_ready())
+        body = {"status": "ready" if database and broker else "not ready", "database": database, "broker": broker}
+        return JSONResponse(body, status_code=200 if database and broker else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in definition.routes(runtime):
+        app.include_router(router)
+    return app
+
+
+async def _retry_until_ready(what: str, action: Callable[[], object]) -> object:
+    backoff = Backoff()
+    while True:
+        try:
+            return await action()
+        except Exception as exc:
+            if not (is_transient(exc) or isinstance(exc, KafkaError)):
+                raise
+            delay = backoff.next()
+            log.warning(f"{what} not reachable yet", error=repr(exc), retry_in_s=round(delay, 2))
+            await asyncio.sleep(delay)
+
+
+async def prepare(definition: ServiceDefinition, settings: ServiceSettings) -> Runtime:
+    """Migrate the schema, create the topics, open the pool."""
+
+    async def migrate_schema() -> None:
+        conn = await connect(settings.database_url, settings.schema, f"{settings.service_name}-migrate")
+        try:
+            await migrate(conn, settings.schema, service_migrations(definition.name))
+        finally:
+            await conn.close()
+
+    await _retry_until_ready("database", migrate_schema)
+    topics = {events_topic(definition.name)}
+    for handlers in definition.consumers:
+        topics.update(handlers.topics)
+        topics.add(handlers.dlq_topic)
+    await _retry_until_ready(
+        "broker", lambda: ensure_topics(settings.kafka_bootstrap_servers, {t: settings.partitions_for(t) for t in topics})
+    )
+    pool = await _retry_until_ready(
+        "database",
+        lambda: create_pool(settings.database_url, settings.schema, settings.service_name, settings.db_pool_min, settings.db_pool_max),
+    )
+    return Runtime(settings, pool)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[override]
+        yield  # signals are handled by `run` for the whole process
+
+
+async def run(definition: ServiceDefinition, roles: set[str]) -> None:
+    settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
+    configure_logging(definition.name, settings.log_level)
+    failpoints.configure(settings.sangsaeng_failpoints)
+    runtime = await prepare(definition, settings)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    relay = OutboxRelay(
+        dsn=settings.database_url,
+        schema=settings.schema,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        batch_size=settings.relay_batch_size,
+        idle_check_s=settings.relay_idle_check_s,
+        standby_retry_s=settings.relay_standby_retry_s,
+        backoff=Backoff(settings.retry_initial_s, settings.retry_max_s),
+    )
+    consumers = [
+        EventConsumer(
+            handlers,
+            pool=runtime.pool,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            max_records=settings.consumer_max_records,
+            session_timeout_ms=settings.consumer_session_timeout_ms,
+            heartbeat_interval_ms=settings.consumer_heartbeat_ms,
+            backoff_initial_s=settings.retry_initial_s,
+            backoff_max_s=settings.retry_max_s,
+        )
+        for handlers in definition.consumers
+    ]
+    server = None
+    tasks: list[asyncio.Task] = []
+    if "relay" in roles:
+        tasks.append(asyncio.create_task(relay.run(), name="relay"))
+    if "consume" in roles:
+        tasks += [asyncio.create_task(c.run(), name=f"consumer:{c.handlers.consumer}") for c in consumers]
+    if "api" in roles:
+        app = build_app(definition, runtime)
+        server = _Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False))
+        tasks.append(asyncio.create_task(server.serve(), name="http"))
+    log.info("service started", roles=sorted(roles), port=settings.http_port if server else None)
+
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    for task in done:
+        if task is not stopper and task.exception():
+            log.error("component failed", component=task.get_name(), error=repr(task.exception()))
+
+    # Graceful stop: the API stops taking requests, consumers finish the batch in hand
+    # and commit its offset, the relay finishes marking what it published.
+    log.info("stopping")
+    if server is not None:
+        server.should_exit = True
+    relay.stop()
+    for consumer in consumers:
+        consumer.stop()
+    _, pending = await asyncio.wait(tasks, timeout=15)
+    for task in pending:
+        task.cancel()
+    await runtime.close()
+
+
+def cli(definition: ServiceDefinition) -> typer.Typer:
+    app = typer.Typer(help=f"{definition.title}", no_args_is_help=False, add_completion=False)
+
+    @app.command()
+    def serve() -> None:
+        """HTTP API, outbox relay and consumers in one process."""
+        asyncio.run(run(definition, {"api", "relay", "consume"}))
+
+    @app.command()
+    def api() -> None:
+        """Only the HTTP API."""
+        asyncio.run(run(definition, {"api"}))
+
+    @app.command()
+    def relay() -> None:
+        """Only the outbox relay."""
+        asyncio.run(run(definition, {"relay"}))
+
+    @app.command()
+    def consume() -> None:
+        """Only the event consumers."""
+        asyncio.run(run(definition, {"consume"}))
+
+    return app

@@ -1,0 +1,53 @@
+"""Settings read from the environment (twelve-factor); one class serves every service."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    service_name: str
+    database_url: str
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    # token -> role ("staff", "planner", "loan_officer", "auditor", "agency:<CODE>").
+    # Empty means every request is refused: there are no built-in credentials.
+    auth_tokens: dict[str, str] = Field(default_factory=dict)
+
+    # Partition count of every topic this service creates, unless overridden per topic.
+    # The count bounds how many replicas of a consumer can share its work.
+    topic_partitions: int = 6
+    topic_partitions_overrides: dict[str, int] = Field(default_factory=dict)
+
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+
+    relay_batch_size: int = 500
+    # The relay is woken by LISTEN/NOTIFY; this is only the safety net for a lost notification.
+    relay_idle_check_s: float = 10.0
+    # How often a standby relay tries to become leader.
+    relay_standby_retry_s: float = 1.0
+
+    consumer_max_records: int = 500
+    consumer_session_timeout_ms: int = 10_000
+    consumer_heartbeat_ms: int = 1_000
+
+    retry_initial_s: float = 0.2
+    retry_max_s: float = 5.0
+
+    # Fault injection for the crash tests, e.g. "relay.after_publish=kill"; empty in production.
+    sangsaeng_failpoints: str = ""
+
+    log_level: str = "INFO"
+
+    def partitions_for(self, topic: str) -> int:
+        return self.topic_partitions_overrides.get(topic, self.topic_partitions)
+
+    @property
+    def schema(self) -> str:
+        return self.service_name

@@ -1,0 +1,54 @@
+"""One command, one transaction: its effects and its events commit together or not at all."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+import asyncpg
+
+from sangsaeng_common import outbox
+from sangsaeng_common.contracts import Event
+from sangsaeng_common.envelope import Envelope
+from sangsaeng_common.http import correlation_id_var, traceparent_var
+
+
+class UnitOfWork:
+    """`async with uow:` opens a transaction that rolls back unless `commit()` is called."""
+
+    def __init__(self, pool: asyncpg.Pool):
+        self._pool = pool
+        self._conn: asyncpg.Connection | None = None
+        self._tx: asyncpg.transaction.Transaction | None = None
+        self._committed = False
+        self.events: list[Envelope] = []
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        assert self._conn is not None, "use the unit of work inside `async with`"
+        return self._conn
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._conn = await self._pool.acquire()
+        self._tx = self._conn.transaction()
+        await self._tx.start()
+        return self
+
+    async def emit(self, event: Event) -> Envelope:
+        envelope = await outbox.add(
+            self.conn, event, correlation_id=correlation_id_var.get(), traceparent=traceparent_var.get()
+        )
+        self.events.append(envelope)
+        return envelope
+
+    async def commit(self) -> None:
+        assert self._tx is not None
+        await self._tx.commit()
+        self._committed = True
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            if not self._committed and self._tx is not None and not self._conn.is_closed():
+                await self._tx.rollback()
+        finally:
+            await self._pool.release(self._conn)
+            self._conn = None

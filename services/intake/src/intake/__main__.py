@@ -1,0 +1,10 @@
+from intake.bootstrap import definition
+from sangsaeng_common.service import cli
+
+
+def main() -> None:
+    cli(definition)()
+
+
+if __name__ == "__main__":
+    main()
