@@ -82,7 +82,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "location": (e.get("loc") or ("body",))[0], "message": e.get("msg", "")}
+            {"field": _field_name(tuple(e.get("loc", ()))), "location": (e.get("loc") or ("body",))[0], "message": str(e.get("msg", "")).removeprefix("Value error, ")}
             for e in exc.errors()
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
