@@ -8,6 +8,7 @@ publishes committed rows in sequence order and marks them published.
 from __future__ import annotations
 
 import asyncio
+import os
 import contextlib
 import time
 
@@ -128,7 +129,7 @@ class OutboxRelay:
         self._wake.set()
 
     async def _lead(self) -> None:
-        conn = await connect(self.dsn, self.schema, f"{self.schema}-relay")
+        conn = await connect(self.dsn, self.schema, f"{self.schema}-relay-{os.getpid()}")
         producer: AIOKafkaProducer | None = None
         try:
             while not await conn.fetchval("select pg_try_advisory_lock($1, hashtext($2))", LOCK_RELAY_LEADER, self.schema):

@@ -1,0 +1,187 @@
+"""What the cross-service tests share: a real stack per test, service processes, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from sangsaeng_devstack.processes import ServiceProcess
+from sangsaeng_devstack.provision import database_url
+
+T = TypeVar("T")
+
+TOKENS = {
+    "test-staff": "staff",
+    "test-planner": "planner",
+    "test-loan-officer": "loan_officer",
+    "test-auditor": "auditor",
+    "test-agency-semas": "agency:SEMAS",
+}
+STAFF = {"Authorization": "Bearer test-staff"}
+AUDITOR = {"Authorization": "Bearer test-auditor"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition") -> T:
+    """Poll `check` until it returns a truthy value; fail with the last value after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = await check()
+        except (httpx.HTTPError, OSError, asyncpg.PostgresError) as exc:
+            last = exc
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+@dataclass
+class Stack:
+    bootstrap_servers: str
+    admin_url: str  # superuser, on this test's database
+    dsns: dict[str, str]
+    log_dir: Path
+    broker: Any
+    processes: list[ServiceProcess] = field(default_factory=list)
+
+    def env(self, service: str, **extra: str) -> dict[str, str]:
+        return {
+            "SERVICE_NAME": service,
+            "DATABASE_URL": self.dsns[service],
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "AUTH_TOKENS": json.dumps(TOKENS),
+            "TOPIC_PARTITIONS": "4",
+            "CONSUMER_SESSION_TIMEOUT_MS": "6000",
+            "RELAY_STANDBY_RETRY_S": "0.5",
+            "RETRY_MAX_S": "2",
+            "LOG_LEVEL": "INFO",
+            **extra,
+        }
+
+    def spawn(self, service: str, command: str = "serve", *, name: str | None = None, failpoints: str = "", **extra: str) -> ServiceProcess:
+        port = free_port()
+        env = self.env(service, HTTP_PORT=str(port), SANGSAENG_FAILPOINTS=failpoints, **extra)
+        process = ServiceProcess(
+            service, command, env=env, log_dir=self.log_dir, name=name or f"{service}-{command}-{len(self.processes)}",
+            ready_url=f"http://127.0.0.1:{port}/ready" if command in ("serve", "api") else None,
+        )
+        process.port = port  # type: ignore[attr-defined]
+        process.start()
+        self.processes.append(process)
+        return process
+
+    async def start(self, service: str, command: str = "serve", **kwargs: Any) -> ServiceProcess:
+        process = self.spawn(service, command, **kwargs)
+        if process.ready_url:
+            await process.wait_ready(timeout=60)
+        return process
+
+    async def db(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.admin_url)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.terminate(timeout=10)
+
+
+def url_for(process: ServiceProcess, path: str) -> str:
+    return f"http://127.0.0.1:{process.port}{path}"  # type: ignore[attr-defined]
+
+
+def new_database_name() -> str:
+    return f"t_{uuid.uuid4().hex[:10]}"
+
+
+def admin_url_for(admin_url: str, database: str) -> str:
+    return database_url(admin_url, database)
+
+
+async def read_topic(bootstrap_servers: str, topic: str, *, settle_s: float = 1.0) -> list[ConsumerRecord]:
+    """Every record of `topic`, read without a group. Caught up is judged from the
+    highwater a fetch returns (the development broker under-reports ListOffsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer._client.force_metadata_update()  # noqa: SLF001
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        records: list[ConsumerRecord] = []
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < settle_s:
+            batch = await consumer.getmany(timeout_ms=200)
+            got = [r for rs in batch.values() for r in rs]
+            if got:
+                records.extend(got)
+                quiet_since = time.monotonic()
+            else:
+                positions = {tp: await consumer.position(tp) for tp in tps}
+                if all(consumer.highwater(tp) is not None and positions[tp] >= consumer.highwater(tp) for tp in tps):
+                    break
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def committed_offsets(bootstrap_servers: str, group_id: str, topic: str) -> dict[int, int | None]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        return {p: await consumer.committed(TopicPartition(topic, p)) for p in sorted(partitions)}
+    finally:
+        await consumer.stop()
+
+
+def headers_of(record: ConsumerRecord) -> dict[str, str]:
+    return {k: v.decode() for k, v in record.headers}
+
+
+_numbers = iter(range(uuid.uuid4().int % 10**6, 10**7))
+
+
+def valid_registration_number() -> str:
+    """A number with a valid check digit, different from every other one this run makes."""
+    from intake.domain.registration import check_digit
+
+    free = f"{next(_numbers):07d}"  # seven free digits; digits 4-5 say "individual, taxable"
+    first_nine = free[:3] + "01" + free[3:]
+    return first_nine + str(check_digit(first_nine))
+
+
+def business_body(**changes: Any) -> dict[str, Any]:
+    return {
+        "registration_number": valid_registration_number(),
+        "name": "동대문 바른분식",
+        "dong": "제기동",
+        "industry": "음식점업",
+        "employees": 2,
+        "stage": "operating",
+        "registered_on": "2023-03-02",
+        **changes,
+    }
