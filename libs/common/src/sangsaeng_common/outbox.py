@@ -8,8 +8,8 @@ publishes committed rows in sequence order and marks them published.
 from __future__ import annotations
 
 import asyncio
-import os
 import contextlib
+import os
 import time
 
 import asyncpg
