@@ -47,10 +47,10 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 30.0
     while time.monotonic() < deadline:
         try:
             last = await check()
+            if last:
+                return last
         except (httpx.HTTPError, OSError, asyncpg.PostgresError) as exc:
-            last = exc
-        if last:
-            return last
+            last = exc  # not there yet (a table not migrated, a port not open): keep polling
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
