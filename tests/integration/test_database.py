@@ -55,27 +55,46 @@ async def test_each_service_role_is_refused_the_other_schemas(stack):
 
 
 async def test_consumer_retries_through_lost_database_connections_and_skips_nothing(stack):
-    intake, _ = await asyncio.gather(stack.start("intake"), stack.start("visits"))
+    intake, visits = await asyncio.gather(stack.start("intake"), stack.start("visits"))
     admin = await stack.db()
-    accepted = []
+    accepted: list[str] = []
+    stop = asyncio.Event()
+
+    async def cut_connections() -> None:
+        # Keep cutting every connection visits has while it consumes.
+        while not stop.is_set():
+            await admin.execute("select pg_terminate_backend(pid) from pg_stat_activity where usename = 'sangsaeng_visits'")
+            await asyncio.sleep(0.05)
+
+    async def count_in_visits() -> int:
+        return await admin.fetchval("select count(*) from visits.businesses where id = any($1::uuid[])", accepted)
+
     try:
         async with httpx.AsyncClient(timeout=10) as client:
-            for round_ in range(5):
-                for _ in range(5):
-                    response = await client.post(url_for(intake, "/businesses"), json=business_body(), headers=STAFF)
-                    assert response.status_code == 201
-                    accepted.append(response.json()["id"])
-                # Cut every connection visits has, in the middle of its work.
-                await admin.execute(
-                    "select pg_terminate_backend(pid) from pg_stat_activity where usename = 'sangsaeng_visits'"
-                )
-                await asyncio.sleep(0.2)
+            async def register() -> None:
+                response = await client.post(url_for(intake, "/businesses"), json=business_body(), headers=STAFF)
+                assert response.status_code == 201
+                accepted.append(response.json()["id"])
 
-        async def all_arrived():
-            return await admin.fetchval("select count(*) from visits.businesses where id = any($1::uuid[])", accepted) == len(accepted)
+            await register()
+            await eventually(count_in_visits, what="visits to be consuming")
+            cutter = asyncio.create_task(cut_connections())
+            for _ in range(40):
+                await register()
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(2)
+            stop.set()
+            await cutter
 
-        await eventually(all_arrived, timeout=90, what="every registration in visits")
+        await eventually(lambda: _equals(count_in_visits, len(accepted)), timeout=90, what="every registration in visits")
         assert await admin.fetchval("select count(*) from visits.inbox") == len(accepted)
         assert await admin.fetchval("select sum(businesses) from visits.dong_business_counts") == len(accepted)
     finally:
+        stop.set()
         await admin.close()
+    log = visits.log_path.read_text(encoding="utf-8")
+    assert "transient fault applying batch" in log or "consumer fault" in log  # the faults did hit the consumer
+
+
+async def _equals(count, expected: int) -> bool:
+    return await count() == expected

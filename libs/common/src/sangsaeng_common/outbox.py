@@ -139,6 +139,8 @@ class OutboxRelay:
             self.is_leader = True
             log.info("relay is leader", schema=self.schema)
             await conn.add_listener(self.channel, lambda *_: self._wake.set())
+            # A lost connection means lost leadership: wake up to find out at once.
+            conn.add_termination_listener(lambda *_: self._wake.set())
             producer = make_producer(self.bootstrap_servers, f"{self.schema}-relay")
             await producer.start()
             self.backoff.reset()
