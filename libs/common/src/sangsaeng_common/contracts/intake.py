@@ -3,7 +3,7 @@ names, contacts and resident numbers never leave intake's schema."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
@@ -11,6 +11,7 @@ from uuid import UUID
 from pydantic import Field
 
 from sangsaeng_common.contracts import Event, contract
+from sangsaeng_common.contracts.common import AgencyCode, Channel, Need
 
 
 class Stage(StrEnum):
@@ -43,3 +44,39 @@ class BusinessStageChanged(Event):
     to_stage: Stage
     reason: str | None = None
     changed_on: date
+
+
+@contract("intake", "SupportRequested", 1)
+class SupportRequested(Event):
+    request_id: UUID
+    business_id: UUID
+    needs: Annotated[list[Need], Field(min_length=1)]
+    channel: Channel
+    requested_on: date
+
+
+@contract("intake", "ConsentGiven", 1)
+class ConsentGiven(Event):
+    """The owner agreed to share their personal data with these agencies (개인정보 제3자 제공 동의)."""
+
+    consent_id: UUID
+    business_id: UUID
+    agencies: Annotated[list[AgencyCode], Field(min_length=1)]
+    given_at: datetime
+
+
+@contract("intake", "ConsentWithdrawn", 1)
+class ConsentWithdrawn(Event):
+    consent_id: UUID
+    business_id: UUID
+    agencies: Annotated[list[AgencyCode], Field(min_length=1)]
+    withdrawn_at: datetime
+
+
+@contract("intake", "BusinessErased", 1)
+class BusinessErased(Event):
+    """The owner's personal data was erased on request: every service removes or
+    anonymises what it holds about that owner."""
+
+    business_id: UUID
+    erased_at: datetime
