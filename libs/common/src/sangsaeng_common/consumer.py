@@ -71,6 +71,17 @@ Handler = Callable[[EventContext, Any], Awaitable[None]]
 class Handlers:
     consumer: str  # names the consumer group, the inbox rows and the DLQ topic
     by_type: dict[type[Event], Handler] = field(default_factory=dict)
+    # Subscribe by pattern instead of by the handled types' topics, e.g. every
+    # `sangsaeng.<service>.events` topic, including those created later.
+    topic_pattern: str | None = None
+    # Called for a known event that has no handler of its own (with topic_pattern).
+    fallback: Handler | None = None
+
+    def on_any(self, handler: Handler) -> Handler:
+        if self.fallback is not None:
+            raise ValueError(f"{self.consumer} has a fallback handler already")
+        self.fallback = handler
+        return handler
 
     def on(self, event_type: type[Event]) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -165,9 +176,14 @@ class EventConsumer:
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=self.heartbeat_interval_ms,
             max_poll_interval_ms=300_000,
+            # A pattern subscription finds new topics when metadata is refreshed.
+            metadata_max_age_ms=10_000 if self.handlers.topic_pattern else 300_000,
         )
         dlq = make_producer(self.bootstrap_servers, f"{self.handlers.consumer}-dlq")
-        consumer.subscribe(self.handlers.topics, listener=_Listener(self))
+        if self.handlers.topic_pattern:
+            consumer.subscribe(pattern=self.handlers.topic_pattern, listener=_Listener(self))
+        else:
+            consumer.subscribe(self.handlers.topics, listener=_Listener(self))
         await consumer.start()
         await dlq.start()
         self._consumer, self._dlq = consumer, dlq
@@ -203,7 +219,7 @@ class EventConsumer:
             except PoisonMessage as poison:
                 dead.append((record, poison.reason, poison.detail))
                 continue
-            handler = self.handlers.by_type.get(type(event))
+            handler = self.handlers.by_type.get(type(event)) or self.handlers.fallback
             if handler is None:
                 metrics.EVENTS_CONSUMED.labels(self.handlers.consumer, envelope.type, "not_handled").inc()
                 continue
