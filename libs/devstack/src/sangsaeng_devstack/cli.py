@@ -1,0 +1,208 @@
+"""``sangsaeng-dev``: the local development stack (``make run``)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._util import port_in_use
+from .broker import DEFAULT_PORT, broker_from_env_or_start
+from .postgres import postgres_from_env_or_start
+from .processes import ProcessGroup, ServiceExited, ServiceProcess
+from .provision import provision
+from .tokens import auth_tokens_env
+
+__all__ = ["DATABASE", "LOG_DIR", "SERVICES", "app", "runnable_services"]
+
+#: Every service and its HTTP port (a stable interface: see DESIGN.md).
+SERVICES: dict[str, int] = {
+    "intake": 8001,
+    "visits": 8002,
+    "loans": 8003,
+    "referrals": 8004,
+    "audit": 8005,
+}
+
+DATABASE = "sangsaeng"
+LOG_DIR = Path(".devstack/logs")
+
+app = typer.Typer(
+    name="sangsaeng-dev",
+    help="Sangsaeng development stack: embedded broker + PostgreSQL + the services.",
+    add_completion=False,
+    no_args_is_help=True,
+)
+console = Console()
+
+
+@app.callback()
+def _main() -> None:
+    """Sangsaeng development stack."""
+
+
+def runnable_services(services: dict[str, int] = SERVICES) -> dict[str, int]:
+    """The services whose package is installed and runnable (``python -m <service>``)."""
+    found: dict[str, int] = {}
+    for name, port in services.items():
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        if any(Path(loc, "__main__.py").exists() for loc in spec.submodule_search_locations):
+            found[name] = port
+    return found
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+@app.command()
+def run(
+    service: Annotated[
+        list[str] | None,
+        typer.Option("--service", "-s", help="Start only this service (repeatable). Default: all installed."),
+    ] = None,
+    broker_port: Annotated[
+        int, typer.Option(help="Port of the embedded broker (0: any free port).")
+    ] = DEFAULT_PORT,
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every /ready.")] = 60.0,
+    log_dir: Annotated[Path, typer.Option(help="Where the logs go.")] = LOG_DIR,
+) -> None:
+    """Start the broker, PostgreSQL and every service; Ctrl-C stops everything."""
+    started = time.monotonic()
+    available = runnable_services()
+    if service:
+        unknown = [s for s in service if s not in SERVICES]
+        if unknown:
+            raise _fail(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(SERVICES)}")
+        missing = [s for s in service if s not in available]
+        if missing:
+            raise _fail(f"not installed or not runnable (no __main__): {', '.join(missing)}")
+        selected = {s: SERVICES[s] for s in service}
+    else:
+        selected = available
+    busy = [f"{s} ({port})" for s, port in selected.items() if port_in_use(port)]
+    if busy:
+        raise _fail(f"HTTP port(s) already in use: {', '.join(busy)} (is another `make run` up?)")
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stack = ProcessGroup()
+    try:
+        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and broker_port and port_in_use(broker_port):
+            raise _fail(
+                f"port {broker_port} is in use, so the broker cannot start there "
+                "(another `make run`? use --broker-port 0, or set KAFKA_BOOTSTRAP_SERVERS)"
+            )
+        with console.status("starting broker and PostgreSQL..."):
+            broker = broker_from_env_or_start(broker_port or None, log_path=log_dir / "broker.log")
+            stack.add(broker)
+            pg = postgres_from_env_or_start(log_path=log_dir / "postgres.log")
+            stack.add(pg)
+        console.print(f"broker and PostgreSQL up in {time.monotonic() - started:.2f}s")
+        asyncio.run(
+            _serve(stack, started, broker.bootstrap_servers, pg.admin_url, selected, log_dir, ready_timeout)
+        )
+    except (ServiceExited, TimeoutError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if len(stack):
+            with console.status("stopping..."):
+                stack.stop_all()
+            console.print("stopped.")
+
+
+async def _serve(
+    stack: ProcessGroup,
+    started: float,
+    bootstrap_servers: str,
+    admin_url: str,
+    services: dict[str, int],
+    log_dir: Path,
+    ready_timeout: float,
+) -> None:
+    dsns = await provision(admin_url, DATABASE, list(services)) if services else {}
+    tokens = auth_tokens_env()
+    procs: dict[str, ServiceProcess] = {}
+    for name, port in services.items():
+        proc = ServiceProcess(
+            name,
+            "serve",
+            env={
+                "SERVICE_NAME": name,
+                "DATABASE_URL": dsns[name],
+                "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+                "HTTP_PORT": str(port),
+                "AUTH_TOKENS": tokens,
+            },
+            log_dir=log_dir,
+        )
+        stack.add(proc)
+        procs[name] = proc.start()
+    await asyncio.gather(*(p.wait_ready(timeout=ready_timeout) for p in procs.values()))
+    _report(bootstrap_servers, admin_url, services, log_dir, tokens)
+    console.print(
+        f"[bold green]ready[/] in {time.monotonic() - started:.2f}s "
+        "(all services answering /ready). Ctrl-C stops everything."
+    )
+    reported: set[str] = set()
+    while True:
+        await asyncio.sleep(0.5)
+        for name, proc in procs.items():
+            if name not in reported and not proc.running:
+                reported.add(name)
+                console.print(
+                    f"[bold red]{name} exited[/] with status {proc.returncode}; see {proc.log_path}"
+                )
+
+
+def _report(
+    bootstrap_servers: str, admin_url: str, services: dict[str, int], log_dir: Path, tokens: str
+) -> None:
+    import json
+
+    table = Table(title="Sangsaeng development stack", title_justify="left")
+    table.add_column("service")
+    table.add_column("API")
+    table.add_column("OpenAPI docs")
+    for name, port in services.items():
+        base = f"http://127.0.0.1:{port}"
+        table.add_row(name, base, f"{base}/docs")
+    console.print(table)
+    console.print(f"broker (Kafka protocol): [bold]{bootstrap_servers}[/]")
+    console.print(f"PostgreSQL admin: [bold]{admin_url}[/]  database [bold]{DATABASE}[/]")
+    console.print(f"logs: {log_dir}/<service>.log, broker.log, postgres.log")
+    not_started = [s for s in SERVICES if s not in services]
+    if not_started:
+        console.print(f"[dim]not started (not installed/runnable or not selected): {', '.join(not_started)}[/]")
+
+    source = "from AUTH_TOKENS" if os.environ.get("AUTH_TOKENS") else "development only"
+    tok = Table(title=f"Bearer tokens ({source})", title_justify="left")
+    tok.add_column("Authorization: Bearer …")
+    tok.add_column("role")
+    try:
+        mapping = json.loads(tokens)
+    except ValueError:
+        mapping = {}
+    for token, role in mapping.items():
+        tok.add_row(token, str(role))
+    console.print(tok)
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
