@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from sangsaeng_common.pii import contains_resident_number  # noqa: F401 - shared with visits; kept importable here
+
 _WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
-_RESIDENT_NUMBER = re.compile(r"(?<!\d)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[- ]?[1-8]\d{6}(?!\d)")
 
 
 class InvalidRegistrationNumber(ValueError):
@@ -49,8 +50,3 @@ def business_kind(number: str) -> str:
         85: "corporation_branch",
         89: "religious_body",
     }.get(code, "unknown")
-
-
-def contains_resident_number(text: str) -> bool:
-    """True if `text` holds something shaped like a resident registration number (YYMMDD-NNNNNNN)."""
-    return bool(_RESIDENT_NUMBER.search(text))
