@@ -10,8 +10,9 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
-from ._util import LOCALHOST, child_preexec, free_port, log_tail
+from ._util import LOCALHOST, child_preexec, free_port, log_tail, port_in_use
 from .processes import register, unregister
 
 __all__ = [
@@ -89,8 +90,10 @@ class Broker:
         self.port: int | None = port
         self.host = host
         self.startup_timeout = startup_timeout
-        self._own_log = log_path is None
         self.log_path = Path(log_path) if log_path is not None else None
+        # Without a log path the output goes to an already-unlinked temp file: nothing is
+        # left behind however we die, and it is still readable for error messages.
+        self._log_file: IO[bytes] | None = None
         self._popen: subprocess.Popen[bytes] | None = None
         self._paused = False
         self.startup_seconds: float | None = None
@@ -116,16 +119,20 @@ class Broker:
     def start(self) -> Broker:
         if self.running:
             return self
-        if self.log_path is None:
-            fd, name = tempfile.mkstemp(prefix="sangsaeng-tansu-", suffix=".log")
-            os.close(fd)
-            self.log_path = Path(name)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        elif self._log_file is None:
+            self._log_file = tempfile.TemporaryFile(prefix="sangsaeng-tansu-")
         # A port we picked can be taken between picking and binding: then pick another.
         attempts = 1 if self._requested_port else 5
         error = ""
         for _ in range(attempts):
             port = self._requested_port or free_port(self.host)
+            # Tansu binds with SO_REUSEPORT: a second broker on a taken port would start
+            # "successfully" and share the connections with the first. Refuse instead.
+            if port_in_use(port, self.host):
+                error = f"port {port} is already in use; cannot start the broker there"
+                continue
             ok, error = self._spawn(port)
             if ok:
                 self.port = port
@@ -142,9 +149,8 @@ class Broker:
             "--advertised-listener-url", url,
             "--storage-engine", "memory://tansu/",
         ]  # fmt: skip
-        assert self.log_path is not None
         started = time.monotonic()
-        with open(self.log_path, "ab") as log:
+        with self._open_log() as log:
             self._popen = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
@@ -158,15 +164,30 @@ class Broker:
         while time.monotonic() < deadline:
             if self._popen.poll() is not None:
                 return False, (
-                    f"tansu exited with status {self._popen.returncode} on port {port}:\n"
-                    f"{log_tail(self.log_path)}"
+                    f"tansu exited with status {self._popen.returncode} on port {port}:\n{self.log_tail()}"
                 )
             if kafka_metadata_ok(self.host, port, timeout=0.5):
                 self.startup_seconds = time.monotonic() - started
                 return True, ""
             time.sleep(0.01)
         self._kill()
-        return False, f"tansu not ready on port {port} after {self.startup_timeout}s:\n{log_tail(self.log_path)}"
+        return False, f"tansu not ready on port {port} after {self.startup_timeout}s:\n{self.log_tail()}"
+
+    def _open_log(self) -> IO[bytes]:
+        if self.log_path is not None:
+            return open(self.log_path, "ab")
+        assert self._log_file is not None
+        return os.fdopen(os.dup(self._log_file.fileno()), "ab")
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines the broker wrote."""
+        if self.log_path is not None:
+            return log_tail(self.log_path, lines)
+        if self._log_file is None:
+            return ""
+        fd = self._log_file.fileno()
+        data = os.pread(fd, os.fstat(fd).st_size, 0)
+        return "\n".join(data.decode(errors="replace").splitlines()[-lines:])
 
     def pause(self) -> None:
         """Freeze the broker (SIGSTOP): connections stay open but nothing is answered."""
@@ -203,9 +224,9 @@ class Broker:
                 pass
         self._kill()
         unregister(self)
-        if self._own_log and self.log_path is not None:
-            self.log_path.unlink(missing_ok=True)
-            self.log_path = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
 
     def _kill(self) -> None:
         if self._popen is None:

@@ -22,8 +22,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-import httpx
-
 from ._util import child_preexec, log_tail
 
 __all__ = [
@@ -302,6 +300,8 @@ class ServiceProcess:
         Raises :class:`ServiceExited` (with the log tail) if the process dies meanwhile and
         ``TimeoutError`` if it is not ready in time.
         """
+        import httpx  # imported here: it costs ~0.5 s and only readiness needs it
+
         url = url or self.default_ready_url()
         if url is None:
             raise ValueError(f"{self.name}: no url given and no HTTP_PORT in its env")
@@ -316,7 +316,8 @@ class ServiceProcess:
                         f"log {self.log_path}:\n{log_tail(self.log_path)}"
                     )
                 try:
-                    response = await client.get(url)
+                    remaining = max(0.1, min(2.0, deadline - time.monotonic()))
+                    response = await client.get(url, timeout=remaining)
                     if response.status_code == 200:
                         return time.monotonic() - started
                     last = f"HTTP {response.status_code}: {response.text[:200]}"
