@@ -1,0 +1,46 @@
+# Sangsaeng developer entry points. Everything bootstraps itself: a pinned uv in .tools/,
+# then the workspace environment in .venv/ (re-synced only when uv.lock or a pyproject changes).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_STAMP := $(TOOLS)/.uv-$(UV_VERSION)
+SYNC_STAMP := .venv/.synced
+PROJECTS := pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+PYTEST_ARGS ?=
+
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help run test lock clean
+
+help: ## Show this help
+	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-6s %s\n", $$1, $$2}'
+	@echo "  (make test PYTEST_ARGS='-k relay -x' passes arguments to pytest)"
+
+run: $(SYNC_STAMP) ## Start broker, PostgreSQL and all services; print where the APIs live
+	$(UV) run --no-sync sangsaeng-dev run
+
+test: $(SYNC_STAMP) ## Run the whole test suite
+	$(UV) run --no-sync pytest $(PYTEST_ARGS)
+
+lock: $(UV_STAMP) ## Re-resolve uv.lock after a dependency change
+	$(UV) lock --python $(PYTHON)
+
+clean: ## Remove the environment, tools, logs and caches
+	rm -rf .venv $(TOOLS) .devstack .pytest_cache
+	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
+
+$(UV_STAMP):
+	rm -rf $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	touch $@
+
+$(SYNC_STAMP): uv.lock $(PROJECTS) | $(UV_STAMP)
+	$(UV) sync --locked --all-packages --python $(PYTHON)
+	touch $@

@@ -1,0 +1,123 @@
+"""`sangsaeng-dev run` and the development tokens."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sangsaeng_devstack._util import port_in_use
+from sangsaeng_devstack.cli import SERVICES, runnable_services
+from sangsaeng_devstack.tokens import DEV_TOKENS, auth_tokens_env
+
+STUB = '''
+import asyncio, json, os, signal, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+import asyncpg
+
+async def check():
+    conn = await asyncpg.connect(os.environ["DATABASE_URL"])
+    try:
+        await conn.execute("CREATE TABLE IF NOT EXISTS t (x int)")
+        return await conn.fetchval("SELECT current_user")
+    finally:
+        await conn.close()
+
+print("user", asyncio.run(check()), "service", os.environ["SERVICE_NAME"],
+      "kafka", os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+      "tokens", len(json.loads(os.environ["AUTH_TOKENS"])), flush=True)
+
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a):
+        pass
+
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+HTTPServer(("127.0.0.1", int(os.environ["HTTP_PORT"])), H).serve_forever()
+'''
+
+
+def test_services_and_ports_are_the_documented_ones() -> None:
+    assert SERVICES == {"intake": 8001, "visits": 8002, "loans": 8003, "referrals": 8004, "audit": 8005}
+
+
+def test_dev_tokens() -> None:
+    assert DEV_TOKENS["dev-staff-token"] == "staff"
+    assert DEV_TOKENS["dev-planner-token"] == "planner"
+    assert DEV_TOKENS["dev-loan-officer-token"] == "loan_officer"
+    assert DEV_TOKENS["dev-auditor-token"] == "auditor"
+    assert DEV_TOKENS["dev-agency-seoul-credit-guarantee-token"] == "agency:SEOUL_CREDIT_GUARANTEE"
+    assert DEV_TOKENS["dev-agency-sb-federation-token"] == "agency:SB_FEDERATION"
+    assert len([r for r in DEV_TOKENS.values() if r.startswith("agency:")]) == 7
+
+
+def test_auth_tokens_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUTH_TOKENS", raising=False)
+    assert json.loads(auth_tokens_env()) == DEV_TOKENS
+    monkeypatch.setenv("AUTH_TOKENS", '{"t": "staff"}')
+    assert auth_tokens_env() == '{"t": "staff"}'
+
+
+def _stub_path(tmp_path: Path, name: str) -> Path:
+    pkg = tmp_path / "stubs" / name
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "__main__.py").write_text(STUB)
+    return tmp_path / "stubs"
+
+
+def test_runnable_services_needs_a_main(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stubs = _stub_path(tmp_path, "devstack_runnable")
+    (stubs / "devstack_no_main").mkdir()
+    (stubs / "devstack_no_main" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(stubs))
+    candidates = {"devstack_runnable": 1, "devstack_no_main": 2, "devstack_absent": 3}
+    assert runnable_services(candidates) == {"devstack_runnable": 1}
+
+
+@pytest.mark.integration
+def test_run_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    if port_in_use(SERVICES["referrals"]):
+        pytest.skip("port 8004 is in use (a `make run` is up?)")
+    stubs = _stub_path(tmp_path, "referrals")
+    env = {**os.environ, "PYTHONPATH": str(stubs), "COLUMNS": "200", "TERM": "dumb"}
+    for var in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "AUTH_TOKENS"):
+        env.pop(var, None)
+    log_dir = tmp_path / "logs"
+    cmd = [sys.executable, "-m", "sangsaeng_devstack.cli", "run", "--service", "referrals",
+           "--broker-port", "0", "--log-dir", str(log_dir)]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # fmt: skip
+    output = ""
+    try:
+        deadline = time.monotonic() + 60
+        while "Ctrl-C stops everything" not in output:
+            line = proc.stdout.readline()
+            assert line, f"sangsaeng-dev exited early ({proc.poll()}):\n{output}"
+            output += line
+            assert time.monotonic() < deadline, output
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        output += proc.stdout.read()
+        assert proc.wait(30) == 0, output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "http://127.0.0.1:8004/docs" in output
+    assert "dev-agency-kbiz-token" in output
+    assert re.search(r"ready in \d+\.\d+s", output)
+    assert "stopped." in output
+    broker_port = int(re.search(r"broker \(Kafka protocol\): 127\.0\.0\.1:(\d+)", output).group(1))
+    pg_port = int(re.search(r"postgresql://postgres@127\.0\.0\.1:(\d+)/postgres", output).group(1))
+    service_log = (log_dir / "referrals.log").read_text()
+    assert f"user sangsaeng_referrals service referrals kafka 127.0.0.1:{broker_port} tokens 11" in service_log
+    for port in (8004, broker_port, pg_port):
+        assert not port_in_use(port), f"port {port} still answers after Ctrl-C"
