@@ -1,5 +1,6 @@
 """Composition root of visits."""
 
+from sangsaeng_common.contracts.visits import VisitCancelled, VisitRecorded, VisitScheduled
 from sangsaeng_common.service import ServiceDefinition
 from visits.consumers import handlers
 from visits.entrypoints.http import routes
@@ -7,7 +8,9 @@ from visits.entrypoints.http import routes
 definition = ServiceDefinition(
     name="visits",
     title="Sangsaeng visits",
-    description="The visiting planners (찾아가는 소상공인 플래너): their directory of businesses, visits and reports.",
+    description="The visiting planners (찾아가는 소상공인 플래너): their directory of businesses, planners and "
+    "territories, visit scheduling and recording, and visit reports.",
     routes=routes,
     consumers=[handlers],
+    produces=[VisitScheduled, VisitRecorded, VisitCancelled],
 )

@@ -1,9 +1,12 @@
-"""Visits' event handlers: its directory of businesses, kept from intake's events."""
+"""Visits' event handlers: its directory of businesses kept from intake's events, visits
+scheduled from support requests, and erasure."""
 
 from __future__ import annotations
 
 from sangsaeng_common.consumer import EventContext, Handlers
-from sangsaeng_common.contracts.intake import BusinessRegistered, BusinessStageChanged
+from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged, SupportRequested
+from visits import handlers as commands
+from visits.config import policy
 
 handlers = Handlers("visits")
 
@@ -33,3 +36,13 @@ async def follow_stage(ctx: EventContext, event: BusinessStageChanged) -> None:
            select $1, coalesce(max(position), 0) + 1, $2, $3, $4, $5 from business_stage_history where business_id = $1""",
         event.business_id, event.from_stage.value, event.to_stage.value, event.changed_on, ctx.envelope.id,
     )
+
+
+@handlers.on(SupportRequested)
+async def schedule_requested_visit(ctx: EventContext, event: SupportRequested) -> None:
+    await commands.schedule_from_request(ctx, policy(), event)
+
+
+@handlers.on(BusinessErased)
+async def forget_owner(ctx: EventContext, event: BusinessErased) -> None:
+    await commands.erase_business(ctx, event)

@@ -36,6 +36,9 @@ class VisitScheduled(Event):
     dong: str
     scheduled_for: date
     needs: list[Need] = Field(default_factory=list)
+    # Optional (added without a new version): set when staff moved the visit to another
+    # planner. A later VisitScheduled for the same visit_id supersedes the earlier one.
+    reassigned_from: str | None = None
 
 
 @contract("visits", "VisitRecorded", 1)

@@ -1,0 +1,30 @@
+"""Visits' own settings (environment, prefix VISITS_): the scheduling policy as data."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sangsaeng_common.contracts.common import Need
+from visits.domain.recording import DEFAULT_VISIT_NEEDS
+
+
+class VisitPolicy(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VISITS_", extra="ignore", frozen=True)
+
+    # Needs in a SupportRequested that schedule a visit, e.g. VISITS_NEEDS_CALLING_FOR_VISIT='["consulting"]'.
+    needs_calling_for_visit: list[Need] = sorted(DEFAULT_VISIT_NEEDS)
+    # A requested visit is scheduled from this many days after the request.
+    lead_days: int = 1
+    # How far ahead the assignment looks for a day on which a covering planner has room.
+    horizon_days: int = 20
+
+    @property
+    def visit_needs(self) -> frozenset[Need]:
+        return frozenset(self.needs_calling_for_visit)
+
+
+@lru_cache(maxsize=1)
+def policy() -> VisitPolicy:
+    return VisitPolicy()

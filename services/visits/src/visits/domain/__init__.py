@@ -1,0 +1,1 @@
+"""Visits' pure rules: no I/O, no clock, no database."""

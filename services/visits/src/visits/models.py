@@ -1,0 +1,129 @@
+"""The HTTP API's request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sangsaeng_common.contracts.common import Need
+from sangsaeng_common.contracts.intake import Stage
+from sangsaeng_common.contracts.visits import FollowUp, VisitOutcome
+
+PlannerId = Annotated[str, Field(pattern=r"^planner-[a-z0-9-]{1,40}$", examples=["planner-02"])]
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"business_id": "0197a0c4-5e2b-7c3e-9a51-2f1d3c4b5a69", "scheduled_for": "2025-05-12", "needs": ["consulting"]}]
+        },
+    )
+
+    business_id: UUID
+    scheduled_for: date | None = Field(None, description="earliest day wanted; default the next working day")
+    needs: list[Need] = Field(default_factory=list)
+
+
+class RecordIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "planner_id": "planner-02",
+                    "visited_on": "2025-05-12",
+                    "outcome": "met",
+                    "stage_observed": "closing",
+                    "needs_identified": ["loan", "closure_support"],
+                    "services_given": ["폐업 절차 안내"],
+                    "follow_ups": [{"action": "희망리턴패키지 신청 서류 확인", "due_on": "2025-05-19"}],
+                    "notes": "임대 계약 만료 예정, 사장님 폐업 고민 중",
+                }
+            ]
+        },
+    )
+
+    planner_id: PlannerId = Field(description="the planner who made the visit (a planner token is a role, not a person)")
+    visited_on: date
+    outcome: VisitOutcome
+    stage_observed: Stage | None = None
+    needs_identified: list[Need] = Field(default_factory=list)
+    services_given: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=20)
+    follow_ups: list[FollowUp] = Field(default_factory=list, max_length=20)
+    notes: Annotated[str, Field(max_length=4000)] | None = Field(None, description="free text (Korean); stays in visits, never in events")
+    override_reason: Annotated[str, Field(max_length=500)] | None = Field(
+        None, description="required when the business's dong is outside the planner's territory"
+    )
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "사장님 일정 변경", "reschedule_to": "2025-05-20"}]}
+    )
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reschedule_to: date | None = Field(None, description="schedule a new visit from this day (assigned by the usual rule)")
+
+
+class ReassignIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"planner_id": "planner-06", "override_reason": None}]}
+    )
+
+    planner_id: PlannerId
+    override_reason: Annotated[str, Field(max_length=500)] | None = Field(
+        None, description="required when the new planner does not cover the business's dong"
+    )
+
+
+class FollowUpOut(BaseModel):
+    position: int
+    action: str
+    due_on: date
+    done_on: date | None
+
+
+class Visit(BaseModel):
+    id: UUID
+    business_id: UUID
+    dong: str
+    planner_id: str
+    status: str
+    scheduled_for: date
+    needs: list[Need]
+    origin: str
+    request_id: UUID | None
+    over_capacity: bool
+    visited_on: date | None
+    visited_by: str | None
+    outcome: VisitOutcome | None
+    stage_observed: Stage | None
+    needs_identified: list[Need] | None
+    services_given: list[str] | None
+    follow_ups: list[FollowUpOut] = Field(default_factory=list)
+    notes: str | None
+    override_reason: str | None
+    cancel_reason: str | None
+    rescheduled_visit_id: UUID | None
+    rescheduled_from: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: Any, follow_ups: list[Any] = (), *, with_notes: bool = True) -> Visit:
+        data = dict(row)
+        if not with_notes:
+            data["notes"] = None
+        return cls.model_validate({**data, "follow_ups": [dict(f) for f in follow_ups]})
+
+
+class PlannerOut(BaseModel):
+    id: str
+    name: str
+    daily_capacity: int
+    active: bool
+    territory: list[str]
