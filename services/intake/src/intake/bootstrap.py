@@ -1,13 +1,23 @@
 """Composition root of intake."""
 
+from intake.consumers import timeline
 from intake.entrypoints.http import routes
-from sangsaeng_common.contracts.intake import BusinessRegistered, BusinessStageChanged
+from sangsaeng_common.contracts.intake import (
+    BusinessErased,
+    BusinessRegistered,
+    BusinessStageChanged,
+    ConsentGiven,
+    ConsentWithdrawn,
+    SupportRequested,
+)
 from sangsaeng_common.service import ServiceDefinition
 
 definition = ServiceDefinition(
     name="intake",
     title="Sangsaeng intake",
-    description="The center's front door: businesses, owners and consent, stages, support requests.",
+    description="The center's front door: businesses, owners and consent, stages, support requests, "
+    "and the business timeline built from every service's events.",
     routes=routes,
-    produces=[BusinessRegistered, BusinessStageChanged],
+    consumers=[timeline],
+    produces=[BusinessRegistered, BusinessStageChanged, SupportRequested, ConsentGiven, ConsentWithdrawn, BusinessErased],
 )

@@ -1,0 +1,26 @@
+"""Finding businesses by name: Korean trade names are matched ignoring spaces and case.
+
+`businesses.name_key` holds the name with whitespace removed and lower-cased (a stored
+generated column), so "바른 분식", "바른분식" and "BARUN" find "동대문 바른분식" / "Barun 분식".
+"""
+
+from __future__ import annotations
+
+import re
+
+_SPACES = re.compile(r"\s+")
+
+
+def name_key(text: str) -> str:
+    """What `businesses.name_key` holds for a name (keep in step with migration 0002)."""
+    return _SPACES.sub("", text).lower()
+
+
+def name_pattern(query: str) -> str | None:
+    """The LIKE pattern (escape character `\\`) that finds `query` anywhere in a name key,
+    or None if the query has nothing to search for."""
+    key = name_key(query)
+    if not key:
+        return None
+    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -1,0 +1,77 @@
+"""The business timeline: one line a counsellor can read for every event, and what is
+blanked when the owner's personal data is erased.
+
+Pure functions of an event's type and JSON data, so a timeline rebuilt from the log reads
+the same. Events of types this module has no words for still get a line (their name and
+producer): the timeline shows other services' events as soon as their contracts exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sangsaeng_common.contracts import parse_ce_type
+
+STAGES = {"prospective": "예비창업", "operating": "운영", "closing": "폐업 준비", "closed": "폐업", "restarting": "재창업 준비"}
+NEEDS = {
+    "consulting": "컨설팅", "education": "교육", "loan": "융자", "insurance": "보험",
+    "closure_support": "폐업 지원", "restart_support": "재기 지원", "guarantee": "보증",
+}
+CHANNELS = {"walk_in": "방문 접수", "phone": "전화", "online": "온라인", "visit": "현장 방문"}
+AGENCIES = {
+    "SEOUL_CREDIT_GUARANTEE": "서울신용보증재단", "SEMAS": "소상공인시장진흥공단", "KOSME": "중소벤처기업진흥공단",
+    "KBIZ": "중소기업중앙회", "EMPLOYMENT_INSURANCE": "근로복지공단", "DDM_CHAMBER": "동대문구상공회",
+    "SB_FEDERATION": "소상공인연합회",
+}
+OUTCOMES = {"met": "면담", "shop_closed": "점포 문 닫힘", "owner_absent": "대표자 부재"}
+
+# Free text that may mention people: blanked in the timeline of an erased owner's business.
+FREE_TEXT_KEYS = frozenset({"reason", "note", "notes", "comment", "action"})
+
+
+def _words(mapping: dict[str, str], values: Any) -> str:
+    return ", ".join(mapping.get(v, str(v)) for v in values or [])
+
+
+def _with_reason(text: str, reason: Any) -> str:
+    return f"{text} — {reason}" if reason else text
+
+
+def summarize(ce_type: str, data: dict[str, Any]) -> str:
+    parsed = parse_ce_type(ce_type)
+    producer, name = (parsed[0], parsed[1]) if parsed else ("?", ce_type)
+    d = data
+    match (producer, name):
+        case ("intake", "BusinessRegistered"):
+            return f"사업체 등록: {d.get('name')} ({d.get('dong')}, {d.get('industry')}, {STAGES.get(d.get('stage'), d.get('stage'))})"
+        case ("intake", "BusinessStageChanged"):
+            move = f"단계 변경: {STAGES.get(d.get('from_stage'), d.get('from_stage'))} → {STAGES.get(d.get('to_stage'), d.get('to_stage'))}"
+            return _with_reason(move, d.get("reason"))
+        case ("intake", "SupportRequested"):
+            return f"지원 요청 ({CHANNELS.get(d.get('channel'), d.get('channel'))}): {_words(NEEDS, d.get('needs'))}"
+        case ("intake", "ConsentGiven"):
+            return f"개인정보 제3자 제공 동의: {_words(AGENCIES, d.get('agencies'))}"
+        case ("intake", "ConsentWithdrawn"):
+            return f"개인정보 제3자 제공 동의 철회: {_words(AGENCIES, d.get('agencies'))}"
+        case ("intake", "BusinessErased"):
+            return "대표자 개인정보 삭제 (요청에 따라)"
+        case ("visits", "VisitScheduled"):
+            return f"방문 예정: {d.get('scheduled_for')} (플래너 {d.get('planner_id')})"
+        case ("visits", "VisitRecorded"):
+            text = f"방문 기록: {d.get('visited_on')} {OUTCOMES.get(d.get('outcome'), d.get('outcome'))}"
+            if d.get("needs_identified"):
+                text += f", 필요: {_words(NEEDS, d.get('needs_identified'))}"
+            return text
+        case ("visits", "VisitCancelled"):
+            return _with_reason("방문 취소", d.get("reason"))
+        case _:
+            return f"{name} ({producer})"
+
+
+def scrub(data: Any) -> Any:
+    """`data` with every free-text value blanked (None), at any depth."""
+    if isinstance(data, dict):
+        return {k: (None if k in FREE_TEXT_KEYS and v is not None else scrub(v)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [scrub(v) for v in data]
+    return data

@@ -1,0 +1,93 @@
+"""The read side: searches and lists straight from intake's tables (no unit of work)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from intake.domain import search
+from intake.domain.pagination import InvalidCursor, decode_cursor, encode_cursor
+from sangsaeng_common.contracts.intake import Stage
+
+
+def _parse(parse: Any, text: str) -> Any:
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise InvalidCursor("not a cursor this API returned") from exc
+
+
+class _Where:
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.args: list[Any] = []
+
+    def add(self, clause: str, *values: Any) -> None:
+        """`clause` with one `?` per value, in order."""
+        for value in values:
+            self.args.append(value)
+            clause = clause.replace("?", f"${len(self.args)}", 1)
+        self.clauses.append(clause)
+
+    def sql(self) -> str:
+        return " and ".join(self.clauses) or "true"
+
+
+async def search_businesses(
+    pool: asyncpg.Pool,
+    *,
+    dong: str | None,
+    stage: Stage | None,
+    industry: str | None,
+    q: str | None,
+    registration_number: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[asyncpg.Record], str | None]:
+    """Newest first (ids are UUIDv7); raises InvalidCursor."""
+    where = _Where()
+    if dong is not None:
+        where.add("dong = ?", dong)
+    if stage is not None:
+        where.add("stage = ?", stage.value)
+    if industry is not None:
+        where.add("industry = ?", industry)
+    if registration_number is not None:
+        where.add("registration_number = ?", registration_number)
+    if q is not None and (pattern := search.name_pattern(q)) is not None:
+        where.add("name_key like ? escape '\\'", pattern)
+    if cursor is not None:
+        where.add("id < ?", _parse(UUID, decode_cursor(cursor, 1)[0]))
+    rows = await pool.fetch(f"select * from businesses where {where.sql()} order by id desc limit {limit + 1}", *where.args)
+    page, more = rows[:limit], len(rows) > limit
+    return page, encode_cursor(str(page[-1]["id"])) if more else None
+
+
+async def timeline(pool: asyncpg.Pool, business_id: UUID, *, limit: int, cursor: str | None) -> tuple[list[asyncpg.Record], str | None]:
+    """Newest first; raises InvalidCursor."""
+    where = _Where()
+    where.add("business_id = ?", business_id)
+    if cursor is not None:
+        occurred_at, event_id = decode_cursor(cursor, 2)
+        where.add("(occurred_at, event_id) < (?, ?)", _parse(datetime.fromisoformat, occurred_at), _parse(UUID, event_id))
+    rows = await pool.fetch(
+        f"""select event_id, event_type, source, occurred_at, summary, data from timeline
+            where {where.sql()} order by occurred_at desc, event_id desc limit {limit + 1}""",
+        *where.args,
+    )
+    page, more = rows[:limit], len(rows) > limit
+    return page, encode_cursor(page[-1]["occurred_at"].isoformat(), str(page[-1]["event_id"])) if more else None
+
+
+async def support_requests(pool: asyncpg.Pool, *, business_id: UUID | None, limit: int, cursor: str | None) -> tuple[list[asyncpg.Record], str | None]:
+    where = _Where()
+    if business_id is not None:
+        where.add("business_id = ?", business_id)
+    if cursor is not None:
+        where.add("id < ?", _parse(UUID, decode_cursor(cursor, 1)[0]))
+    rows = await pool.fetch(f"select * from support_requests where {where.sql()} order by id desc limit {limit + 1}", *where.args)
+    page, more = rows[:limit], len(rows) > limit
+    return page, encode_cursor(str(page[-1]["id"])) if more else None
