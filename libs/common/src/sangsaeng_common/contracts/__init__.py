@@ -75,3 +75,5 @@ def known_versions(producer: str, name: str) -> list[int]:
 # Importing the catalogue registers every contract.
 from sangsaeng_common.contracts import intake as intake  # noqa: E402
 from sangsaeng_common.contracts import visits as visits  # noqa: E402
+from sangsaeng_common.contracts import loans as loans  # noqa: E402
+from sangsaeng_common.contracts import referrals as referrals  # noqa: E402
