@@ -54,13 +54,15 @@ class EventContext:
     envelope: Envelope
     record: ConsumerRecord
 
-    async def emit(self, event: Event) -> Envelope:
+    async def emit(self, event: Event, *, topic: str | None = None, envelope: Envelope | None = None) -> Envelope:
         return await outbox.add(
             self.conn,
             event,
             correlation_id=self.envelope.correlation_id,
             causation_id=str(self.envelope.id),
             traceparent=self.envelope.traceparent,
+            topic=topic,
+            envelope=envelope,
         )
 
 

@@ -32,9 +32,16 @@ async def add(
     correlation_id: str | None = None,
     causation_id: str | None = None,
     traceparent: str | None = None,
+    topic: str | None = None,
+    envelope: Envelope | None = None,
 ) -> Envelope:
-    """Insert `event` into the outbox, in the caller's transaction."""
-    envelope = Envelope.wrap(event, correlation_id=correlation_id, causation_id=causation_id, traceparent=traceparent)
+    """Insert `event` into the outbox, in the caller's transaction.
+
+    `topic` defaults to the producer's own events topic. To publish one event on a second
+    topic too (an agency's own topic), pass the envelope returned by the first call: the
+    copy keeps its ce_id, so readers of both topics see one event.
+    """
+    envelope = envelope or Envelope.wrap(event, correlation_id=correlation_id, causation_id=causation_id, traceparent=traceparent)
     # LOCKING: the relay publishes in `seq` order, but sequence numbers are handed out
     # at insert time while transactions commit in their own order. Two transactions
     # writing events for the same business could take seq 10 and 11 and commit 11
@@ -51,7 +58,7 @@ async def add(
         """insert into outbox (event_id, topic, key, event_type, headers, payload)
            values ($1, $2, $3, $4, $5, $6)""",
         envelope.id,
-        event.topic(),
+        topic or event.topic(),
         envelope.subject,
         envelope.type,
         envelope.headers(),

@@ -33,9 +33,10 @@ class UnitOfWork:
         await self._tx.start()
         return self
 
-    async def emit(self, event: Event) -> Envelope:
+    async def emit(self, event: Event, *, topic: str | None = None, envelope: Envelope | None = None) -> Envelope:
         envelope = await outbox.add(
-            self.conn, event, correlation_id=correlation_id_var.get(), traceparent=traceparent_var.get()
+            self.conn, event, correlation_id=correlation_id_var.get(), traceparent=traceparent_var.get(),
+            topic=topic, envelope=envelope,
         )
         self.events.append(envelope)
         return envelope
