@@ -104,7 +104,10 @@ def test_run_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
             assert line, f"sangsaeng-dev exited early ({proc.poll()}):\n{output}"
             output += line
             assert time.monotonic() < deadline, output
-        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        # What a terminal's Ctrl-C does; under `uv run` it arrives twice (uv forwards it).
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
         output += proc.stdout.read()
         assert proc.wait(30) == 0, output
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -60,6 +61,14 @@ def runnable_services(services: dict[str, int] = SERVICES) -> dict[str, int]:
     return found
 
 
+def _on_ctrl_c(signum: int, frame: object) -> None:
+    # The first Ctrl-C stops the stack; repeats are ignored so they cannot cut the cleanup
+    # short. Under `make run`/`uv run` one Ctrl-C arrives twice: from the terminal and
+    # forwarded by uv. (asyncio.run keeps a handler installed here instead of its own.)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def _fail(message: str) -> typer.Exit:
     console.print(f"[bold red]error:[/] {message}")
     return typer.Exit(1)
@@ -95,6 +104,7 @@ def run(
         raise _fail(f"HTTP port(s) already in use: {', '.join(busy)} (is another `make run` up?)")
 
     log_dir.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGINT, _on_ctrl_c)
     stack = ProcessGroup()
     try:
         if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and broker_port and port_in_use(broker_port):

@@ -104,9 +104,10 @@ _hooks_lock = threading.Lock()
 
 
 def _raise_system_exit(signum: int, frame: object) -> None:
-    # A second signal during cleanup gets the default action (the parent-death signal then
-    # takes the children down with us).
-    signal.signal(signum, signal.SIG_DFL)
+    # Ignore repeats so they cannot cut the (bounded) cleanup short: `uv run` forwards the
+    # signal to us although `kill -TERM -<pgid>` already delivered it. SIGKILL still works,
+    # and the parent-death signal then takes the children down with us.
+    signal.signal(signum, signal.SIG_IGN)
     raise SystemExit(128 + signum)
 
 
