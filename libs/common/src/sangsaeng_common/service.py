@@ -48,6 +48,10 @@ class ServiceDefinition:
     routes: Callable[[Runtime], Iterable[APIRouter]]
     consumers: list[Handlers] = field(default_factory=list)
     produces: list[type[Event]] = field(default_factory=list)
+    # Periodic jobs run next to the consumers (the `consume` role), e.g. a timeout sweep:
+    # each is called as `task(runtime, stop)` and returns once `stop` is set. Every
+    # replica runs them, so a task must be safe to run concurrently (FOR UPDATE SKIP LOCKED).
+    tasks: list[Callable[[Runtime, asyncio.Event], Awaitable[None]]] = field(default_factory=list)
 
 
 class Runtime:
@@ -211,6 +215,7 @@ async def run(definition: ServiceDefinition, roles: set[str]) -> None:
         tasks.append(asyncio.create_task(relay.run(), name="relay"))
     if "consume" in roles:
         tasks += [asyncio.create_task(c.run(), name=f"consumer:{c.handlers.consumer}") for c in consumers]
+        tasks += [asyncio.create_task(t(runtime, stop), name=f"task:{getattr(t, '__name__', 'task')}") for t in definition.tasks]
     if "api" in roles:
         app = build_app(definition, runtime)
         server = _Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False))

@@ -87,6 +87,10 @@ class LoanDisbursed(Event):
     grace_months: int
     instalments: int
     first_instalment_on: date
+    # Optional (added without a new version): the district's interest subsidy (이차보전)
+    # of a bank-cooperation loan, in percentage points of the rate, for this many months.
+    subsidy_rate_pct: float | None = None
+    subsidy_months: int | None = None
 
 
 @contract("loans", "LoanWithdrawn", 1)
@@ -95,3 +99,25 @@ class LoanWithdrawn(Event):
     business_id: UUID
     reason: str
     withdrawn_on: date
+
+
+@contract("loans", "LoanDraftCreated", 1)
+class LoanDraftCreated(Event):
+    """A visit found a loan need: a draft application waits for staff to complete and submit it."""
+
+    application_id: UUID
+    business_id: UUID
+    visit_id: UUID | None = None
+    created_on: date
+
+
+@contract("loans", "GuaranteeTimedOut", 1)
+class GuaranteeTimedOut(Event):
+    """The guarantee asked for by GuaranteeRequested did not answer in time; the application
+    waits for staff (status guarantee_overdue). A late ReferralCompleted still moves it on."""
+
+    application_id: UUID
+    business_id: UUID
+    requested_on: date
+    timed_out_on: date
+    timeout_days: float
