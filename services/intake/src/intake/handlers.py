@@ -151,7 +151,8 @@ async def give_consent(uow: UnitOfWork, business_id: UUID, command: ConsentIn) -
            values ($1, $2, $3, $4, $5, $6, $7) returning *""",
         uuid6.uuid7(), business_id, [a.value for a in agencies], given_at, command.owner_id, command.signed_by, command.note,
     )
-    await uow.emit(ConsentGiven(consent_id=row["id"], business_id=business_id, agencies=agencies, given_at=given_at))
+    # Times as stored (UTC), so the event and the API tell the same time the same way.
+    await uow.emit(ConsentGiven(consent_id=row["id"], business_id=business_id, agencies=agencies, given_at=row["given_at"]))
     return row
 
 
@@ -174,7 +175,7 @@ async def withdraw_consent(uow: UnitOfWork, business_id: UUID, consent_id: UUID,
     row = await uow.conn.fetchrow(
         "update consents set withdrawn_at = $2, withdrawal_note = $3 where id = $1 returning *", consent_id, when, command.note
     )
-    await uow.emit(ConsentWithdrawn(consent_id=consent_id, business_id=business_id, agencies=row["agencies"], withdrawn_at=when))
+    await uow.emit(ConsentWithdrawn(consent_id=consent_id, business_id=business_id, agencies=row["agencies"], withdrawn_at=row["withdrawn_at"]))
     return row
 
 
@@ -253,9 +254,9 @@ async def erase_personal_data(uow: UnitOfWork, business_id: UUID, command: Erasu
     )
     await uow.emit(BusinessErased(business_id=business_id, erased_at=erased_at))
     return {
-        "business_id": str(business_id),
-        "erased_at": erased_at.isoformat(),
-        "requested_on": requested_on.isoformat(),
+        "business_id": business_id,
+        "erased_at": erased_at,
+        "requested_on": requested_on,
         "owners_deleted": int(owners.split()[-1]),
         "consents_anonymised": int(consents.split()[-1]),
         "support_notes_blanked": int(notes.split()[-1]),

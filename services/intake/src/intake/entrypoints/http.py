@@ -243,7 +243,8 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         body = body or ErasureIn()
 
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 200, await handlers.erase_personal_data(uow, business_id, body, principal.name)
+            erasure = await handlers.erase_personal_data(uow, business_id, body, principal.name)
+            return 200, Erasure.model_validate(erasure).model_dump(mode="json")
 
         status, payload = await command(
             run, scope="POST /businesses/{id}/erasure", principal=principal, key=idempotency_key,

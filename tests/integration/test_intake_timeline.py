@@ -1,0 +1,210 @@
+"""The business timeline (every service's events about a business, newest first) and the
+erasure of an owner's personal data, against the real servers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from sangsaeng_common.contracts import Event
+from sangsaeng_common.contracts.visits import VisitCancelled, VisitRecorded, VisitScheduled
+from sangsaeng_common.envelope import Envelope
+from sangsaeng_common.kafka import ensure_topics
+from tests.support import AUDITOR, STAFF, business_body, eventually, headers_of, read_topic, url_for
+
+VISITS_TOPIC = "sangsaeng.visits.events"
+AGENCY = {"Authorization": "Bearer test-agency-semas"}
+OWNER = {"name": "김바른", "relation": "owner", "phone": "010-2345-6789", "email": "barun@example.kr"}
+PERSONAL = ["김바른", "010-2345-6789", "barun@example.kr", "연락은 김바른 대표", "대표 김바른 통화"]
+
+
+async def _register(client: httpx.AsyncClient, intake, **changes) -> dict:
+    response = await client.post(url_for(intake, "/businesses"), json=business_body(**changes), headers=STAFF)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def _publish(stack, *envelopes: Envelope) -> None:
+    """What visits' relay would do: its CloudEvents on its own topic, keyed by business."""
+    await ensure_topics(stack.bootstrap_servers, {VISITS_TOPIC: 4})
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, enable_idempotence=False)
+    await producer.start()
+    try:
+        for envelope in envelopes:
+            await producer.send_and_wait(VISITS_TOPIC, key=envelope.key, value=envelope.data, headers=envelope.kafka_headers())
+    finally:
+        await producer.stop()
+
+
+def _at(event: Event, when: datetime) -> Envelope:
+    return dataclasses.replace(Envelope.wrap(event), time=when)
+
+
+async def _timeline(client: httpx.AsyncClient, intake, business_id: str, count: int, **params) -> list[dict]:
+    async def enough():
+        response = await client.get(url_for(intake, f"/businesses/{business_id}/timeline"), params=params, headers=AUDITOR)
+        items = response.json()["items"]
+        return items if len(items) >= count else None
+
+    items = await eventually(enough, timeout=90, what=f"{count} timeline entries")
+    assert len(items) == count, [i["summary"] for i in items]
+    return items
+
+
+async def test_the_timeline_shows_every_services_events_about_a_business_newest_first(stack):
+    intake = await stack.start("intake")
+    async with httpx.AsyncClient(timeout=15) as client:
+        business = await _register(client, intake, name="동대문 바른분식")
+        other = await _register(client, intake, name="다른 가게")
+        bid = business["id"]
+        stage = await client.post(url_for(intake, f"/businesses/{bid}/stage"), json={"stage": "closing", "reason": "임대료 부담"}, headers=STAFF)
+        assert stage.status_code == 200
+        request = await client.post(
+            url_for(intake, "/support-requests"),
+            json={"business_id": bid, "needs": ["closure_support", "consulting"], "channel": "phone", "note": "연락은 김바른 대표"},
+            headers=STAFF,
+        )
+        assert request.status_code == 201
+        await _timeline(client, intake, bid, 3)
+
+        # visits starts publishing later: its topic appears after the consumer subscribed.
+        visit_id = UUID("0197a0c8-5555-7abc-8def-000000000005")
+        scheduled = Envelope.wrap(VisitScheduled(visit_id=visit_id, business_id=bid, planner_id="planner-07", dong="제기동", scheduled_for=date(2025, 5, 12)))
+        recorded = Envelope.wrap(VisitRecorded(
+            visit_id=visit_id, business_id=bid, planner_id="planner-07", dong="제기동", visited_on=date(2025, 5, 12),
+            outcome="met", stage_observed="closing", needs_identified=["loan"],
+        ))
+        elsewhere = Envelope.wrap(VisitScheduled(visit_id=visit_id, business_id=other["id"], planner_id="planner-07", dong="제기동", scheduled_for=date(2025, 5, 13)))
+        await _publish(stack, scheduled, recorded, recorded, elsewhere)  # `recorded` delivered twice
+
+        items = await _timeline(client, intake, bid, 5)
+        assert [i["summary"] for i in items] == [
+            "방문 기록: 2025-05-12 면담, 필요: 융자",
+            "방문 예정: 2025-05-12 (플래너 planner-07)",
+            "지원 요청 (전화): 폐업 지원, 컨설팅",
+            "단계 변경: 운영 → 폐업 준비 — 임대료 부담",
+            "사업체 등록: 동대문 바른분식 (제기동, 음식점업, 운영)",
+        ]
+        assert [i["source"] for i in items] == ["/sangsaeng/visits"] * 2 + ["/sangsaeng/intake"] * 3
+        assert items[0]["type"] == "sangsaeng.visits.VisitRecorded.v1" and items[0]["event_id"] == str(recorded.id)
+        assert items[0]["data"]["stage_observed"] == "closing" and items[0]["data"]["business_id"] == bid
+        assert items[2]["data"] == {
+            "request_id": request.json()["id"], "business_id": bid, "needs": ["closure_support", "consulting"],
+            "channel": "phone", "requested_on": date.today().isoformat(),
+        }
+        times = [datetime.fromisoformat(i["time"]) for i in items]
+        assert times == sorted(times, reverse=True)
+
+        url = url_for(intake, f"/businesses/{bid}/timeline")
+        pages, cursor = [], None
+        while True:
+            page = (await client.get(url, params={"limit": 2, **({"cursor": cursor} if cursor else {})}, headers=STAFF)).json()
+            pages.append([i["event_id"] for i in page["items"]])
+            if (cursor := page["next"]) is None:
+                break
+        assert [len(p) for p in pages] == [2, 2, 1] and sum(pages, []) == [i["event_id"] for i in items]
+
+        assert len(await _timeline(client, intake, other["id"], 2)) == 2
+        missing = await client.get(url_for(intake, "/businesses/00000000-0000-7000-8000-000000000000/timeline"), headers=STAFF)
+        assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+        assert (await client.get(url, headers=AGENCY)).status_code == 403
+        assert (await client.get(url, params={"cursor": "x"}, headers=STAFF)).status_code == 422
+
+    assert await read_topic(stack.bootstrap_servers, "sangsaeng.intake-timeline.dlq") == []
+    conn = await stack.db()
+    try:  # the inbox absorbed the repeated delivery
+        assert await conn.fetchval("select count(*) from intake.inbox where consumer = 'intake-timeline'") == 7
+    finally:
+        await conn.close()
+
+
+async def test_erasure_removes_the_owners_personal_data_everywhere_in_intake_and_tells_the_others(stack):
+    intake = await stack.start("intake")
+    async with httpx.AsyncClient(timeout=15) as client:
+        business = await _register(client, intake)
+        bid = business["id"]
+        base = f"/businesses/{bid}"
+        owner = await client.post(url_for(intake, f"{base}/owners"), json=OWNER, headers={**STAFF, "Idempotency-Key": "owner-1"})
+        assert owner.status_code == 201
+        consent = await client.post(
+            url_for(intake, f"{base}/consents"),
+            json={"agencies": ["SEOUL_CREDIT_GUARANTEE"], "owner_id": owner.json()["id"], "signed_by": "김바른", "note": "대표 김바른 통화"},
+            headers={**STAFF, "Idempotency-Key": "consent-1"},
+        )
+        assert consent.status_code == 201
+        request = await client.post(
+            url_for(intake, "/support-requests"),
+            json={"business_id": bid, "needs": ["loan"], "channel": "walk_in", "note": "연락은 김바른 대표"},
+            headers={**STAFF, "Idempotency-Key": "support-1"},
+        )
+        assert request.status_code == 201
+        stage = await client.post(url_for(intake, f"{base}/stage"), json={"stage": "closing", "reason": "임대료 부담"}, headers=STAFF)
+        assert stage.status_code == 200
+        before = datetime.now(UTC) - timedelta(minutes=1)
+        cancelled_early = VisitCancelled(visit_id=UUID(int=1), business_id=bid, reason="대표 입원")
+        await _publish(stack, _at(cancelled_early, before))
+        await _timeline(client, intake, bid, 5)
+
+        assert (await client.post(url_for(intake, f"{base}/erasure"), json={}, headers={"Authorization": "Bearer test-planner"})).status_code == 403
+        erased = await client.post(url_for(intake, f"{base}/erasure"), json={"requested_on": date.today().isoformat()}, headers=STAFF)
+        assert erased.status_code == 200, erased.text
+        result = erased.json()
+        assert {k: result[k] for k in ("owners_deleted", "consents_anonymised", "support_notes_blanked", "timeline_entries_scrubbed")} == {
+            "owners_deleted": 1, "consents_anonymised": 1, "support_notes_blanked": 1, "timeline_entries_scrubbed": 2,
+        }
+        erased_at = datetime.fromisoformat(result["erased_at"])
+
+        # Delivered after the erasure: one that happened before it (blanked), one after (kept).
+        late = VisitCancelled(visit_id=UUID(int=2), business_id=bid, reason="대표 연락 두절")
+        after = VisitCancelled(visit_id=UUID(int=3), business_id=bid, reason="재방문 예정")
+        await _publish(stack, _at(late, erased_at - timedelta(seconds=5)), _at(after, erased_at + timedelta(seconds=5)))
+
+        assert (await client.get(url_for(intake, f"{base}/owners"), headers=STAFF)).json() == []
+        consents = (await client.get(url_for(intake, f"{base}/consents"), headers=STAFF)).json()["items"]
+        assert [(c["id"], c["agencies"], c["given_at"], c["owner_id"], c["signed_by"], c["note"]) for c in consents] == [
+            (consent.json()["id"], ["SEOUL_CREDIT_GUARANTEE"], consent.json()["given_at"], None, None, None)
+        ]
+        kept = (await client.get(url_for(intake, f"/support-requests/{request.json()['id']}"), headers=STAFF)).json()
+        assert (kept["needs"], kept["note"]) == (["loan"], None)
+        assert (await client.get(url_for(intake, base), headers=STAFF)).json()["erased_at"] == result["erased_at"]
+
+        items = await _timeline(client, intake, bid, 8)
+        by_type = {}
+        for item in items:
+            by_type.setdefault(item["type"].split(".")[2], []).append(item)
+        assert items[0]["summary"] in ("대표자 개인정보 삭제 (요청에 따라)", "방문 취소 — 재방문 예정")
+        assert sorted(i["summary"] for i in by_type["VisitCancelled"]) == ["방문 취소", "방문 취소", "방문 취소 — 재방문 예정"]
+        assert by_type["BusinessStageChanged"][0]["summary"] == "단계 변경: 운영 → 폐업 준비"
+        assert by_type["BusinessStageChanged"][0]["data"]["reason"] is None
+        assert by_type["BusinessErased"][0]["data"] == {"business_id": bid, "erased_at": result["erased_at"]}
+
+        # A repeated POST with an old key does not hand back the erased data.
+        replay = await client.post(url_for(intake, f"{base}/owners"), json=OWNER, headers={**STAFF, "Idempotency-Key": "owner-1"})
+        assert replay.json()["id"] != owner.json()["id"]
+        await client.post(url_for(intake, f"{base}/erasure"), json={}, headers=STAFF)
+
+    records = await read_topic(stack.bootstrap_servers, "sangsaeng.intake.events")
+    types = [headers_of(r)["ce_type"].split(".")[2] for r in records]
+    assert sorted(types) == sorted(["BusinessRegistered", "ConsentGiven", "SupportRequested", "BusinessStageChanged", "BusinessErased", "BusinessErased"])
+    erasure_event = next(json.loads(r.value) for r in records if headers_of(r)["ce_type"].endswith("BusinessErased.v1"))
+    assert erasure_event == {"business_id": bid, "erased_at": result["erased_at"]}
+    for record in records:
+        raw = record.value + b"".join(v for _, v in record.headers)
+        assert not [p for p in PERSONAL if p.encode() in raw], headers_of(record)["ce_type"]
+
+    conn = await stack.db()
+    try:
+        tables = [r["table_name"] for r in await conn.fetch("select table_name from information_schema.tables where table_schema = 'intake'")]
+        assert {"owners", "consents", "support_requests", "timeline", "idempotency_keys", "erasures"} <= set(tables)
+        for table in tables:
+            rows = await conn.fetch(f"select t::text as row from intake.{table} t")
+            leaked = [(table, p) for r in rows for p in PERSONAL if p in r["row"]]
+            assert not leaked
+        assert await conn.fetchval("select count(*) from intake.erasures where business_id = $1", UUID(bid)) == 2
+    finally:
+        await conn.close()
