@@ -52,6 +52,9 @@ class ServiceDefinition:
     # each is called as `task(runtime, stop)` and returns once `stop` is set. Every
     # replica runs them, so a task must be safe to run concurrently (FOR UPDATE SKIP LOCKED).
     tasks: list[Callable[[Runtime, asyncio.Event], Awaitable[None]]] = field(default_factory=list)
+    # Topics the service writes besides its own events topic (e.g. per-agency topics),
+    # created at start-up like the others.
+    extra_topics: list[str] = field(default_factory=list)
 
 
 class Runtime:
@@ -156,7 +159,7 @@ async def prepare(definition: ServiceDefinition, settings: ServiceSettings) -> R
             await conn.close()
 
     await _retry_until_ready("database", migrate_schema)
-    topics = {events_topic(definition.name)}
+    topics = {events_topic(definition.name), *definition.extra_topics}
     for handlers in definition.consumers:
         topics.update(handlers.topics)
         topics.add(handlers.dlq_topic)

@@ -30,6 +30,10 @@ class ReferralSent(Event):
     personal_data_shared: bool = False  # only with the owner's consent covering this agency
     consent_id: UUID | None = None
     sent_at: datetime
+    # Optional (added without a new version):
+    referred_on: date | None = None  # the causing event's own date (visited_on, requested_on)
+    application_id: UUID | None = None  # for a guarantee referral: the loan application it serves
+    amount_krw: int | None = None  # for a guarantee referral: the amount asked for
 
 
 @contract("referrals", "ReferralAcknowledged", 1)
@@ -51,3 +55,9 @@ class ReferralCompleted(Event):
     application_id: UUID | None = None  # the loan application a guarantee referral serves
     completed_on: date
     note: str | None = None
+
+
+def agency_topic(agency: AgencyCode | str) -> str:
+    """The agency's own topic: ReferralSent meant for it, and nothing else (grant it read
+    access to this topic only)."""
+    return f"sangsaeng.agency.{AgencyCode(agency).value}.referrals"
