@@ -177,12 +177,21 @@ async def test_a_standby_relay_takes_over_when_the_leader_dies(stack):
                    where l.locktype = 'advisory' and l.classid = 7002 and l.granted"""
             )
 
+        def logged(process, message: str) -> bool:
+            return message in process.log_path.read_text(encoding="utf-8", errors="replace")
+
+        async def one_leads_one_waits():
+            leading = [p for p in (first, second) if logged(p, "relay is leader")]
+            waiting = [p for p in (first, second) if logged(p, "relay standing by")]
+            return len(leading) == 1 and len(waiting) == 1 and leading != waiting
+
+        await eventually(one_leads_one_waits, timeout=90, what="one relay leading and the other standing by")
         leader_app = await eventually(leader_pid, what="a relay leader")
         leader = first if leader_app.endswith(f"-{first.pid}") else second
         standby = second if leader is first else first
         assert leader_app.endswith(f"-{leader.pid}")
         leader.kill()
-        await eventually(lambda: _app_is(leader_pid, f"-{standby.pid}"), what="the standby to lead")
+        await eventually(lambda: _app_is(leader_pid, f"-{standby.pid}"), timeout=60, what="the standby to lead")
 
         async with httpx.AsyncClient(timeout=10) as client:
             business = await _register(client, api)

@@ -139,9 +139,13 @@ class OutboxRelay:
         conn = await connect(self.dsn, self.schema, f"{self.schema}-relay-{os.getpid()}")
         producer: AIOKafkaProducer | None = None
         try:
+            standing_by = False
             while not await conn.fetchval("select pg_try_advisory_lock($1, hashtext($2))", LOCK_RELAY_LEADER, self.schema):
                 if self._stopping:
                     return
+                if not standing_by:
+                    log.info("relay standing by", schema=self.schema)
+                    standing_by = True
                 await asyncio.sleep(self.standby_retry_s)
             self.is_leader = True
             log.info("relay is leader", schema=self.schema)
