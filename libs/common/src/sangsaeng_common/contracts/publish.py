@@ -1,0 +1,357 @@
+"""Published contracts: a JSON Schema for every event in REGISTRY and an AsyncAPI 3.0
+document for every topic, generated from the code and committed under `contracts/`.
+
+    python -m sangsaeng_common.contracts.publish write   # regenerate (refuses a breaking change)
+    python -m sangsaeng_common.contracts.publish check   # drift and breaking changes (make test runs it)
+
+An existing event version may only grow: adding an optional property is fine; removing a
+property, making a property required that was not, or changing a property's type is a
+breaking change and needs a new version (`.v2`) instead.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from sangsaeng_common.contracts import REGISTRY, Event, dlq_topic, events_topic
+from sangsaeng_common.contracts.common import AgencyCode
+from sangsaeng_common.contracts.referrals import ReferralSent, agency_topic
+from sangsaeng_common.envelope import source_of
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+REGENERATE = "python -m sangsaeng_common.contracts.publish write"
+
+
+def default_out() -> Path:
+    """`contracts/` at the root of the repository (this file is libs/common/src/sangsaeng_common/contracts/)."""
+    return Path(__file__).resolve().parents[5] / "contracts"
+
+
+# ---------------------------------------------------------------- JSON Schemas
+
+
+def event_schema(contract: type[Event]) -> dict[str, Any]:
+    """The JSON Schema of an event's data (the Kafka value), as a tolerant reader sees it:
+    fields with a default are optional, unknown fields are allowed."""
+    schema = contract.model_json_schema(mode="validation")
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "x-ce-type": contract.ce_type(),
+        "x-ce-source": source_of(contract.producer),
+        "x-topic": contract.topic(),
+        **schema,
+    }
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    return {ce_type: event_schema(REGISTRY[ce_type]) for ce_type in sorted(REGISTRY)}
+
+
+# ---------------------------------------------------------------- AsyncAPI
+
+
+CLOUDEVENTS_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "description": "CloudEvents 1.0, Kafka binary content mode: context attributes as headers (UTF-8 strings), "
+    "the event's JSON data as the value, the business id as the key.",
+    "required": ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "content-type"],
+    "properties": {
+        "ce_specversion": {"type": "string", "const": "1.0"},
+        "ce_id": {"type": "string", "format": "uuid", "description": "time-ordered UUID (v7); the same on every topic carrying the event"},
+        "ce_source": {"type": "string", "description": "/sangsaeng/<service>"},
+        "ce_type": {"type": "string", "description": "sangsaeng.<service>.<Name>.v<N>"},
+        "ce_time": {"type": "string", "format": "date-time"},
+        "ce_subject": {"type": "string", "description": "the business id; also the Kafka key"},
+        "content-type": {"type": "string", "const": "application/json"},
+        "ce_correlationid": {"type": "string", "description": "the id shared by every event of one flow"},
+        "ce_causationid": {"type": "string", "description": "the ce_id of the event that caused this one"},
+        "traceparent": {"type": "string", "description": "W3C trace context"},
+    },
+}
+
+DEAD_LETTER_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "description": "The original record's headers, plus why and where it failed.",
+    "properties": {
+        "dlq_reason": {"type": "string", "description": "e.g. missing_headers, schema_invalid, unsupported_version, handler_failed"},
+        "dlq_error": {"type": "string"},
+        "dlq_consumer": {"type": "string"},
+        "dlq_origin_topic": {"type": "string"},
+        "dlq_origin_partition": {"type": "string"},
+        "dlq_origin_offset": {"type": "string"},
+        "dlq_time": {"type": "string", "format": "date-time"},
+    },
+}
+
+
+def _message(contract: type[Event]) -> dict[str, Any]:
+    ce_type = contract.ce_type()
+    headers = {
+        "allOf": [
+            {"$ref": "#/components/schemas/CloudEventsHeaders"},
+            {"properties": {"ce_type": {"const": ce_type}, "ce_source": {"const": source_of(contract.producer)}}},
+        ]
+    }
+    return {
+        "name": contract.name,
+        "title": f"{contract.name} v{contract.version}",
+        "summary": (contract.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ") or contract.name,
+        "contentType": "application/json",
+        "headers": headers,
+        "payload": {"$ref": f"schemas/{ce_type}.json"},
+        "bindings": {"kafka": {"key": {"type": "string", "format": "uuid", "description": "the business id"}, "bindingVersion": "0.5.0"}},
+    }
+
+
+def _channel_message_id(contract: type[Event]) -> str:
+    return f"{contract.name}.v{contract.version}"
+
+
+def asyncapi() -> dict[str, Any]:
+    contracts = [REGISTRY[t] for t in sorted(REGISTRY)]
+    producers = sorted({c.producer for c in contracts})
+    retention = {"kafka": {"topicConfiguration": {"retention.ms": -1}, "bindingVersion": "0.5.0"}}
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+
+    def add_channel(address: str, description: str, members: list[type[Event]], **extra: Any) -> None:
+        channels[address] = {
+            "address": address,
+            "description": description,
+            "messages": {_channel_message_id(c): {"$ref": f"#/components/messages/{c.ce_type()}"} for c in members},
+            "bindings": retention,
+            **extra,
+        }
+        operations[f"publish.{address}"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{address}"},
+            "messages": [{"$ref": f"#/channels/{address}/messages/{_channel_message_id(c)}"} for c in members],
+        }
+
+    for producer in producers:
+        add_channel(
+            events_topic(producer),
+            f"Every event {producer} publishes; only {producer} writes here. Key = business id, so one business's events keep their order.",
+            [c for c in contracts if c.producer == producer],
+        )
+    for agency in AgencyCode:
+        add_channel(
+            agency_topic(agency),
+            f"The referrals sent to {agency.value}, and nothing else: the agency is granted read access to this topic only. "
+            "Each record is also on sangsaeng.referrals.events with the same ce_id. Answer through the agency API "
+            "(POST /referrals/{id}/acknowledge, POST /referrals/{id}/outcome).",
+            [ReferralSent],
+        )
+    channels["sangsaeng.{consumer}.dlq"] = {
+        "address": dlq_topic("{consumer}"),
+        "description": "Dead letters of one consumer: records it can never process (undecodable, schema-invalid, "
+        "unsupported version, wrong source, or a handler that failed for good), with the reason in headers.",
+        "parameters": {"consumer": {"description": "the consuming service, e.g. visits, referrals"}},
+        "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
+        "bindings": retention,
+    }
+    operations["publish.sangsaeng.{consumer}.dlq"] = {
+        "action": "send",
+        "channel": {"$ref": "#/channels/sangsaeng.{consumer}.dlq"},
+        "messages": [{"$ref": "#/channels/sangsaeng.{consumer}.dlq/messages/DeadLetter"}],
+    }
+    messages = {c.ce_type(): _message(c) for c in contracts}
+    messages["DeadLetter"] = {
+        "name": "DeadLetter",
+        "title": "Dead letter",
+        "summary": "The original record's key and value unchanged, its headers plus dlq_* headers.",
+        "headers": {"$ref": "#/components/schemas/DeadLetterHeaders"},
+        "payload": {"description": "the original value, byte for byte"},
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Sangsaeng events",
+            "version": "1.0.0",
+            "description": "Topics and events of the Dongdaemun-gu Small Business Support Center. Generated from the code "
+            f"(libs/common/src/sangsaeng_common/contracts); regenerate with `{REGENERATE}`.",
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "kafka": {"host": "localhost:9092", "protocol": "kafka", "description": "KAFKA_BOOTSTRAP_SERVERS of the deployment"}
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "schemas": {"CloudEventsHeaders": CLOUDEVENTS_HEADERS, "DeadLetterHeaders": DEAD_LETTER_HEADERS},
+            "messages": messages,
+        },
+    }
+
+
+# ---------------------------------------------------------------- files
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def generate() -> dict[str, str]:
+    """Relative path -> file content of everything published."""
+    files = {f"schemas/{ce_type}.json": render(schema) for ce_type, schema in schemas().items()}
+    files["asyncapi.json"] = render(asyncapi())
+    return files
+
+
+def committed(out: Path) -> dict[str, str]:
+    if not out.exists():
+        return {}
+    found = {"asyncapi.json": (out / "asyncapi.json").read_text()} if (out / "asyncapi.json").exists() else {}
+    found.update({f"schemas/{p.name}": p.read_text() for p in sorted((out / "schemas").glob("*.json"))})
+    return found
+
+
+def drift(current: dict[str, str], on_disk: dict[str, str]) -> list[str]:
+    problems = [f"{path}: not committed" for path in sorted(current.keys() - on_disk.keys())]
+    problems += [f"{path}: committed but no longer generated" for path in sorted(on_disk.keys() - current.keys())]
+    problems += [f"{path}: differs from the code" for path in sorted(current.keys() & on_disk.keys()) if current[path] != on_disk[path]]
+    return problems
+
+
+# ---------------------------------------------------------------- breaking changes
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    seen = 0
+    while isinstance(node, dict) and "$ref" in node and str(node["$ref"]).startswith("#/") and seen < 20:
+        target: Any = root
+        for part in node["$ref"][2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        node, seen = target, seen + 1
+    return node if isinstance(node, dict) else {}
+
+
+def _types(node: dict[str, Any], root: dict[str, Any]) -> frozenset[str]:
+    """The JSON types a property may take (empty: any)."""
+    node = _resolve(node, root)
+    if "type" in node:
+        kind = node["type"]
+        return frozenset(kind if isinstance(kind, list) else [kind])
+    for combinator in ("anyOf", "oneOf"):
+        if combinator in node:
+            return frozenset().union(*(_types(branch, root) for branch in node[combinator]))
+    if "allOf" in node:
+        found = [t for t in (_types(b, root) for b in node["allOf"]) if t]
+        return found[0] if found else frozenset()
+    values = node.get("enum", [node["const"]] if "const" in node else [])
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", type(None): "null", list: "array", dict: "object"}
+    return frozenset(names[type(v)] for v in values)
+
+
+def _branches(node: dict[str, Any], root: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The resolved sub-schemas of `node` that are of JSON type `kind` (through anyOf/oneOf)."""
+    node = _resolve(node, root)
+    if node.get("type") == kind or (isinstance(node.get("type"), list) and kind in node["type"]):
+        return [node]
+    return [b for c in ("anyOf", "oneOf") for branch in node.get(c, []) for b in _branches(branch, root, kind)]
+
+
+def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """How `new` would break readers of `old` (one event version's schema): a property
+    removed, a property newly required, or a property's type changed, at any depth."""
+    problems: list[str] = []
+
+    def compare(old_node: dict[str, Any], new_node: dict[str, Any], path: str, depth: int) -> None:
+        if depth > 20:
+            return
+        old_node, new_node = _resolve(old_node, old), _resolve(new_node, new)
+        old_props, new_props = old_node.get("properties", {}), new_node.get("properties", {})
+        for name in old_props:
+            if name not in new_props:
+                problems.append(f"{path}{name}: property removed")
+        newly_required = set(new_node.get("required", [])) - set(old_node.get("required", []))
+        for name in sorted(newly_required):
+            problems.append(f"{path}{name}: property became required")
+        for name in old_props:
+            if name not in new_props:
+                continue
+            before, after = _types(old_props[name], old), _types(new_props[name], new)
+            if before != after:
+                problems.append(f"{path}{name}: type changed from {sorted(before) or 'any'} to {sorted(after) or 'any'}")
+                continue
+            for old_obj, new_obj in zip(_branches(old_props[name], old, "object"), _branches(new_props[name], new, "object")):
+                compare(old_obj, new_obj, f"{path}{name}.", depth + 1)
+            for old_arr, new_arr in zip(_branches(old_props[name], old, "array"), _branches(new_props[name], new, "array")):
+                old_items, new_items = old_arr.get("items", {}), new_arr.get("items", {})
+                before_items, after_items = _types(old_items, old), _types(new_items, new)
+                if before_items != after_items:
+                    problems.append(f"{path}{name}[]: item type changed from {sorted(before_items) or 'any'} to {sorted(after_items) or 'any'}")
+                    continue
+                for old_obj, new_obj in zip(_branches(old_items, old, "object"), _branches(new_items, new, "object")):
+                    compare(old_obj, new_obj, f"{path}{name}[].", depth + 1)
+
+    compare(old, new, "", 0)
+    return problems
+
+
+def breaking_against(current: dict[str, str], on_disk: dict[str, str]) -> list[str]:
+    """Breaking changes of the current schemas against the committed ones, per event version."""
+    problems = []
+    for path in sorted(p for p in on_disk if p.startswith("schemas/")):
+        ce_type = path.removeprefix("schemas/").removesuffix(".json")
+        if path not in current:
+            problems.append(f"{ce_type}: published version removed")
+            continue
+        problems += [f"{ce_type}: {p}" for p in breaking_changes(json.loads(on_disk[path]), json.loads(current[path]))]
+    return problems
+
+
+# ---------------------------------------------------------------- command line
+
+app = typer.Typer(help="Published contracts: JSON Schemas and AsyncAPI generated from the code.", add_completion=False,
+                  no_args_is_help=True)
+
+
+@app.command()
+def write(
+    out: Path = typer.Option(None, help="default: contracts/ at the repository root"),
+    allow_breaking: bool = typer.Option(False, "--allow-breaking", help="overwrite even a breaking change (never for a published version)"),
+) -> None:
+    """Regenerate contracts/ from the code."""
+    out = out or default_out()
+    current, on_disk = generate(), committed(out)
+    broken = breaking_against(current, on_disk)
+    if broken and not allow_breaking:
+        typer.echo("refused: breaking changes to published event versions (add a new version .v<N+1> instead):", err=True)
+        for problem in broken:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(1)
+    (out / "schemas").mkdir(parents=True, exist_ok=True)
+    for stale in on_disk.keys() - current.keys():
+        (out / stale).unlink()
+    for path, content in current.items():
+        if on_disk.get(path) != content:
+            (out / path).write_text(content)
+    typer.echo(f"wrote {len(current)} files to {out}")
+
+
+@app.command()
+def check(out: Path = typer.Option(None, help="default: contracts/ at the repository root")) -> None:
+    """Fail if the committed contracts differ from the code, or if the code breaks a published version."""
+    out = out or default_out()
+    current, on_disk = generate(), committed(out)
+    broken, drifted = breaking_against(current, on_disk), drift(current, on_disk)
+    for problem in broken:
+        typer.echo(f"breaking: {problem}", err=True)
+    for problem in drifted:
+        typer.echo(f"drift: {problem}", err=True)
+    if broken:
+        typer.echo("A published event version may only gain optional properties; add a new version instead.", err=True)
+    if drifted and not broken:
+        typer.echo(f"The contracts changed in the code: regenerate with `{REGENERATE}` and commit contracts/.", err=True)
+    if broken or drifted:
+        raise typer.Exit(1)
+    typer.echo(f"contracts/ matches the code ({len(current)} files)")
+
+
+if __name__ == "__main__":
+    app()
