@@ -243,3 +243,35 @@ async def test_businesses_are_found_by_dong_stage_industry_and_name_page_by_page
         _assert_problem(await client.get(url, headers=AGENCY), 403)
         docs = await client.get(url_for(intake, "/docs"))
         assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+async def test_stages_follow_the_lifecycle_and_refusals_name_the_allowed_moves(stack):
+    intake = await stack.start("intake")
+    async with httpx.AsyncClient(timeout=15) as client:
+        founder = await _register(client, intake, registration_number=None, stage="prospective")
+        assert (founder["registration_number"], founder["business_kind"], founder["stage"]) == (None, None, "prospective")
+        _assert_problem(
+            await client.post(url_for(intake, "/businesses"), json=business_body(registration_number=None), headers=STAFF), 422, "registration_number"
+        )
+        url = url_for(intake, f"/businesses/{founder['id']}/stage")
+        problem = _assert_problem(await client.post(url, json={"stage": "closing"}, headers=STAFF), 409)
+        assert (problem["current"], problem["allowed"]) == ("prospective", ["operating"])
+        moves = [("operating", None), ("closing", "임대료 부담"), ("closed", None), ("restarting", "재도전"), ("operating", None)]
+        for stage, reason in moves:
+            response = await client.post(url, json={"stage": stage, "reason": reason, "changed_on": "2025-05-12"}, headers=PLANNER)
+            assert response.status_code == 200 and response.json()["stage"] == stage, response.text
+        problem = _assert_problem(await client.post(url, json={"stage": "restarting"}, headers=STAFF), 409)
+        assert (problem["current"], problem["allowed"]) == ("operating", ["closing"]) and "closing" in problem["detail"]
+        _assert_problem(await client.post(url, json={"stage": "bankrupt"}, headers=STAFF), 422, "stage")
+        _assert_problem(await client.post(url, json={"stage": "closing", "reason": "800101-1234567"}, headers=STAFF), 422, "reason")
+        _assert_problem(await client.post(url, json={"stage": "closing"}, headers=AUDITOR), 403)
+        missing = url_for(intake, "/businesses/00000000-0000-7000-8000-000000000000/stage")
+        _assert_problem(await client.post(missing, json={"stage": "closing"}, headers=STAFF), 404)
+
+    events = await _events(stack, 6)
+    changes = [data for ce_type, data, _ in events if ce_type == "sangsaeng.intake.BusinessStageChanged.v1"]
+    assert [(c["from_stage"], c["to_stage"], c["reason"]) for c in changes] == [
+        ("prospective", "operating", None), ("operating", "closing", "임대료 부담"), ("closing", "closed", None),
+        ("closed", "restarting", "재도전"), ("restarting", "operating", None),
+    ]
+    assert {c["changed_on"] for c in changes} == {"2025-05-12"}

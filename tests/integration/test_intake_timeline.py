@@ -3,6 +3,7 @@ erasure of an owner's personal data, against the real servers."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -37,6 +38,15 @@ async def _publish(stack, *envelopes: Envelope) -> None:
     try:
         for envelope in envelopes:
             await producer.send_and_wait(VISITS_TOPIC, key=envelope.key, value=envelope.data, headers=envelope.kafka_headers())
+    finally:
+        await producer.stop()
+
+
+async def _publish_raw(stack, value: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, enable_idempotence=False)
+    await producer.start()
+    try:
+        await producer.send_and_wait(VISITS_TOPIC, key=b"garbage", value=value)
     finally:
         await producer.stop()
 
@@ -80,7 +90,10 @@ async def test_the_timeline_shows_every_services_events_about_a_business_newest_
             outcome="met", stage_observed="closing", needs_identified=["loan"],
         ))
         elsewhere = Envelope.wrap(VisitScheduled(visit_id=visit_id, business_id=other["id"], planner_id="planner-07", dong="제기동", scheduled_for=date(2025, 5, 13)))
-        await _publish(stack, scheduled, recorded, recorded, elsewhere)  # `recorded` delivered twice
+        # A type this build has no contract for is skipped; garbage goes to the timeline's DLQ.
+        unknown = dataclasses.replace(scheduled, id=UUID("0197a0c8-6666-7abc-8def-000000000006"), type="sangsaeng.visits.PlannerOnLeave.v1")
+        await _publish(stack, scheduled, unknown, recorded, recorded, elsewhere)  # `recorded` delivered twice
+        await _publish_raw(stack, b"\x00 not an event")
 
         items = await _timeline(client, intake, bid, 5)
         assert [i["summary"] for i in items] == [
@@ -115,7 +128,10 @@ async def test_the_timeline_shows_every_services_events_about_a_business_newest_
         assert (await client.get(url, headers=AGENCY)).status_code == 403
         assert (await client.get(url, params={"cursor": "x"}, headers=STAFF)).status_code == 422
 
-    assert await read_topic(stack.bootstrap_servers, "sangsaeng.intake-timeline.dlq") == []
+    dead = await eventually(lambda: read_topic(stack.bootstrap_servers, "sangsaeng.intake-timeline.dlq"), what="the garbage in the DLQ")
+    assert [(r.value, headers_of(r)["dlq_reason"], headers_of(r)["dlq_origin_topic"]) for r in dead] == [
+        (b"\x00 not an event", "missing_headers", VISITS_TOPIC)
+    ]
     conn = await stack.db()
     try:  # the inbox absorbed the repeated delivery
         assert await conn.fetchval("select count(*) from intake.inbox where consumer = 'intake-timeline'") == 7
@@ -208,3 +224,23 @@ async def test_erasure_removes_the_owners_personal_data_everywhere_in_intake_and
         assert await conn.fetchval("select count(*) from intake.erasures where business_id = $1", UUID(bid)) == 2
     finally:
         await conn.close()
+
+
+async def test_visits_own_events_reach_the_timeline_when_visits_runs(stack):
+    intake, _ = await asyncio.gather(
+        stack.start("intake"), stack.start("visits", VISITS_NEEDS_CALLING_FOR_VISIT='["consulting"]')
+    )
+    async with httpx.AsyncClient(timeout=15) as client:
+        business = await _register(client, intake, dong="제기동")
+        request = await client.post(
+            url_for(intake, "/support-requests"), json={"business_id": business["id"], "needs": ["consulting"], "channel": "walk_in"}, headers=STAFF
+        )
+        assert request.status_code == 201
+
+        async def visit_on_timeline():
+            items = (await client.get(url_for(intake, f"/businesses/{business['id']}/timeline"), headers=STAFF)).json()["items"]
+            return [i for i in items if i["source"] == "/sangsaeng/visits"]
+
+        from_visits = await eventually(visit_on_timeline, timeout=90, what="visits' VisitScheduled on the timeline")
+        assert from_visits[0]["type"] == "sangsaeng.visits.VisitScheduled.v1"
+        assert from_visits[0]["summary"].startswith("방문 예정: ") and from_visits[0]["data"]["needs"] == ["consulting"]
