@@ -1,0 +1,10 @@
+from sangsaeng_common.service import cli
+from loans.bootstrap import definition
+
+
+def main() -> None:
+    cli(definition)()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Pure loan rules: application states, eligibility, repayment schedules. No I/O."""
