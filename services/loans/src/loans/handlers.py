@@ -330,8 +330,9 @@ async def screen_application(ctx: EventContext, event: LoanSubmitted, settings: 
     )
     now = settings.now() if status == Status.awaiting_guarantee else None
     await conn.execute(
-        """update applications set status = $2, screened_on = $3, eligible = $4, failed_rules = $5, round_id = $6,
-                  reserved_krw = $7, guarantee_requested_at = $8, guarantee_requested_on = case when $8::timestamptz is null then null else $3 end,
+        """update applications set status = $2, screened_on = $3::date, eligible = $4, failed_rules = $5, round_id = $6,
+                  reserved_krw = $7, guarantee_requested_at = $8::timestamptz,
+                  guarantee_requested_on = case when $8::timestamptz is null then null else $3::date end,
                   updated_at = now()
            where id = $1""",
         application["id"], status.value, today, eligible, failed_json, open_round.id if open_round and reserved else None, reserved, now,
@@ -421,6 +422,12 @@ async def sweep_overdue_guarantees(uow: UnitOfWork, settings: LoansSettings, lim
 async def decide(tx: Tx, application_id: UUID, body: DecisionIn, decided_by: str, today: date) -> asyncpg.Record:
     application = await _locked(tx.conn, application_id)
     program = LoanProgram(application["program"]) if application["program"] else None
+    decided_on = body.decided_on or today
+    if decided_on > today:
+        raise Problem.invalid("decided_on", f"is in the future (today is {today.isoformat()} in Seoul)")
+    if application["submitted_on"] and decided_on < application["submitted_on"]:
+        raise Problem.invalid("decided_on", f"is before the submission on {application['submitted_on'].isoformat()}")
+    today = decided_on
     for text in body.reasons:
         if contains_resident_number(text):
             raise Problem.invalid("reasons", "contains a resident registration number (주민등록번호), which is never stored")

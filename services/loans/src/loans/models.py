@@ -65,7 +65,7 @@ class DecisionIn(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"decision": "approve", "amount_krw": 30000000},
+                {"decision": "approve", "amount_krw": 30000000, "decided_on": "2025-05-30"},
                 {"decision": "reject", "reasons": ["상환 능력 부족: 최근 3개월 매출 급감"]},
             ]
         },
@@ -74,6 +74,7 @@ class DecisionIn(BaseModel):
     decision: Literal["approve", "reject"]
     amount_krw: Won | None = Field(None, description="approve: the amount lent (default the amount asked; never above the limit)")
     reasons: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(default_factory=list, max_length=20)
+    decided_on: date | None = Field(None, description="default today (Seoul); not before the submission, not in the future")
 
 
 class DisbursementIn(BaseModel):

@@ -1,0 +1,130 @@
+"""What the loans tests share: intake's, visits' and referrals' events published straight to
+their topics (a contract test of what loans consumes), and small readers of loans' state."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from sangsaeng_common.contracts import Event
+from sangsaeng_common.contracts.common import AgencyCode, Need
+from sangsaeng_common.contracts.intake import BusinessRegistered, Stage
+from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralOutcome
+from sangsaeng_common.contracts.visits import VisitOutcome, VisitRecorded
+from sangsaeng_common.envelope import Envelope
+from tests.support import STAFF, eventually, headers_of, read_topic, url_for
+
+OFFICER = {"Authorization": "Bearer test-loan-officer"}
+LOANS_TOPIC = "sangsaeng.loans.events"
+FUND_DOCS = ["application_form", "fund_use_plan", "sme_confirmation"]
+
+
+class Upstream:
+    """Publishes valid CloudEvents as intake, visits and referrals would."""
+
+    def __init__(self, bootstrap_servers: str):
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=False, acks="all", linger_ms=5)
+
+    async def __aenter__(self) -> Upstream:
+        await self.producer.start()
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        await self.producer.stop()
+
+    async def publish(self, event: Event, *, wait: bool = True) -> Envelope:
+        envelope = Envelope.wrap(event)
+        future = await self.producer.send(event.topic(), key=envelope.key, value=envelope.data, headers=envelope.kafka_headers())
+        if wait:
+            await future
+        return envelope
+
+    async def business(self, *, dong: str = "제기동", industry: str = "음식점업", micro: bool = True, stage: Stage = Stage.operating,
+                       registered_on: date | None = date(2023, 3, 2), wait: bool = True) -> uuid.UUID:
+        business_id = uuid.uuid4()
+        await self.publish(
+            BusinessRegistered(business_id=business_id, registration_number=None, name="동대문 가게", dong=dong, industry=industry,
+                               employees=2 if micro else 12, is_micro_business=micro, stage=stage, registered_on=registered_on),
+            wait=wait,
+        )
+        return business_id
+
+    async def visit(self, business_id: uuid.UUID, *needs: Need, visit_id: uuid.UUID | None = None) -> uuid.UUID:
+        visit_id = visit_id or uuid.uuid4()
+        await self.publish(
+            VisitRecorded(visit_id=visit_id, business_id=business_id, planner_id="planner-02", dong="제기동", visited_on=date(2025, 5, 12),
+                          outcome=VisitOutcome.met, needs_identified=list(needs))
+        )
+        return visit_id
+
+    async def guarantee(self, application: dict, outcome: ReferralOutcome, amount_krw: int | None = None) -> Envelope:
+        return await self.publish(
+            ReferralCompleted(referral_id=uuid.uuid4(), business_id=uuid.UUID(application["business_id"]),
+                              agency=AgencyCode.SEOUL_CREDIT_GUARANTEE, outcome=outcome, amount_krw=amount_krw,
+                              application_id=uuid.UUID(application["id"]), completed_on=date(2025, 5, 20), note="보증심사 완료")
+        )
+
+
+def application_body(business_id: uuid.UUID, **changes: Any) -> dict[str, Any]:
+    program = changes.get("program", "sme_development_fund")
+    return {
+        "business_id": str(business_id),
+        "program": program,
+        "amount_krw": 30_000_000,
+        "purpose": "operating",
+        "term_months": 60,
+        "documents": FUND_DOCS if program == "sme_development_fund" else ["application_form", "sme_confirmation"],
+        "submitted_on": "2025-05-02",
+        **changes,
+    }
+
+
+async def known_to_loans(stack, *business_ids: uuid.UUID) -> None:
+    conn = await stack.db()
+    try:
+        async def there() -> bool:
+            count = await conn.fetchval("select count(*) from loans.businesses where id = any($1::uuid[])", list(business_ids))
+            return count == len(business_ids)
+
+        await eventually(there, timeout=60, what=f"{len(business_ids)} businesses in loans' copy")
+    finally:
+        await conn.close()
+
+
+async def application(client: httpx.AsyncClient, loans: Any, application_id: str) -> dict:
+    response = await client.get(url_for(loans, f"/applications/{application_id}"), headers=STAFF)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def settled(client: httpx.AsyncClient, loans: Any, application_id: str, *statuses: str, timeout: float = 60) -> dict:
+    """The application once it is in one of `statuses` (screening is asynchronous)."""
+    async def check() -> dict | None:
+        found = await application(client, loans, application_id)
+        return found if found["status"] in statuses else None
+
+    return await eventually(check, timeout=timeout, what=f"application {application_id} to be {'/'.join(statuses)}")
+
+
+async def submit(client: httpx.AsyncClient, loans: Any, body: dict, **headers: str) -> dict:
+    response = await client.post(url_for(loans, "/applications"), json=body, headers={**STAFF, **headers})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def loan_events(bootstrap_servers: str) -> list[tuple[dict[str, str], dict]]:
+    """(headers, data) of every event on loans' topic, once each (deduplicated by ce_id)."""
+    seen: dict[str, tuple[dict[str, str], dict]] = {}
+    for record in await read_topic(bootstrap_servers, LOANS_TOPIC):
+        headers = headers_of(record)
+        seen.setdefault(headers["ce_id"], (headers, json.loads(record.value)))
+    return list(seen.values())
+
+
+def of_type(events: list[tuple[dict[str, str], dict]], name: str, application_id: str | None = None) -> list[dict]:
+    return [d for h, d in events if h["ce_type"] == f"sangsaeng.loans.{name}.v1" and (application_id is None or d.get("application_id") == application_id)]
