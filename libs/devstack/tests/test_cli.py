@@ -119,7 +119,7 @@ def test_run_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     assert re.search(r"ready in \d+\.\d+s", output)
     assert "stopped." in output
     broker_port = int(re.search(r"broker \(Kafka protocol\): 127\.0\.0\.1:(\d+)", output).group(1))
-    pg_port = int(re.search(r"postgresql://postgres@127\.0\.0\.1:(\d+)/postgres", output).group(1))
+    pg_port = int(re.search(r"postgresql://postgres(?::[\w-]+)?@127\.0\.0\.1:(\d+)/postgres", output).group(1))
     service_log = (log_dir / "referrals.log").read_text()
     assert f"user sangsaeng_referrals service referrals kafka 127.0.0.1:{broker_port} tokens 11" in service_log
     for port in (8004, broker_port, pg_port):

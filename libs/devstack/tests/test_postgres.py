@@ -21,7 +21,9 @@ def pg():
 
 
 async def test_listens_on_tcp_localhost(pg: Postgres) -> None:
-    assert re.fullmatch(r"postgresql://postgres@127\.0\.0\.1:\d+/postgres", pg.admin_url)
+    assert re.fullmatch(r"postgresql://postgres:[\w-]+@127\.0\.0\.1:\d+/postgres", pg.admin_url)
+    with pytest.raises(asyncpg.InvalidPasswordError):  # a password is required over TCP
+        await asyncpg.connect(pg.admin_url.replace(f":{pg.superuser_password}@", ":wrong@"))
     assert pg.port != 5432
     conn = await asyncpg.connect(pg.admin_url)
     try:
@@ -105,9 +107,10 @@ async def test_provision_again_keeps_data_and_resets_password(pg: Postgres) -> N
     finally:
         await admin.close()
     assert second["loans"] != first["loans"]
-    # The embedded server trusts 127.0.0.1 (initdb --auth=trust), so passwords are set but
-    # not checked there; a server named by DATABASE_URL checks them.
     assert before and after and before != after
+    # Passwords are checked: the old credentials no longer open a session.
+    with pytest.raises(asyncpg.InvalidPasswordError):
+        await asyncpg.connect(first["loans"])
     conn = await asyncpg.connect(second["loans"])
     try:
         assert await conn.fetchval("SELECT count(*) FROM applications") == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import secrets
 import shutil
 import signal
 import stat
@@ -161,8 +162,8 @@ def _children(pid: int) -> list[int]:
 class Postgres:
     """A PostgreSQL server on ``host:port`` with its data in a temporary directory.
 
-    ``port=None`` picks a free port. Authentication is ``trust`` for everyone on
-    127.0.0.1; the superuser is ``postgres``. ``stop()`` does a fast shutdown (then kills
+    ``port=None`` picks a free port. TCP logins need a password (scram-sha-256): the
+    superuser ``postgres`` gets a random one, carried in ``admin_url``. ``stop()`` does a fast shutdown (then kills
     if needed) and deletes the data directory.
     """
 
@@ -188,6 +189,9 @@ class Postgres:
         self._popen: subprocess.Popen[bytes] | None = None
         self._run_as: _RunAs | None = None
         self.initdb_seconds: float | None = None
+        # TCP logins check passwords (scram-sha-256) as a real server does, so a service
+        # role's credentials mean something in development too.
+        self.superuser_password = secrets.token_urlsafe(18)
         self.startup_seconds: float | None = None
 
     # -- properties --------------------------------------------------------------------------
@@ -203,7 +207,8 @@ class Postgres:
     def url(self, database: str = "postgres", user: str = "postgres") -> str:
         if self.port is None:
             raise RuntimeError("postgres not started")
-        return f"postgresql://{user}@{self.host}:{self.port}/{database}"
+        userinfo = f"{user}:{self.superuser_password}" if user == "postgres" else user
+        return f"postgresql://{userinfo}@{self.host}:{self.port}/{database}"
 
     @property
     def pid(self) -> int | None:
@@ -254,11 +259,19 @@ class Postgres:
     def _initdb(self, bindir: Path) -> None:
         assert self.data_dir is not None
         started = time.monotonic()
+        assert self.base_dir is not None
+        pwfile = self.base_dir / "superuser.pw"
+        pwfile.write_text(self.superuser_password + "\n")
+        if self._run_as is not None:
+            os.chown(pwfile, self._run_as.uid, self._run_as.gid)
+        pwfile.chmod(0o600)
         result = subprocess.run(
             [
                 str(bindir / "initdb"),
                 "-D", str(self.data_dir),
-                "--auth=trust",
+                "--auth-host=scram-sha-256",
+                "--auth-local=trust",
+                f"--pwfile={pwfile}",
                 "--encoding=utf8",
                 "-U", "postgres",
                 "--locale-provider=builtin", "--builtin-locale=C.UTF-8", "--locale=C",
@@ -270,6 +283,7 @@ class Postgres:
             text=True,
             **self._run_kwargs(),  # type: ignore[arg-type]
         )
+        pwfile.unlink()
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         self.initdb_seconds = time.monotonic() - started
