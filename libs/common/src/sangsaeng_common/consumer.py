@@ -78,6 +78,9 @@ class Handlers:
     topic_pattern: str | None = None
     # Called for a known event that has no handler of its own (with topic_pattern).
     fallback: Handler | None = None
+    # Also give the fallback well-formed events of types this code does not know (as
+    # event=None, the envelope whole): for a ledger that must keep every event.
+    keep_unknown_types: bool = False
 
     def on_any(self, handler: Handler) -> Handler:
         if self.fallback is not None:
@@ -111,7 +114,7 @@ class Handlers:
 class _Decoded:
     record: ConsumerRecord
     envelope: Envelope
-    event: Event
+    event: Event | None
     handler: Handler
 
 
@@ -216,7 +219,10 @@ class EventConsumer:
                 envelope = Envelope.from_kafka(record.headers, record.value)
                 event = envelope.decode(record.topic)
             except UnknownEventType as exc:
-                metrics.EVENTS_CONSUMED.labels(self.handlers.consumer, str(exc), "unknown_type").inc()
+                if self.handlers.fallback is not None and self.handlers.keep_unknown_types:
+                    decoded.append(_Decoded(record, envelope, None, self.handlers.fallback))
+                else:
+                    metrics.EVENTS_CONSUMED.labels(self.handlers.consumer, str(exc), "unknown_type").inc()
                 continue
             except PoisonMessage as poison:
                 dead.append((record, poison.reason, poison.detail))

@@ -1,0 +1,17 @@
+"""The ledger's only writer: every event of every `sangsaeng.<service>.events` topic."""
+
+from __future__ import annotations
+
+from sangsaeng_common.consumer import EventContext, Handlers
+from sangsaeng_common.contracts import Event
+
+from audit.ledger import append
+
+EVERY_EVENTS_TOPIC = r"^sangsaeng\.[a-z_]+\.events$"
+
+handlers = Handlers("audit", topic_pattern=EVERY_EVENTS_TOPIC, keep_unknown_types=True)
+
+
+@handlers.on_any
+async def record(ctx: EventContext, _event: Event | None) -> None:
+    await append(ctx.conn, ctx.envelope, ctx.record)

@@ -1,0 +1,73 @@
+"""SQL adapter of the ledger: append under the head lock, read in chain order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+from aiokafka.structs import ConsumerRecord
+
+from audit.domain.chain import LinkInput, StoredLink, link
+from sangsaeng_common.envelope import Envelope
+
+
+async def append(conn: asyncpg.Connection, envelope: Envelope, record: ConsumerRecord) -> int:
+    """Append one event to the chain, in the caller's (inbox) transaction."""
+    # LOCKING: the chain is one sequence, and each link needs the hash of the one before.
+    # Every append locks the single head row FOR UPDATE, so appends from all partitions
+    # and all audit replicas take turns: a second writer waits until the first commits
+    # and then reads the head the first one left. Chain order is therefore commit order,
+    # positions are gapless, and no two links can claim the same predecessor. Within one
+    # inbox transaction the lock is taken once and kept until commit.
+    head = await conn.fetchrow("select position, hash from ledger_head for update")
+    headers = {k: v.decode("utf-8", "replace") for k, v in record.headers or ()}
+    entry = LinkInput(
+        event_id=str(envelope.id),
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        headers=headers,
+        data_text=envelope.data.decode("utf-8"),
+    )
+    position, new_hash = head["position"] + 1, link(head["hash"], entry)
+    await conn.execute(
+        """insert into ledger (position, event_id, event_type, source, subject, event_time, topic,
+                               kafka_partition, kafka_offset, headers, data_text, prev_hash, hash)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
+        position, envelope.id, envelope.type, envelope.source, envelope.subject, envelope.time, record.topic,
+        record.partition, record.offset, headers, entry.data_text, head["hash"], new_hash,
+    )
+    await conn.execute("update ledger_head set position = $1, hash = $2", position, new_hash)
+    return position
+
+
+async def chain(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIterator[StoredLink]:
+    """Every link in position order, read in chunks (a keyset walk, not one huge result)."""
+    after = 0
+    while True:
+        rows = await conn.fetch(
+            """select position, event_id, topic, kafka_partition, kafka_offset, headers, data_text, prev_hash, hash
+               from ledger where position > $1 order by position limit $2""",
+            after,
+            chunk,
+        )
+        for r in rows:
+            yield StoredLink(
+                position=r["position"],
+                entry=LinkInput(str(r["event_id"]), r["topic"], r["kafka_partition"], r["kafka_offset"], r["headers"], r["data_text"]),
+                prev_hash=r["prev_hash"],
+                hash=r["hash"],
+            )
+        if len(rows) < chunk:
+            return
+        after = rows[-1]["position"]
+
+
+async def events_between(conn: asyncpg.Connection, start, end) -> list[asyncpg.Record]:
+    """Events whose CloudEvents time falls in [start, end), in time order, data parsed."""
+    return await conn.fetch(
+        """select position, event_id, event_type, subject, event_time, data from ledger
+           where event_time >= $1 and event_time < $2 order by event_time, position""",
+        start,
+        end,
+    )

@@ -1,0 +1,118 @@
+"""The report as a terminal table, CSV, JSON and a PNG chart of monthly activity."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def rows(report: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+    """(section, group, item, value): one flat list for CSV and the terminal."""
+    out: list[tuple[str, str, str, int]] = []
+    visits = report["visits"]
+    out += [("visits", "", "recorded", visits["recorded"]), ("visits", "", "distinct_shops", visits["distinct_shops"])]
+    out += [("visits_by_dong", dong, "", n) for dong, n in visits["by_dong"].items()]
+    out += [("visits_by_stage", stage, "", n) for stage, n in visits["by_stage"].items()]
+    loans = report["loans"]
+    out += [("loans", "", "applications", loans["applications"]), ("loans", "", "amount_krw", loans["amount_krw"])]
+    for program, p in loans["by_program"].items():
+        out += [("loans_by_program", program, "applications", p["applications"]), ("loans_by_program", program, "amount_krw", p["amount_krw"])]
+        out += [("loans_by_program_status", program, status, n) for status, n in p["by_status"].items()]
+    out.append(("referrals", "", "sent", report["referrals"]["sent"]))
+    for agency, a in report["referrals"]["by_agency"].items():
+        out.append(("referrals_by_agency", agency, "sent", a["sent"]))
+        out += [("referrals_by_agency_outcome", agency, outcome, n) for outcome, n in a["by_outcome"].items()]
+    for month in report["monthly"]:
+        out += [("monthly", month["month"], k, month[k]) for k in ("visits", "loan_applications", "referrals")]
+    return out
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["period", "section", "group", "item", "value"])
+    writer.writerows((report["period"], *row) for row in rows(report))
+    return buffer.getvalue()
+
+
+def print_report(report: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console()
+    visits, loans, referrals = report["visits"], report["loans"], report["referrals"]
+    summary = Table(title=f"Sangsaeng — {report['period']} ({report['from']} – {report['until']})")
+    summary.add_column("what")
+    summary.add_column("count", justify="right")
+    summary.add_row("distinct shops visited", f"{visits['distinct_shops']:,}")
+    summary.add_row("visits recorded", f"{visits['recorded']:,}")
+    summary.add_row("loan applications", f"{loans['applications']:,}")
+    for program, p in loans["by_program"].items():
+        summary.add_row(f"  {program}", f"{p['applications']:,}  (₩{p['amount_krw']:,})")
+    summary.add_row("referrals sent", f"{referrals['sent']:,}")
+    console.print(summary)
+
+    dongs = Table(title="Visits by dong and stage")
+    stages = sorted({s for by_stage in visits["by_dong_and_stage"].values() for s in by_stage})
+    dongs.add_column("dong")
+    for stage in stages:
+        dongs.add_column(stage, justify="right")
+    for dong, by_stage in visits["by_dong_and_stage"].items():
+        dongs.add_row(dong, *(str(by_stage.get(s, 0)) for s in stages))
+    console.print(dongs)
+
+    status = Table(title="Loan applications by program and status")
+    status.add_column("program")
+    status.add_column("status")
+    status.add_column("applications", justify="right")
+    for program, p in loans["by_program"].items():
+        for name, n in p["by_status"].items():
+            status.add_row(program, name, str(n))
+    console.print(status)
+
+    agencies = Table(title="Referrals by agency and outcome")
+    agencies.add_column("agency")
+    agencies.add_column("outcome")
+    agencies.add_column("referrals", justify="right")
+    for agency, a in referrals["by_agency"].items():
+        for outcome, n in a["by_outcome"].items():
+            agencies.add_row(agency, outcome, str(n))
+    console.print(agencies)
+
+
+def write_chart(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    months = [m["month"] for m in report["monthly"]]
+    series = {
+        "visits": [m["visits"] for m in report["monthly"]],
+        "loan applications": [m["loan_applications"] for m in report["monthly"]],
+        "referrals": [m["referrals"] for m in report["monthly"]],
+    }
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
+    width = 0.27
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar([x + (i - 1) * width for x in range(len(months))], values, width, label=label)
+    ax.set_xticks(range(len(months)), months)
+    ax.set_title(f"Monthly activity, {report['period']}")
+    ax.set_ylabel("count")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_files(report: dict[str, Any], directory: Path) -> dict[str, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = directory / f"report-{report['period']}"
+    paths = {"json": stem.with_suffix(".json"), "csv": stem.with_suffix(".csv"), "png": stem.with_suffix(".png")}
+    paths["json"].write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    paths["csv"].write_text(to_csv(report), encoding="utf-8")
+    write_chart(report, paths["png"])
+    return paths
