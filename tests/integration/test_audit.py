@@ -1,0 +1,118 @@
+"""The audit ledger against the real broker and database: every event once, chained,
+append-only, tamper-evident; the report computed from it."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import uuid
+from datetime import date
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from sangsaeng_common.contracts.loans import LoanApproved, LoanProgram, LoanSubmitted
+from sangsaeng_common.envelope import Envelope
+from tests.support import AUDITOR, STAFF, business_body, eventually, url_for
+
+
+async def _publish(stack, *events) -> list[Envelope]:
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, enable_idempotence=False)
+    await producer.start()
+    envelopes = []
+    try:
+        for event in events:
+            envelope = Envelope.wrap(event)
+            await producer.send_and_wait(event.topic(), value=envelope.data, key=envelope.key, headers=envelope.kafka_headers())
+            envelopes.append(envelope)
+    finally:
+        await producer.stop()
+    return envelopes
+
+
+async def test_every_event_lands_once_in_a_verifiable_append_only_chain(stack):
+    intake, audit = await asyncio.gather(stack.start("intake"), stack.start("audit"))
+    async with httpx.AsyncClient(timeout=30) as client:
+        ids = []
+        for _ in range(5):
+            response = await client.post(url_for(intake, "/businesses"), json=business_body(), headers=STAFF)
+            ids.append(response.json()["id"])
+        await client.post(url_for(intake, f"/businesses/{ids[0]}/stage"), json={"stage": "closing"}, headers=STAFF)
+
+        conn = await stack.db()
+        try:
+            async def ledger_has(n: int):
+                return await conn.fetchval("select count(*) from audit.ledger") == n
+
+            await eventually(lambda: ledger_has(6), timeout=60, what="6 events in the ledger")
+            outbox_ids = {r["event_id"] for r in await conn.fetch("select event_id from intake.outbox")}
+            ledger = await conn.fetch("select position, event_id, prev_hash, hash from audit.ledger order by position")
+            assert {r["event_id"] for r in ledger} == outbox_ids
+            assert [r["position"] for r in ledger] == list(range(1, 7))
+            assert all(a["hash"] == b["prev_hash"] for a, b in zip(ledger, ledger[1:]))
+
+            verified = (await client.get(url_for(audit, "/verify"), headers=AUDITOR)).json()
+            assert verified["ok"] is True and verified["chain"]["links_checked"] == 6
+
+            # The service's own role may insert and read, but never change or remove a link.
+            role = await asyncpg.connect(stack.dsns["audit"])
+            try:
+                for statement in ("update ledger set data_text = '{}' where position = 2", "delete from ledger where position = 2", "truncate ledger"):
+                    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                        await role.execute(statement)
+            finally:
+                await role.close()
+
+            # A superuser who goes around the trigger is still caught by verify, at that link.
+            await conn.execute("alter table audit.ledger disable trigger ledger_no_update_delete")
+            await conn.execute("update audit.ledger set data_text = data_text || ' ' where position = 3")
+            await conn.execute("alter table audit.ledger enable trigger ledger_no_update_delete")
+            tampered = (await client.get(url_for(audit, "/verify"), headers=AUDITOR)).json()
+            assert tampered["ok"] is False
+            assert tampered["chain"]["first_broken"]["position"] == 3
+            assert tampered["chain"]["first_broken"]["event_id"] == str(ledger[2]["event_id"])
+            assert (await client.get(url_for(audit, "/verify"), headers=STAFF)).status_code == 403
+        finally:
+            await conn.close()
+
+    cli = subprocess.run(
+        [sys.executable, "-m", "audit", "verify"], env={**stack.env("audit")}, capture_output=True, text=True, timeout=60
+    )
+    assert cli.returncode == 1 and '"position": 3' in cli.stdout
+
+
+async def test_verify_names_an_approval_that_broke_the_rules_and_the_report_counts_it(stack, tmp_path):
+    audit = await stack.start("audit")
+    business_id = uuid.uuid4()
+    application_id = uuid.uuid4()
+    submitted = LoanSubmitted(application_id=application_id, business_id=business_id, program=LoanProgram.bank_cooperation,
+                              amount_krw=30_000_000, purpose="operating", submitted_on=date(2025, 5, 2))
+    approved = LoanApproved(application_id=application_id, business_id=business_id, program=LoanProgram.bank_cooperation,
+                            amount_krw=30_000_000, approved_on=date(2025, 5, 20))
+    _, approval = await _publish(stack, submitted, approved)
+    async with httpx.AsyncClient(timeout=30) as client:
+        async def found():
+            result = (await client.get(url_for(audit, "/verify"), headers=AUDITOR)).json()
+            return result if result["rules"]["events_checked"] == 2 else None
+
+        result = await eventually(found, timeout=60, what="both events in the ledger")
+        assert result["chain"]["first_broken"] is None
+        rules = {f["rule"]: f["event_id"] for f in result["rules"]["findings"]}
+        assert rules == {"approval_without_eligible_screening": str(approval.id), "approval_without_guarantee": str(approval.id)}
+
+        report = (await client.get(url_for(audit, "/reports/2025H1"), headers=AUDITOR)).json()
+        assert report["loans"]["by_program"] == {"bank_cooperation": {"applications": 1, "amount_krw": 30_000_000, "by_status": {"approved": 1}}}
+        assert (await client.get(url_for(audit, "/reports/2025H3"), headers=AUDITOR)).status_code == 422
+
+    out = tmp_path / "reports"
+    cli = subprocess.run(
+        [sys.executable, "-m", "audit", "report", "--period", "2025H1", "--out", str(out)], env=stack.env("audit"),
+        capture_output=True, text=True, timeout=120,
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert "bank_cooperation" in cli.stdout
+    assert (out / "report-2025H1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "loans_by_program,bank_cooperation,applications,1" in (out / "report-2025H1.csv").read_text()
