@@ -212,26 +212,7 @@ class EventConsumer:
 
     async def _process_partition(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         started = time.perf_counter()
-        decoded: list[_Decoded] = []
-        dead: list[tuple[ConsumerRecord, str, str]] = []
-        for record in records:
-            try:
-                envelope = Envelope.from_kafka(record.headers, record.value)
-                event = envelope.decode(record.topic)
-            except UnknownEventType as exc:
-                if self.handlers.fallback is not None and self.handlers.keep_unknown_types:
-                    decoded.append(_Decoded(record, envelope, None, self.handlers.fallback))
-                else:
-                    metrics.EVENTS_CONSUMED.labels(self.handlers.consumer, str(exc), "unknown_type").inc()
-                continue
-            except PoisonMessage as poison:
-                dead.append((record, poison.reason, poison.detail))
-                continue
-            handler = self.handlers.by_type.get(type(event)) or self.handlers.fallback
-            if handler is None:
-                metrics.EVENTS_CONSUMED.labels(self.handlers.consumer, envelope.type, "not_handled").inc()
-                continue
-            decoded.append(_Decoded(record, envelope, event, handler))
+        decoded, dead = decode_records(self.handlers, records)
 
         try:
             # Poison first: a crash after this and before the offset commit dead-letters
@@ -267,45 +248,7 @@ class EventConsumer:
                 await asyncio.sleep(delay)
 
     async def _apply_once(self, batch: list[_Decoded]) -> list[tuple[ConsumerRecord, str, str]]:
-        consumer_name = self.handlers.consumer
-        failed: list[tuple[ConsumerRecord, str, str]] = []
-        async with self.pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                """insert into inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
-                   select $1, * from unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[])
-                   on conflict do nothing
-                   returning event_id""",
-                consumer_name,
-                [d.envelope.id for d in batch],
-                [d.envelope.type for d in batch],
-                [d.record.topic for d in batch],
-                [d.record.partition for d in batch],
-                [d.record.offset for d in batch],
-            )
-            fresh = {r["event_id"] for r in rows}
-            for item in batch:
-                if item.envelope.id not in fresh:  # seen before, or twice in this batch
-                    metrics.EVENTS_CONSUMED.labels(consumer_name, item.envelope.type, "duplicate").inc()
-                    continue
-                fresh.discard(item.envelope.id)
-                with bound_contextvars(
-                    correlation_id=item.envelope.correlation_id,
-                    causation_id=item.envelope.causation_id,
-                    event_id=str(item.envelope.id),
-                    event_type=item.envelope.type,
-                ):
-                    try:
-                        async with conn.transaction():  # savepoint: one bad event spoils only itself
-                            await item.handler(EventContext(conn, item.envelope, item.record), item.event)
-                    except Exception as exc:
-                        if is_transient(exc):
-                            raise
-                        log.error("handler failed; dead-lettering the event", error=repr(exc))
-                        await conn.execute("delete from inbox where consumer = $1 and event_id = $2", consumer_name, item.envelope.id)
-                        failed.append((item.record, "handler_error", repr(exc)))
-                        continue
-                    metrics.EVENTS_CONSUMED.labels(consumer_name, item.envelope.type, "applied").inc()
-        return failed
+        return await apply_batch(self.pool, self.handlers.consumer, batch)
 
     async def _dead_letter(self, tp: TopicPartition, dead: list[tuple[ConsumerRecord, str, str]]) -> None:
         if not dead:
@@ -340,6 +283,80 @@ class EventConsumer:
             highwater, position = consumer.highwater(tp), self._positions.get(tp)
             if highwater is not None and position is not None:
                 metrics.CONSUMER_LAG.labels(self.handlers.consumer, tp.topic, tp.partition).set(max(0, highwater - position))
+
+
+Dead = tuple[ConsumerRecord, str, str]  # the record, the reason, the detail
+
+
+def decode_records(handlers: Handlers, records: list[ConsumerRecord]) -> tuple[list[_Decoded], list[Dead]]:
+    """Split a partition's records into events to apply and poison to dead-letter;
+    unknown and unhandled types are counted and skipped."""
+    decoded: list[_Decoded] = []
+    dead: list[Dead] = []
+    for record in records:
+        try:
+            envelope = Envelope.from_kafka(record.headers, record.value)
+            event = envelope.decode(record.topic)
+        except UnknownEventType as exc:
+            if handlers.fallback is not None and handlers.keep_unknown_types:
+                decoded.append(_Decoded(record, envelope, None, handlers.fallback))
+            else:
+                metrics.EVENTS_CONSUMED.labels(handlers.consumer, str(exc), "unknown_type").inc()
+            continue
+        except PoisonMessage as poison:
+            dead.append((record, poison.reason, poison.detail))
+            continue
+        handler = handlers.by_type.get(type(event)) or handlers.fallback
+        if handler is None:
+            metrics.EVENTS_CONSUMED.labels(handlers.consumer, envelope.type, "not_handled").inc()
+            continue
+        decoded.append(_Decoded(record, envelope, event, handler))
+    return decoded, dead
+
+
+async def apply_batch(pool: asyncpg.Pool, consumer_name: str, batch: list[_Decoded]) -> list[Dead]:
+    """Apply a batch in ONE transaction with its inbox rows; return what failed for good.
+
+    Raises on a transient fault (nothing committed): the caller retries the whole batch.
+    """
+    failed: list[Dead] = []
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            """insert into inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
+               select $1, * from unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[])
+               on conflict do nothing
+               returning event_id""",
+            consumer_name,
+            [d.envelope.id for d in batch],
+            [d.envelope.type for d in batch],
+            [d.record.topic for d in batch],
+            [d.record.partition for d in batch],
+            [d.record.offset for d in batch],
+        )
+        fresh = {r["event_id"] for r in rows}
+        for item in batch:
+            if item.envelope.id not in fresh:  # seen before, or twice in this batch
+                metrics.EVENTS_CONSUMED.labels(consumer_name, item.envelope.type, "duplicate").inc()
+                continue
+            fresh.discard(item.envelope.id)
+            with bound_contextvars(
+                correlation_id=item.envelope.correlation_id,
+                causation_id=item.envelope.causation_id,
+                event_id=str(item.envelope.id),
+                event_type=item.envelope.type,
+            ):
+                try:
+                    async with conn.transaction():  # savepoint: one bad event spoils only itself
+                        await item.handler(EventContext(conn, item.envelope, item.record), item.event)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    log.error("handler failed; dead-lettering the event", error=repr(exc))
+                    await conn.execute("delete from inbox where consumer = $1 and event_id = $2", consumer_name, item.envelope.id)
+                    failed.append((item.record, "handler_error", repr(exc)))
+                    continue
+                metrics.EVENTS_CONSUMED.labels(consumer_name, item.envelope.type, "applied").inc()
+    return failed
 
 
 class _Listener(ConsumerRebalanceListener):
