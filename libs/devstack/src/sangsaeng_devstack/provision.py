@@ -51,7 +51,7 @@ async def provision(
     """Create ``database`` if missing and, per service, a role that owns one schema.
 
     For each service: LOGIN role ``sangsaeng_<service>`` with a fresh random password (reset
-    if the role exists), schema ``<service>`` owned by it, ``search_path`` set to that schema
+    if the role exists), schemas ``<service>`` and ``<service>_replay`` (a replay's scratch) owned by it, ``search_path`` set to that schema
     for the role in this database, and CONNECT + TEMP on the database. PUBLIC loses every
     database privilege and CREATE on schema ``public``, so a service role can touch nothing
     but its own schema.
@@ -101,6 +101,10 @@ async def provision(
                 await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {r}")
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {s} AUTHORIZATION {r}")
                 await conn.execute(f"ALTER SCHEMA {s} OWNER TO {r}")
+                # The scratch schema a replay rebuilds the read models in (sangsaeng_common.replay).
+                scratch = _ident(f"{service}_replay", "service")
+                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {scratch} AUTHORIZATION {r}")
+                await conn.execute(f"ALTER SCHEMA {scratch} OWNER TO {r}")
                 await conn.execute(f"ALTER ROLE {r} IN DATABASE {db} SET search_path = {s}")
     finally:
         await conn.close()

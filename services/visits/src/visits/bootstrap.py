@@ -1,6 +1,7 @@
 """Composition root of visits."""
 
 from sangsaeng_common.contracts.visits import VisitCancelled, VisitRecorded, VisitScheduled
+from sangsaeng_common.replay import ReadModel
 from sangsaeng_common.service import ServiceDefinition
 from visits.consumers import handlers
 from visits.entrypoints.http import routes
@@ -13,4 +14,10 @@ definition = ServiceDefinition(
     routes=routes,
     consumers=[handlers],
     produces=[VisitScheduled, VisitRecorded, VisitCancelled],
+    # The directory is built only from intake's events, so a replay must rebuild it exactly.
+    read_models=[
+        ReadModel("businesses", key=("id",), ignore=("updated_at", "erased_at"), subject="id"),
+        ReadModel("business_stage_history", key=("business_id", "position"), subject="business_id"),
+        ReadModel("dong_business_counts", key=("dong",)),
+    ],
 )

@@ -1,0 +1,218 @@
+"""Replay: rebuild a service's read models from the log and compare them with the live ones.
+
+The service's own consumers (the very `decode_records` and `apply_batch` that run in
+production) are run over every event of their topics from offset zero, into the
+service's scratch schema `<service>_replay`, which the service's role owns. The live
+schema is only read. Events that handlers emit during a replay land in the scratch
+outbox, which no relay publishes: a replay never publishes anything.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from sangsaeng_common.consumer import Handlers, apply_batch, decode_records
+from sangsaeng_common.db import connect, create_pool, migrate, service_migrations
+from sangsaeng_common.envelope import Envelope, PoisonMessage
+
+
+@dataclass(frozen=True)
+class ReadModel:
+    """A table built by consumers: `key` identifies a row; `ignore` lists columns that may
+    legitimately differ in a rebuild (times of processing, ids generated while handling)."""
+
+    table: str
+    key: tuple[str, ...]
+    ignore: tuple[str, ...] = ()
+    subject: str | None = None  # the column holding the business id, for time travel
+
+
+@dataclass
+class TableDiff:
+    table: str
+    live_rows: int
+    rebuilt_rows: int
+    missing: list[dict[str, Any]] = field(default_factory=list)  # live, not rebuilt
+    extra: list[dict[str, Any]] = field(default_factory=list)  # rebuilt, not live
+    different: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def equal(self) -> bool:
+        return not (self.missing or self.extra or self.different)
+
+
+@dataclass
+class ReplayResult:
+    events: int
+    seconds: float
+    tables: list[TableDiff]
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+    @property
+    def equal(self) -> bool:
+        return all(t.equal for t in self.tables)
+
+
+Progress = Callable[[int, int], None]  # (events done, events known so far)
+
+
+async def _drop_everything_in(conn: asyncpg.Connection, schema: str) -> None:
+    tables = await conn.fetch("select tablename from pg_tables where schemaname = $1", schema)
+    for t in tables:
+        await conn.execute(f'drop table if exists "{schema}"."{t["tablename"]}" cascade')
+    functions = await conn.fetch(
+        "select p.oid::regprocedure::text as sig from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1",
+        schema,
+    )
+    for f in functions:
+        await conn.execute(f"drop function if exists {f['sig']} cascade")
+
+
+async def _topics(bootstrap_servers: str, handlers: Handlers) -> list[str]:
+    if not handlers.topic_pattern:
+        return handlers.topics
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        pattern = re.compile(handlers.topic_pattern)
+        return sorted(t for t in await consumer.topics() if pattern.match(t))
+    finally:
+        await consumer.stop()
+
+
+def _keep(handlers: Handlers, record: ConsumerRecord, until: datetime | None, subject: str | None) -> bool:
+    if until is None and subject is None:
+        return True
+    try:
+        envelope = Envelope.from_kafka(record.headers, record.value)
+    except PoisonMessage:
+        return False
+    return (until is None or envelope.time <= until) and (subject is None or envelope.subject == subject)
+
+
+async def _replay_consumer(
+    pool: asyncpg.Pool, bootstrap_servers: str, handlers: Handlers, until: datetime | None, subject: str | None, progress: Progress | None, done: int
+) -> int:
+    topics = await _topics(bootstrap_servers, handlers)
+    if not topics:
+        return 0
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        if not tps:
+            return 0
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        count, idle_polls = 0, 0
+        while True:
+            batches = await consumer.getmany(timeout_ms=300, max_records=2000)
+            for tp, records in batches.items():
+                kept = [r for r in records if _keep(handlers, r, until, subject)]
+                decoded, _poison = decode_records(handlers, kept)  # poison was dead-lettered live
+                if decoded:
+                    await apply_batch(pool, handlers.consumer, decoded)
+                count += len(records)
+            if progress is not None:
+                known = sum(consumer.highwater(tp) or 0 for tp in tps)
+                progress(done + count, done + max(known, count))
+            # Caught up is judged by the highwater a fetch returned, never end_offsets():
+            # the development broker under-reports ListOffsets.
+            positions = [await consumer.position(tp) for tp in tps]
+            caught_up = all(consumer.highwater(tp) is not None and pos >= consumer.highwater(tp) for tp, pos in zip(tps, positions))
+            idle_polls = 0 if batches else idle_polls + 1
+            if caught_up or idle_polls >= 10:
+                return count
+    finally:
+        await consumer.stop()
+
+
+async def _rows(conn: asyncpg.Connection, schema: str, model: ReadModel, subject: str | None) -> dict[tuple, dict[str, Any]]:
+    where = f' where "{model.subject}"::text = $1' if subject and model.subject else ""
+    args = [subject] if where else []
+    rows = await conn.fetch(f'select * from "{schema}"."{model.table}"{where}', *args)
+    out = {}
+    for r in rows:
+        row = {k: v for k, v in dict(r).items() if k not in model.ignore}
+        out[tuple(str(row[k]) for k in model.key)] = row
+    return out
+
+
+async def diff_table(conn: asyncpg.Connection, live: str, scratch: str, model: ReadModel, subject: str | None = None, sample: int = 10) -> TableDiff:
+    live_rows, rebuilt = await _rows(conn, live, model, subject), await _rows(conn, scratch, model, subject)
+    result = TableDiff(model.table, len(live_rows), len(rebuilt))
+    for key, row in live_rows.items():
+        other = rebuilt.get(key)
+        if other is None:
+            result.missing.append(_jsonable(row))
+        elif other != row:
+            changed = {k: {"live": row[k], "rebuilt": other.get(k)} for k in row if row[k] != other.get(k)}
+            result.different.append(_jsonable({"key": dict(zip(model.key, key)), "columns": changed}))
+    result.extra = [_jsonable(row) for key, row in rebuilt.items() if key not in live_rows]
+    result.missing, result.extra, result.different = result.missing[:sample], result.extra[:sample], result.different[:sample]
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+async def rebuild(
+    *,
+    service: str,
+    dsn: str,
+    bootstrap_servers: str,
+    consumers: list[Handlers],
+    read_models: list[ReadModel],
+    until: datetime | None = None,
+    subject: str | None = None,
+    progress: Progress | None = None,
+) -> ReplayResult:
+    """Rebuild into `<service>_replay` and compare with `<service>`.
+
+    With `until` and/or `subject`, only events up to that time / of that business are
+    replayed: the scratch tables then show what the business looked like at that time.
+    """
+    scratch = f"{service}_replay"
+    conn = await connect(dsn, scratch, f"{service}-replay")
+    try:
+        await _drop_everything_in(conn, scratch)
+        await migrate(conn, scratch, service_migrations(service))
+        pool = await create_pool(dsn, scratch, f"{service}-replay", 1, 4)
+        started, events = time.perf_counter(), 0
+        try:
+            for handlers in consumers:
+                events += await _replay_consumer(pool, bootstrap_servers, handlers, until, subject, progress, events)
+        finally:
+            await pool.close()
+        seconds = time.perf_counter() - started
+        tables = [await diff_table(conn, service, scratch, model, subject) for model in read_models]
+        return ReplayResult(events, seconds, tables)
+    finally:
+        await conn.close()
+
+
+async def scratch_rows(dsn: str, service: str, model: ReadModel, subject: str | None) -> list[dict[str, Any]]:
+    conn = await connect(dsn, f"{service}_replay", f"{service}-replay")
+    try:
+        return [_jsonable(r) for r in (await _rows(conn, f"{service}_replay", model, subject)).values()]
+    finally:
+        await conn.close()
