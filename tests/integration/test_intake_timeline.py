@@ -90,23 +90,25 @@ async def test_the_timeline_shows_every_services_events_about_a_business_newest_
             outcome="met", stage_observed="closing", needs_identified=["loan"],
         ))
         elsewhere = Envelope.wrap(VisitScheduled(visit_id=visit_id, business_id=other["id"], planner_id="planner-07", dong="제기동", scheduled_for=date(2025, 5, 13)))
-        # A type this build has no contract for is skipped; garbage goes to the timeline's DLQ.
+        # A type this build has no contract for still reaches the timeline; garbage goes to the DLQ.
         unknown = dataclasses.replace(scheduled, id=UUID("0197a0c8-6666-7abc-8def-000000000006"), type="sangsaeng.visits.PlannerOnLeave.v1")
         await _publish(stack, scheduled, unknown, recorded, recorded, elsewhere)  # `recorded` delivered twice
         await _publish_raw(stack, b"\x00 not an event")
 
-        items = await _timeline(client, intake, bid, 5)
+        items = await _timeline(client, intake, bid, 6)
         assert [i["summary"] for i in items] == [
             "방문 기록: 2025-05-12 면담, 필요: 융자",
             "방문 예정: 2025-05-12 (플래너 planner-07)",
+            "PlannerOnLeave (visits)",
             "지원 요청 (전화): 폐업 지원, 컨설팅",
             "단계 변경: 운영 → 폐업 준비 — 임대료 부담",
             "사업체 등록: 동대문 바른분식 (제기동, 음식점업, 운영)",
         ]
-        assert [i["source"] for i in items] == ["/sangsaeng/visits"] * 2 + ["/sangsaeng/intake"] * 3
+        assert [i["source"] for i in items] == ["/sangsaeng/visits"] * 3 + ["/sangsaeng/intake"] * 3
+        assert items[2]["type"] == "sangsaeng.visits.PlannerOnLeave.v1" and items[2]["event_id"] == str(unknown.id)
         assert items[0]["type"] == "sangsaeng.visits.VisitRecorded.v1" and items[0]["event_id"] == str(recorded.id)
         assert items[0]["data"]["stage_observed"] == "closing" and items[0]["data"]["business_id"] == bid
-        assert items[2]["data"] == {
+        assert items[3]["data"] == {
             "request_id": request.json()["id"], "business_id": bid, "needs": ["closure_support", "consulting"],
             "channel": "phone", "requested_on": date.today().isoformat(),
         }
@@ -120,7 +122,7 @@ async def test_the_timeline_shows_every_services_events_about_a_business_newest_
             pages.append([i["event_id"] for i in page["items"]])
             if (cursor := page["next"]) is None:
                 break
-        assert [len(p) for p in pages] == [2, 2, 1] and sum(pages, []) == [i["event_id"] for i in items]
+        assert [len(p) for p in pages] == [2, 2, 2] and sum(pages, []) == [i["event_id"] for i in items]
 
         assert len(await _timeline(client, intake, other["id"], 2)) == 2
         missing = await client.get(url_for(intake, "/businesses/00000000-0000-7000-8000-000000000000/timeline"), headers=STAFF)
@@ -134,7 +136,7 @@ async def test_the_timeline_shows_every_services_events_about_a_business_newest_
     ]
     conn = await stack.db()
     try:  # the inbox absorbed the repeated delivery
-        assert await conn.fetchval("select count(*) from intake.inbox where consumer = 'intake-timeline'") == 7
+        assert await conn.fetchval("select count(*) from intake.inbox where consumer = 'intake-timeline'") == 8
     finally:
         await conn.close()
 

@@ -10,6 +10,7 @@ from sangsaeng_common.contracts.intake import (
     ConsentWithdrawn,
     SupportRequested,
 )
+from sangsaeng_common.replay import ReadModel
 from sangsaeng_common.service import ServiceDefinition
 
 definition = ServiceDefinition(
@@ -20,4 +21,5 @@ definition = ServiceDefinition(
     routes=routes,
     consumers=[timeline],
     produces=[BusinessRegistered, BusinessStageChanged, SupportRequested, ConsentGiven, ConsentWithdrawn, BusinessErased],
+    read_models=[ReadModel("timeline", key=("event_id",), ignore=("recorded_at",), subject="business_id")],
 )

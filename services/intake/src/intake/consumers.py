@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -13,14 +14,25 @@ from sangsaeng_common.contracts.intake import BusinessErased
 
 # Every `sangsaeng.<service>.events` topic, including those of services that start
 # publishing later (not the DLQs, nor the agency-facing topics).
-timeline = Handlers("intake-timeline", topic_pattern=r"^sangsaeng\.[a-z_]+\.events$")
+# Events of types this build has no contract for yet are kept too (from their envelope),
+# so a new service's events reach the timeline before intake is redeployed.
+timeline = Handlers("intake-timeline", topic_pattern=r"^sangsaeng\.[a-z_]+\.events$", keep_unknown_types=True)
 
 
-async def _record(ctx: EventContext, event: Event) -> UUID | None:
-    business_id = getattr(event, "business_id", None)
+def _about(ctx: EventContext, event: Event | None) -> tuple[UUID | None, dict[str, Any]]:
+    if event is not None:
+        return getattr(event, "business_id", None), event.model_dump(mode="json")
+    try:
+        data = json.loads(ctx.envelope.data)
+        return UUID(ctx.envelope.subject), data if isinstance(data, dict) else {"value": data}
+    except ValueError:
+        return None, {}
+
+
+async def _record(ctx: EventContext, event: Event | None) -> UUID | None:
+    business_id, data = _about(ctx, event)
     if business_id is None:  # not about one business: not on any timeline
         return None
-    data: dict[str, Any] = event.model_dump(mode="json")
     # FOR SHARE: an erasure of this business either committed before (we see its time and
     # blank this event's free text if it happened before the erasure) or waits for us
     # (and then scrubs the row we add). Unknown businesses are still recorded.
@@ -37,7 +49,7 @@ async def _record(ctx: EventContext, event: Event) -> UUID | None:
 
 
 @timeline.on_any
-async def record_on_timeline(ctx: EventContext, event: Event) -> None:
+async def record_on_timeline(ctx: EventContext, event: Event | None) -> None:
     await _record(ctx, event)
 
 
