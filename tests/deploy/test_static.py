@@ -305,7 +305,9 @@ def test_compose_roles_and_schemas_for_every_service():
         password = compose_default(db_init["environment"][f"SANGSAENG_DB_PASSWORD_{name.upper()}"])
         assert url == f"postgresql://{role_name(name)}:{password}@postgres:5432/sangsaeng"
     script = (ROOT / "deploy/base/db/init-db.sh").read_text()
-    assert 'role="sangsaeng_${service}"' in script and "AUTHORIZATION %I" in script
+    assert 'PREFIX="${SANGSAENG_ROLE_PREFIX:-sangsaeng_}"' in script and 'role="${PREFIX}${service}"' in script and "AUTHORIZATION %I" in script
+    # the replay's scratch schema (sangsaeng_common.replay), as libs/devstack provisions it
+    assert "_replay" in script and "_replay" in (ROOT / "libs/devstack/src/sangsaeng_devstack/provision.py").read_text()
 
 
 def _compose_principals() -> dict[str, dict[str, set[str]]]:
