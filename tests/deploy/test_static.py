@@ -567,6 +567,5 @@ def test_grafana_dashboard_shows_every_metric_and_only_real_ones():
     assert len(ids) == len(set(ids))
 
 
-@pytest.mark.xfail(reason="sangsaeng_common does not pass SASL settings to its Kafka clients yet (issue 8 follow-up)", strict=False)
 def test_kafka_security_settings_are_read():
     assert KAFKA_SECURITY_SETTINGS <= settings_env_names()

@@ -39,6 +39,7 @@ from sangsaeng_common import failpoints, metrics, outbox
 from sangsaeng_common.contracts import Event, dlq_topic
 from sangsaeng_common.db import is_transient
 from sangsaeng_common.envelope import Envelope, PoisonMessage, UnknownEventType
+from sangsaeng_common.kafka import KafkaOptions, make_producer
 from sangsaeng_common.logging import bound_contextvars, get_logger
 from sangsaeng_common.retry import Backoff
 
@@ -128,7 +129,7 @@ class EventConsumer:
         handlers: Handlers,
         *,
         pool: asyncpg.Pool,
-        bootstrap_servers: str,
+        kafka: KafkaOptions,
         max_records: int = 500,
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 1_000,
@@ -137,7 +138,7 @@ class EventConsumer:
     ):
         self.handlers = handlers
         self.pool = pool
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = kafka
         self.max_records = max_records
         self.session_timeout_ms = session_timeout_ms
         self.heartbeat_interval_ms = heartbeat_interval_ms
@@ -170,10 +171,8 @@ class EventConsumer:
         self._stopping = True
 
     async def _run_once(self) -> None:
-        from sangsaeng_common.outbox import make_producer
-
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers,
+            **self.kafka.client_kwargs(),
             group_id=self.handlers.group_id,
             client_id=f"{self.handlers.consumer}-consumer",
             enable_auto_commit=False,
@@ -184,7 +183,7 @@ class EventConsumer:
             # A pattern subscription finds new topics when metadata is refreshed.
             metadata_max_age_ms=10_000 if self.handlers.topic_pattern else 300_000,
         )
-        dlq = make_producer(self.bootstrap_servers, f"{self.handlers.consumer}-dlq")
+        dlq = make_producer(self.kafka, f"{self.handlers.consumer}-dlq")
         if self.handlers.topic_pattern:
             consumer.subscribe(pattern=self.handlers.topic_pattern, listener=_Listener(self))
         else:

@@ -15,10 +15,12 @@ import time
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+
 from sangsaeng_common import failpoints, metrics
 from sangsaeng_common.contracts import Event
 from sangsaeng_common.db import LOCK_OUTBOX_KEY, LOCK_RELAY_LEADER, connect, is_transient
 from sangsaeng_common.envelope import Envelope
+from sangsaeng_common.kafka import KafkaOptions, make_producer
 from sangsaeng_common.logging import get_logger
 from sangsaeng_common.retry import Backoff
 
@@ -67,22 +69,6 @@ async def add(
     return envelope
 
 
-def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
-    # No idempotent or transactional producer: the development broker refuses
-    # InitProducerId, and the outbox + inbox do not need it. aiokafka keeps one
-    # in-flight request per partition, so retries do not reorder a partition.
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
-        client_id=client_id,
-        acks="all",
-        enable_idempotence=False,
-        linger_ms=2,
-        max_batch_size=256 * 1024,
-        request_timeout_ms=30_000,
-        retry_backoff_ms=200,
-    )
-
-
 class OutboxRelay:
     """Publishes the outbox of one service schema; one leader at a time.
 
@@ -98,7 +84,7 @@ class OutboxRelay:
         *,
         dsn: str,
         schema: str,
-        bootstrap_servers: str,
+        kafka: KafkaOptions,
         batch_size: int = 500,
         idle_check_s: float = 10.0,
         standby_retry_s: float = 1.0,
@@ -106,7 +92,7 @@ class OutboxRelay:
     ):
         self.dsn = dsn
         self.schema = schema
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = kafka
         self.batch_size = batch_size
         self.idle_check_s = idle_check_s
         self.standby_retry_s = standby_retry_s
@@ -152,7 +138,7 @@ class OutboxRelay:
             await conn.add_listener(self.channel, lambda *_: self._wake.set())
             # A lost connection means lost leadership: wake up to find out at once.
             conn.add_termination_listener(lambda *_: self._wake.set())
-            producer = make_producer(self.bootstrap_servers, f"{self.schema}-relay")
+            producer = make_producer(self.kafka, f"{self.schema}-relay")
             await producer.start()
             self.backoff.reset()
             while not self._stopping:

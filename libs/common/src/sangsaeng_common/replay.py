@@ -23,6 +23,7 @@ from aiokafka.structs import ConsumerRecord
 from sangsaeng_common.consumer import Handlers, apply_batch, decode_records
 from sangsaeng_common.db import connect, create_pool, migrate, service_migrations
 from sangsaeng_common.envelope import Envelope, PoisonMessage
+from sangsaeng_common.kafka import KafkaOptions
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,10 @@ async def _drop_everything_in(conn: asyncpg.Connection, schema: str) -> None:
         await conn.execute(f"drop function if exists {f['sig']} cascade")
 
 
-async def _topics(bootstrap_servers: str, handlers: Handlers) -> list[str]:
+async def _topics(kafka: KafkaOptions, handlers: Handlers) -> list[str]:
     if not handlers.topic_pattern:
         return handlers.topics
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
     await consumer.start()
     try:
         pattern = re.compile(handlers.topic_pattern)
@@ -103,12 +104,12 @@ def _keep(handlers: Handlers, record: ConsumerRecord, until: datetime | None, su
 
 
 async def _replay_consumer(
-    pool: asyncpg.Pool, bootstrap_servers: str, handlers: Handlers, until: datetime | None, subject: str | None, progress: Progress | None, done: int
+    pool: asyncpg.Pool, kafka: KafkaOptions, handlers: Handlers, until: datetime | None, subject: str | None, progress: Progress | None, done: int
 ) -> int:
-    topics = await _topics(bootstrap_servers, handlers)
+    topics = await _topics(kafka, handlers)
     if not topics:
         return 0
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
         tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
@@ -179,7 +180,7 @@ async def rebuild(
     *,
     service: str,
     dsn: str,
-    bootstrap_servers: str,
+    kafka: KafkaOptions,
     consumers: list[Handlers],
     read_models: list[ReadModel],
     until: datetime | None = None,
@@ -200,7 +201,7 @@ async def rebuild(
         started, events = time.perf_counter(), 0
         try:
             for handlers in consumers:
-                events += await _replay_consumer(pool, bootstrap_servers, handlers, until, subject, progress, events)
+                events += await _replay_consumer(pool, kafka, handlers, until, subject, progress, events)
         finally:
             await pool.close()
         seconds = time.perf_counter() - started

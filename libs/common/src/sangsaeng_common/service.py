@@ -102,7 +102,7 @@ class Runtime:
         try:
             async with asyncio.timeout(2):
                 if self._kafka is None:
-                    self._kafka = AIOKafkaClient(bootstrap_servers=self.settings.kafka_bootstrap_servers, client_id=f"{self.settings.service_name}-ready")
+                    self._kafka = AIOKafkaClient(**self.settings.kafka.client_kwargs(), client_id=f"{self.settings.service_name}-ready")
                     await self._kafka.bootstrap()
                 return bool(await self._kafka.fetch_all_metadata())
         except Exception:  # noqa: BLE001
@@ -152,7 +152,7 @@ async def _replay(definition: ServiceDefinition, settings: ServiceSettings, **kw
     return await rebuild(
         service=definition.name,
         dsn=settings.database_url,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        kafka=settings.kafka,
         consumers=definition.consumers,
         read_models=definition.read_models,
         **kwargs,
@@ -202,7 +202,7 @@ async def prepare(definition: ServiceDefinition, settings: ServiceSettings) -> R
         topics.update(handlers.topics)
         topics.add(handlers.dlq_topic)
     await _retry_until_ready(
-        "broker", lambda: ensure_topics(settings.kafka_bootstrap_servers, {t: settings.partitions_for(t) for t in topics})
+        "broker", lambda: ensure_topics(settings.kafka, {t: settings.partitions_for(t) for t in topics})
     )
     pool = await _retry_until_ready(
         "database",
@@ -231,7 +231,7 @@ async def run(definition: ServiceDefinition, roles: set[str]) -> None:
     relay = OutboxRelay(
         dsn=settings.database_url,
         schema=settings.schema,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        kafka=settings.kafka,
         batch_size=settings.relay_batch_size,
         idle_check_s=settings.relay_idle_check_s,
         standby_retry_s=settings.relay_standby_retry_s,
@@ -241,7 +241,7 @@ async def run(definition: ServiceDefinition, roles: set[str]) -> None:
         EventConsumer(
             handlers,
             pool=runtime.pool,
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            kafka=settings.kafka,
             max_records=settings.consumer_max_records,
             session_timeout_ms=settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=settings.consumer_heartbeat_ms,

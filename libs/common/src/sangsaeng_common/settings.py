@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sangsaeng_common.kafka import KafkaOptions
+
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
@@ -12,6 +14,13 @@ class ServiceSettings(BaseSettings):
     service_name: str
     database_url: str
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # How to log in to the brokers: PLAINTEXT in development; SASL/SCRAM with ACLs in
+    # the secure compose profile and on Kubernetes (Strimzi KafkaUser).
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
 
@@ -47,6 +56,17 @@ class ServiceSettings(BaseSettings):
 
     def partitions_for(self, topic: str) -> int:
         return self.topic_partitions_overrides.get(topic, self.topic_partitions)
+
+    @property
+    def kafka(self) -> KafkaOptions:
+        return KafkaOptions(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=self.kafka_sasl_password,
+            ssl_cafile=self.kafka_ssl_cafile,
+        )
 
     @property
     def schema(self) -> str:
