@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help run test lock clean
+.PHONY: help run test demo lock clean
 
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -27,6 +27,9 @@ run: $(SYNC_STAMP) ## Start broker, PostgreSQL and all services; print where the
 
 test: $(SYNC_STAMP) ## Run the whole test suite
 	$(UV) run --no-sync pytest $(PYTEST_ARGS)
+
+demo: $(SYNC_STAMP) ## Simulate the center's H1 2025 through the real APIs; print the half-year report
+	$(UV) run --no-sync sangsaeng-demo run
 
 lock: $(UV_STAMP) ## Re-resolve uv.lock after a dependency change
 	$(UV) lock --python $(PYTHON)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import signal
 import time
@@ -14,26 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._util import port_in_use
-from .broker import DEFAULT_PORT, broker_from_env_or_start
-from .postgres import postgres_from_env_or_start
-from .processes import ProcessGroup, ServiceExited, ServiceProcess
-from .provision import provision
-from .tokens import auth_tokens_env
+from .broker import DEFAULT_PORT
+from .processes import ServiceExited
+from .stack import DATABASE, LOG_DIR, SERVICES, DevStack, StackError, runnable_services
 
 __all__ = ["DATABASE", "LOG_DIR", "SERVICES", "app", "runnable_services"]
-
-#: Every service and its HTTP port (a stable interface: see DESIGN.md).
-SERVICES: dict[str, int] = {
-    "intake": 8001,
-    "visits": 8002,
-    "loans": 8003,
-    "referrals": 8004,
-    "audit": 8005,
-}
-
-DATABASE = "sangsaeng"
-LOG_DIR = Path(".devstack/logs")
 
 app = typer.Typer(
     name="sangsaeng-dev",
@@ -47,18 +31,6 @@ console = Console()
 @app.callback()
 def _main() -> None:
     """Sangsaeng development stack."""
-
-
-def runnable_services(services: dict[str, int] = SERVICES) -> dict[str, int]:
-    """The services whose package is installed and runnable (``python -m <service>``)."""
-    found: dict[str, int] = {}
-    for name, port in services.items():
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations:
-            continue
-        if any(Path(loc, "__main__.py").exists() for loc in spec.submodule_search_locations):
-            found[name] = port
-    return found
 
 
 def _on_ctrl_c(signum: int, frame: object) -> None:
@@ -99,28 +71,18 @@ def run(
         selected = {s: SERVICES[s] for s in service}
     else:
         selected = available
-    busy = [f"{s} ({port})" for s, port in selected.items() if port_in_use(port)]
-    if busy:
-        raise _fail(f"HTTP port(s) already in use: {', '.join(busy)} (is another `make run` up?)")
-
-    log_dir.mkdir(parents=True, exist_ok=True)
-    signal.signal(signal.SIGINT, _on_ctrl_c)
-    stack = ProcessGroup()
+    stack = DevStack(services=selected, broker_port=broker_port, log_dir=log_dir, ready_timeout=ready_timeout)
     try:
-        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and broker_port and port_in_use(broker_port):
-            raise _fail(
-                f"port {broker_port} is in use, so the broker cannot start there "
-                "(another `make run`? use --broker-port 0, or set KAFKA_BOOTSTRAP_SERVERS)"
-            )
+        stack.check_ports()
+    except StackError as exc:
+        raise _fail(str(exc)) from None
+
+    signal.signal(signal.SIGINT, _on_ctrl_c)
+    try:
         with console.status("starting broker and PostgreSQL..."):
-            broker = broker_from_env_or_start(broker_port or None, log_path=log_dir / "broker.log")
-            stack.add(broker)
-            pg = postgres_from_env_or_start(log_path=log_dir / "postgres.log")
-            stack.add(pg)
+            stack.start_servers()
         console.print(f"broker and PostgreSQL up in {time.monotonic() - started:.2f}s")
-        asyncio.run(
-            _serve(stack, started, broker.bootstrap_servers, pg.admin_url, selected, log_dir, ready_timeout)
-        )
+        asyncio.run(_serve(stack, started))
     except (ServiceExited, TimeoutError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from None
@@ -129,39 +91,13 @@ def run(
     finally:
         if len(stack):
             with console.status("stopping..."):
-                stack.stop_all()
+                stack.stop()
             console.print("stopped.")
 
 
-async def _serve(
-    stack: ProcessGroup,
-    started: float,
-    bootstrap_servers: str,
-    admin_url: str,
-    services: dict[str, int],
-    log_dir: Path,
-    ready_timeout: float,
-) -> None:
-    dsns = await provision(admin_url, DATABASE, list(services)) if services else {}
-    tokens = auth_tokens_env()
-    procs: dict[str, ServiceProcess] = {}
-    for name, port in services.items():
-        proc = ServiceProcess(
-            name,
-            "serve",
-            env={
-                "SERVICE_NAME": name,
-                "DATABASE_URL": dsns[name],
-                "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
-                "HTTP_PORT": str(port),
-                "AUTH_TOKENS": tokens,
-            },
-            log_dir=log_dir,
-        )
-        stack.add(proc)
-        procs[name] = proc.start()
-    await asyncio.gather(*(p.wait_ready(timeout=ready_timeout) for p in procs.values()))
-    _report(bootstrap_servers, admin_url, services, log_dir, tokens)
+async def _serve(stack: DevStack, started: float) -> None:
+    await stack.start_services()
+    _report(stack.bootstrap_servers, stack.admin_url, stack.services, stack.log_dir, stack.tokens)
     console.print(
         f"[bold green]ready[/] in {time.monotonic() - started:.2f}s "
         "(all services answering /ready). Ctrl-C stops everything."
@@ -169,8 +105,8 @@ async def _serve(
     reported: set[str] = set()
     while True:
         await asyncio.sleep(0.5)
-        for name, proc in procs.items():
-            if name not in reported and not proc.running:
+        for name, proc in stack.exited().items():
+            if name not in reported:
                 reported.add(name)
                 console.print(
                     f"[bold red]{name} exited[/] with status {proc.returncode}; see {proc.log_path}"

@@ -1,0 +1,165 @@
+"""``sangsaeng-demo run``: the center's H1 2025 through the real APIs (``make demo``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from .client import SERVICES, Api, DemoError, services_ready, tokens_by_role
+from .plan import make_plan
+from .render import print_report
+from .simulate import PERIOD, Result, Simulation
+
+app = typer.Typer(
+    name="sangsaeng-demo",
+    help="Simulate the center's H1 2025 through the services' HTTP APIs and print the half-year report.",
+    add_completion=False,
+    no_args_is_help=True,
+)
+console = Console()
+
+DEFAULT_PORTS = {"intake": 8001, "visits": 8002, "loans": 8003, "referrals": 8004, "audit": 8005}
+CENTER = {"distinct_shops": 4500, "bank_cooperation": 118, "sme_development_fund": 130, "applications": 248}
+
+
+@app.callback()
+def _main() -> None:
+    """Sangsaeng demo."""
+
+
+def _url_option(service: str) -> object:
+    return typer.Option(f"--base-url-{service}", help=f"{service} API (default http://127.0.0.1:{DEFAULT_PORTS[service]})")
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    signal.signal(signum, signal.SIG_IGN)  # repeats (uv forwards Ctrl-C too) must not cut the cleanup short
+    raise KeyboardInterrupt
+
+
+@app.command()
+def run(
+    seed: Annotated[int, typer.Option(help="Seed of the simulated half-year: the same seed, the same half-year.")] = 2025,
+    shops: Annotated[int, typer.Option(help="Distinct shops visited in H1.")] = 4500,
+    bank: Annotated[int, typer.Option(help="Bank-cooperation fund applications.")] = 118,
+    fund: Annotated[int, typer.Option(help="SME development fund applications.")] = 130,
+    concurrency: Annotated[int, typer.Option(help="HTTP requests in flight at once.")] = 48,
+    base_url_intake: Annotated[str | None, _url_option("intake")] = None,
+    base_url_visits: Annotated[str | None, _url_option("visits")] = None,
+    base_url_loans: Annotated[str | None, _url_option("loans")] = None,
+    base_url_referrals: Annotated[str | None, _url_option("referrals")] = None,
+    base_url_audit: Annotated[str | None, _url_option("audit")] = None,
+    log_dir: Annotated[Path, typer.Option(help="Logs of a stack the demo starts itself.")] = Path(".devstack/demo-logs"),
+    wait_timeout: Annotated[float, typer.Option(help="Seconds to wait for any asynchronous step.")] = 180.0,
+) -> None:
+    """Run the simulation against `make run`'s services if they answer, else against a stack it starts and stops."""
+    started = time.monotonic()
+    given = {"intake": base_url_intake, "visits": base_url_visits, "loans": base_url_loans,
+             "referrals": base_url_referrals, "audit": base_url_audit}
+    urls = {s: (given[s] or f"http://127.0.0.1:{DEFAULT_PORTS[s]}").rstrip("/") for s in SERVICES}
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    stack = None
+    try:
+        if asyncio.run(services_ready(urls)):
+            console.print(f"using the running services ({urls['intake']} …)")
+        elif any(given.values()):
+            raise DemoError(f"the services given do not all answer /ready: {urls}")
+        else:
+            stack = _start_stack(log_dir)
+            urls = stack.urls()
+        plan = make_plan(seed, shops=shops, bank=bank, fund=fund)
+        console.print(
+            f"seed {seed}: {plan.visited_shops:,} shops to visit ({plan.visits:,} visits), "
+            f"{len(plan.loans)} loan applications ({plan.count('bank_cooperation')} bank cooperation, "
+            f"{plan.count('sme_development_fund')} development fund)"
+        )
+        result = asyncio.run(simulate(urls, plan, concurrency, wait_timeout))
+    except DemoError as exc:
+        console.print(f"[bold red]demo failed:[/] {exc}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        console.print("interrupted.")
+        raise typer.Exit(130) from None
+    finally:
+        if stack is not None:
+            with console.status("stopping the demo's stack..."):
+                stack.stop()
+    wall = time.monotonic() - started
+    _conclude(result, wall, shops == CENTER["distinct_shops"] and bank == CENTER["bank_cooperation"] and fund == CENTER["sme_development_fund"])
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _start_stack(log_dir: Path):
+    from sangsaeng_devstack.stack import DevStack, runnable_services
+
+    services = runnable_services({s: 0 for s in SERVICES})
+    missing = [s for s in SERVICES if s not in services]
+    if missing:
+        raise DemoError(f"cannot start the stack: not installed {', '.join(missing)}")
+    from sangsaeng_devstack._util import free_port
+
+    stack = DevStack(services={s: free_port() for s in SERVICES}, broker_port=0, log_dir=log_dir)
+    begun = time.monotonic()
+    with console.status("no services answer on 8001..8005: starting broker, PostgreSQL and the five services..."):
+        try:
+            asyncio.run(stack.start())
+        except BaseException as exc:
+            stack.stop()
+            if isinstance(exc, Exception):
+                raise DemoError(f"the stack did not start: {exc}") from None
+            raise
+    console.print(f"started the demo's own stack in {time.monotonic() - begun:.1f}s (logs in {log_dir}); it stops at the end")
+    return stack
+
+
+async def simulate(urls: dict[str, str], plan, concurrency: int, wait_timeout: float, *, show_progress: bool = True) -> Result:
+    api = Api(urls, tokens_by_role(), concurrency=concurrency)
+    try:
+        if show_progress:
+            columns = (SpinnerColumn(), TextColumn("{task.description:<42}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=console) as progress:
+                return await Simulation(api, plan, progress, wait_timeout=wait_timeout).run_all()
+        return await Simulation(api, plan, None, wait_timeout=wait_timeout).run_all()
+    finally:
+        await api.aclose()
+
+
+def _conclude(result: Result, wall: float, center_sizes: bool) -> None:
+    print_report(result.report, console)
+    f = result.figures
+    console.print(
+        f"figures: [bold]{f['distinct_shops']:,}[/] distinct shops visited / [bold]{f['bank_cooperation']}[/] bank cooperation / "
+        f"[bold]{f['sme_development_fund']}[/] development fund / [bold]{f['applications']}[/] applications"
+        + (" — the center's own figures" if center_sizes and not any(result.baseline.values()) and result.ok else "")
+    )
+    if any(result.baseline.values()):
+        console.print(f"[dim](the system already held {result.baseline} for {PERIOD}: the expected figures include it)[/]")
+    if result.loan_outcomes:
+        console.print("loans: " + ", ".join(f"{k} {v}" for k, v in sorted(result.loan_outcomes.items())))
+    findings = result.verify.get("rules", {}).get("findings", [])
+    chain = result.verify.get("chain", {})
+    verdict = "[bold green]ok[/]" if result.verify.get("ok") else "[bold red]NOT ok[/]"
+    console.print(f"verify: {verdict} — {chain.get('links_checked', 0):,} chain links, "
+                  f"{result.verify.get('rules', {}).get('events_checked', 0):,} events checked, {len(findings)} finding(s)")
+    for finding in findings[:10]:
+        console.print(f"  [red]{finding.get('rule')}[/]: {finding.get('detail')}")
+    for problem in result.problems:
+        console.print(f"[bold red]problem:[/] {problem}")
+    console.print(f"[bold]demo wall time: {wall:.1f}s[/] ({result.requests:,} HTTP requests, {result.requests / wall:.0f}/s)")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,146 @@
+"""The services' HTTP APIs as the demo uses them: one pooled client per service, a bounded
+number of requests in flight, retries of what is worth retrying, and polling with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+SERVICES = ("intake", "visits", "loans", "referrals", "audit")
+
+
+class DemoError(RuntimeError):
+    """The demo cannot go on (an API refused something, or a wait timed out)."""
+
+
+def tokens_by_role(auth_tokens: str | None = None) -> dict[str, str]:
+    """role -> bearer token, from AUTH_TOKENS (JSON token -> role) or the development tokens."""
+    raw = auth_tokens if auth_tokens is not None else os.environ.get("AUTH_TOKENS")
+    if raw:
+        mapping = json.loads(raw)
+    else:
+        from sangsaeng_devstack.tokens import DEV_TOKENS
+
+        mapping = DEV_TOKENS
+    by_role: dict[str, str] = {}
+    for token, role in mapping.items():
+        by_role.setdefault(str(role), token)
+    return by_role
+
+
+# Answers that mean "not yet": an event the command depends on has not reached the service.
+_NOT_YET = ("has not arrived yet",)
+
+
+@dataclass
+class Api:
+    urls: dict[str, str]
+    tokens: dict[str, str]  # role -> token
+    concurrency: int = 48
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        missing = [r for r in ("staff", "planner", "loan_officer", "auditor") if r not in self.tokens]
+        if missing:
+            raise DemoError(f"no bearer token for role(s) {', '.join(missing)} (AUTH_TOKENS)")
+        self._sem = asyncio.Semaphore(self.concurrency)
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        self._clients = {name: httpx.AsyncClient(base_url=url, limits=limits, timeout=self.timeout) for name, url in self.urls.items()}
+        self.requests = 0
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(c.aclose() for c in self._clients.values()))
+
+    def token(self, role: str) -> str:
+        try:
+            return self.tokens[role]
+        except KeyError:
+            raise DemoError(f"no bearer token for role {role} (AUTH_TOKENS)") from None
+
+    async def request(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        role: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        key: str | None = None,
+        accept: tuple[int, ...] = (200, 201),
+        deadline_s: float = 120.0,
+    ) -> httpx.Response:
+        """One call; retried (same Idempotency-Key) on connection errors, 503 and "not yet"."""
+        headers = {"Authorization": f"Bearer {self.token(role)}"}
+        if key:
+            headers["Idempotency-Key"] = key
+        client = self._clients[service]
+        deadline = time.monotonic() + deadline_s
+        delay = 0.05
+        while True:
+            try:
+                async with self._sem:
+                    self.requests += 1
+                    response = await client.request(method, path, json=body, params=params, headers=headers)
+                if response.status_code in accept:
+                    return response
+                retry = response.status_code in (502, 503, 504) or (
+                    response.status_code == 422 and any(s in response.text for s in _NOT_YET)
+                )
+                if not retry:
+                    return response
+                last = f"HTTP {response.status_code}: {response.text[:300]}"
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() > deadline:
+                raise DemoError(f"{method} {service}{path} failed after {deadline_s:.0f}s: {last}")
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
+
+    async def call(self, service: str, method: str, path: str, **kwargs: Any) -> Any:
+        """`request`, and anything but the accepted statuses is an error; returns the JSON."""
+        response = await self.request(service, method, path, **kwargs)
+        if response.status_code not in kwargs.get("accept", (200, 201)):
+            raise DemoError(f"{method} {service}{path}: HTTP {response.status_code}: {response.text[:500]}")
+        return response.json()
+
+    async def ready(self, service: str) -> bool:
+        try:
+            return (await self._clients[service].get("/ready", timeout=2.0)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+async def poll(check: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = 120.0, interval: float = 0.25) -> T:
+    """Call `check` until it returns something truthy; DemoError naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise DemoError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+async def services_ready(urls: dict[str, str]) -> bool:
+    """True if every service answers 200 on /ready."""
+    async with httpx.AsyncClient(timeout=2.0) as client:
+
+        async def one(url: str) -> bool:
+            try:
+                return (await client.get(f"{url}/ready")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        return all(await asyncio.gather(*(one(u) for u in urls.values())))

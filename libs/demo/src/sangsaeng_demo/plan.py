@@ -1,0 +1,437 @@
+"""The half-year as data, decided up front from the seed (no I/O, no service ids).
+
+Everything the demo will submit is planned here: the shops, their visits and what the
+planners find, consents, and the loan applications with what the guarantee foundation and
+the loan officers will answer. The services hand out ids; the plan is keyed by our own
+sequence numbers (`Shop.seq`, `LoanPlan.seq`), so the same seed always makes the same
+half-year, whatever order the services process it in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+SEOUL = timezone(timedelta(hours=9))
+H1_START = date(2025, 1, 2)
+H1_END = date(2025, 6, 30)
+FUND_ROUND_OPENS = date(2025, 4, 21)  # the 2025 first round of the SME development fund
+
+# Administrative dongs (reference/dongdaemun.md) with rough weights: the markets around
+# 제기동 (경동시장, 청량리 청과물시장) and 장안동's commercial streets hold more shops.
+DONGS: dict[str, int] = {
+    "용두동": 7, "신설동": 6, "제기동": 11, "전농1동": 6, "전농2동": 5, "답십리1동": 6, "답십리2동": 5,
+    "장안1동": 8, "장안2동": 7, "청량리동": 9, "회기동": 6, "휘경1동": 5, "휘경2동": 5, "이문1동": 6, "이문2동": 5,
+}
+
+# (industry, weight, typical employees upper bound). 주점업 and 숙박업 are excluded by both
+# loan programs: their applications fail screening, as they do at the center.
+INDUSTRIES: list[tuple[str, int, int]] = [
+    ("음식점업", 24, 4), ("커피전문점", 7, 3), ("제과점업", 3, 4), ("식료품 소매업", 8, 3), ("청과물 도매업", 5, 4),
+    ("한약재 도매업", 4, 3), ("의류 소매업", 7, 2), ("의류 도매업", 5, 4), ("봉제 의복 제조업", 5, 9), ("미용업", 6, 2),
+    ("세탁업", 3, 1), ("편의점", 3, 3), ("학원", 3, 4), ("자동차 정비업", 2, 4), ("인쇄업 제조", 2, 6),
+    ("전자제품 수리업", 2, 2), ("꽃 소매업", 1, 1), ("주점업", 3, 3), ("숙박업", 1, 3),
+]
+
+NAME_PARTS = (
+    ["동대문", "제기", "경동", "청량", "회기", "이문", "장안", "답십리", "전농", "용두", "신설", "휘경", "새봄", "한빛", "바른", "행복", "으뜸", "다온", "미소", "온누리"],
+    {"음식점업": ["분식", "식당", "국밥", "칼국수", "반찬"], "커피전문점": ["커피", "카페"], "제과점업": ["베이커리", "제과"],
+     "식료품 소매업": ["마트", "상회"], "청과물 도매업": ["청과", "과일"], "한약재 도매업": ["약초", "한약재"],
+     "의류 소매업": ["옷가게", "패션"], "의류 도매업": ["의류", "섬유"], "봉제 의복 제조업": ["봉제", "어패럴"],
+     "미용업": ["헤어", "미용실"], "세탁업": ["세탁소", "크리닝"], "편의점": ["편의점"], "학원": ["학원", "교습소"],
+     "자동차 정비업": ["카센터", "모터스"], "인쇄업 제조": ["인쇄", "기획"], "전자제품 수리업": ["전자", "수리"],
+     "꽃 소매업": ["꽃집", "플라워"], "주점업": ["호프", "포차"], "숙박업": ["모텔", "게스트하우스"]},
+)
+
+# Monthly weight of first visits: the center opened in December 2024 and ramped up.
+MONTH_WEIGHTS = {1: 12, 2: 14, 3: 17, 4: 18, 5: 19, 6: 20}
+
+PROGRAM_DOCUMENTS = {
+    "sme_development_fund": ["application_form", "fund_use_plan", "sme_confirmation"],
+    "bank_cooperation": ["application_form", "sme_confirmation"],
+}
+LIMITS = {True: 50_000_000, False: 100_000_000}  # micro-business / SME, both programs
+FUND_BUDGET_KRW = 3_000_000_000
+
+# Referral rules of the referrals service (a visit's needs -> agency, program), used to
+# know how many referrals to expect, never to make them: the services do that.
+VISIT_REFERRALS: dict[str, list[tuple[str, str]]] = {
+    "closure_support": [("SEMAS", "hope_return_package")],
+    "restart_support": [("SEMAS", "restart_support")],
+    "insurance": [("KBIZ", "yellow_umbrella"), ("EMPLOYMENT_INSURANCE", "self_employed_insurance")],
+    "education": [("SEMAS", "education")],
+}
+VISIT_NEEDS = {"consulting", "closure_support", "restart_support"}  # needs that make visits schedule one
+
+
+def check_digit(first_nine: str) -> int:
+    """Check digit of a business registration number (reference/dongdaemun.md)."""
+    weights = (1, 3, 7, 1, 3, 7, 1, 3, 5)
+    digits = [int(c) for c in first_nine]
+    total = sum(d * w for d, w in zip(digits, weights, strict=True)) + (digits[8] * 5) // 10
+    return (10 - total % 10) % 10
+
+
+class RegistrationNumbers:
+    """Valid, never-repeating registration numbers, deterministic from the seed.
+
+    The i-th number's seven free digits are an affine permutation of i over 10^7 (so two
+    different i never meet), and digits 4-5 say "individual, taxable" (01-79) or, now and
+    then, "corporation" (81): never the same number twice, whatever the kind digits."""
+
+    SPACE = 9_000_000  # seven digits, the first one non-zero
+
+    def __init__(self, seed: int) -> None:
+        rng = random.Random(f"regno:{seed}")
+        self._a = rng.randrange(1, self.SPACE)
+        while _gcd(self._a, self.SPACE) != 1:
+            self._a += 1
+        self._b = rng.randrange(self.SPACE)
+        self._rng = rng
+        self._i = 0
+
+    def next(self) -> str:
+        free = f"{(self._a * self._i + self._b) % self.SPACE + 1_000_000:07d}"
+        self._i += 1
+        kind = "81" if self._rng.random() < 0.06 else f"{self._rng.randint(1, 79):02d}"
+        first_nine = free[:3] + kind + free[3:]
+        return first_nine + str(check_digit(first_nine))
+
+
+def _gcd(a: int, b: int) -> int:
+    while b:
+        a, b = b, a % b
+    return a
+
+
+def hyphenated(number: str) -> str:
+    return f"{number[:3]}-{number[3:5]}-{number[5:]}"
+
+
+def keyed_rng(seed: int, *key: object) -> random.Random:
+    """A generator for one decision about one thing (e.g. an agency's answer to the
+    referral for shop 17's program X): the same whatever order things arrive in."""
+    digest = hashlib.sha256(":".join(map(str, (seed, *key))).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def workday_on_or_after(day: date) -> date:
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def workday_on_or_before(day: date) -> date:
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def at_seoul(day: date, hour: int = 10) -> str:
+    return datetime.combine(day, time(hour), SEOUL).isoformat()
+
+
+@dataclass
+class VisitPlan:
+    requested_on: date
+    channel: str
+    request_needs: list[str]
+    visited_on: date
+    outcome: str
+    needs_identified: list[str]
+    services_given: list[str]
+    follow_ups: list[dict[str, str]]
+    notes: str
+
+
+@dataclass
+class Shop:
+    seq: int
+    registration_number: str | None
+    name: str
+    dong: str
+    industry: str
+    employees: int
+    stage: str
+    registered_on: date | None
+    visits: list[VisitPlan] = field(default_factory=list)
+    consent_agencies: list[str] = field(default_factory=list)
+    consent_on: date | None = None
+    loan: int | None = None  # LoanPlan.seq
+
+    @property
+    def is_micro(self) -> bool:
+        limit = 10 if any(w in self.industry for w in ("광업", "제조", "건설", "운수")) else 5
+        return self.employees < limit
+
+    def business_body(self) -> dict:
+        body = {"name": self.name, "dong": self.dong, "industry": self.industry, "employees": self.employees, "stage": self.stage}
+        if self.registration_number:
+            body["registration_number"] = hyphenated(self.registration_number)
+        if self.registered_on:
+            body["registered_on"] = self.registered_on.isoformat()
+        return body
+
+
+@dataclass
+class LoanPlan:
+    seq: int
+    shop: int
+    program: str
+    amount_krw: int
+    purpose: str
+    term_months: int
+    documents: list[str]
+    submitted_on: date
+    via_visit: bool  # completes the draft the visit made, else a walk-in application
+    guarantee_issued: bool  # bank cooperation: the foundation's answer
+    guarantee_krw: int
+    guarantee_on: date
+    approve: bool
+    approved_krw: int
+    decided_on: date
+    reject_reasons: list[str]
+    disburse: bool
+    disbursed_on: date
+    bank_rate_pct: str
+
+    def body(self) -> dict:
+        return {
+            "program": self.program, "amount_krw": self.amount_krw, "purpose": self.purpose, "term_months": self.term_months,
+            "documents": self.documents, "submitted_on": self.submitted_on.isoformat(),
+        }
+
+
+@dataclass
+class Plan:
+    seed: int
+    shops: list[Shop]
+    loans: list[LoanPlan]
+    visited_shops: int
+
+    @property
+    def visits(self) -> int:
+        return sum(len(s.visits) for s in self.shops)
+
+    def count(self, program: str) -> int:
+        return sum(1 for loan in self.loans if loan.program == program)
+
+    def expected_visit_referrals(self) -> dict[str, int]:
+        """Referrals the visits should make and *send* (consent covers the agency), per
+        agency: the referrals service's rules, including its 30-day rule."""
+        sent: dict[str, int] = {}
+        for shop in self.shops:
+            last: dict[str, list[date]] = {}
+            for visit in shop.visits:
+                seen: set[tuple[str, str]] = set()
+                for need in visit.needs_identified:
+                    for agency, program in VISIT_REFERRALS.get(need, []):
+                        if (agency, program) in seen:
+                            continue
+                        seen.add((agency, program))
+                        earlier = last.setdefault(program, [])
+                        if any(abs((visit.visited_on - d).days) < 30 for d in earlier):
+                            continue
+                        earlier.append(visit.visited_on)
+                        if agency in shop.consent_agencies:
+                            sent[agency] = sent.get(agency, 0) + 1
+        return sent
+
+
+def _choice(rng: random.Random, weighted: dict | Sequence[tuple]) -> object:
+    items = list(weighted.items()) if isinstance(weighted, dict) else [(w[0], w[1]) for w in weighted]
+    return rng.choices([k for k, _ in items], weights=[w for _, w in items])[0]
+
+
+def _day_in_month(rng: random.Random, month: int, first: date, last: date) -> date:
+    start = max(first, date(2025, month, 1))
+    end = min(last, (date(2025, month + 1, 1) if month < 12 else date(2026, 1, 1)) - timedelta(days=1))
+    return start + timedelta(days=rng.randrange((end - start).days + 1))
+
+
+def _amount(rng: random.Random, micro: bool) -> int:
+    steps = [10, 15, 20, 20, 25, 30, 30, 40, 50] if micro else [20, 30, 50, 50, 70, 100]
+    return rng.choice(steps) * 1_000_000
+
+
+def make_plan(seed: int = 2025, shops: int = 4500, bank: int = 118, fund: int = 130) -> Plan:
+    """The half-year: `shops` distinct shops visited, `bank` + `fund` loan applications."""
+    if bank + fund > shops + (bank + fund):
+        raise ValueError("sizes")
+    rng = random.Random(seed)
+    numbers = RegistrationNumbers(seed)
+    applications = bank + fund
+    walk_ins = round(applications * 0.1)  # applicants who came to the desk without a visit
+    from_visits = applications - walk_ins
+    if from_visits > shops:
+        raise ValueError(f"{applications} applications need at least {from_visits} visited shops")
+
+    all_shops: list[Shop] = []
+    industries = [(i, w) for i, w, _ in INDUSTRIES]
+    max_staff = {i: m for i, _, m in INDUSTRIES}
+    for seq in range(shops + walk_ins):
+        industry = str(_choice(rng, industries))
+        walk_in = seq >= shops
+        stage = "operating" if walk_in else str(_choice(rng, {"operating": 76, "closing": 10, "restarting": 6, "prospective": 8}))
+        employees = min(rng.choice([0, 0, 1, 1, 1, 2, 2, 3, 4, 5, 6, 8, 12]), max_staff[industry] + rng.choice([0, 0, 0, 0, 2, 6]))
+        registered_on = None
+        number = None
+        if stage != "prospective":
+            number = numbers.next()
+            registered_on = date(1998, 1, 5) + timedelta(days=rng.randrange((date(2024, 6, 28) - date(1998, 1, 5)).days))
+        else:
+            employees = 0
+        words, kinds = NAME_PARTS
+        name = f"{rng.choice(words)} {rng.choice(kinds[industry])}"
+        if rng.random() < 0.3:
+            name += f" {rng.randint(1, 3)}호점"
+        all_shops.append(Shop(seq, number, name, str(_choice(rng, DONGS)), industry, employees, stage, registered_on))
+
+    # ---- loan applications: their shops and dates first (visits are planned around them)
+    eligible_shops = [s for s in all_shops[:shops] if s.stage in ("operating", "closing", "restarting")]
+    if len(eligible_shops) < from_visits:
+        raise ValueError("not enough trading shops for the applications")
+    applicant_shops = rng.sample(eligible_shops, from_visits) + all_shops[shops:]
+    programs = ["bank_cooperation"] * bank + ["sme_development_fund"] * fund
+    rng.shuffle(programs)
+    loans: list[LoanPlan] = []
+    for seq, (shop, program) in enumerate(zip(applicant_shops, programs, strict=True)):
+        r = keyed_rng(seed, "loan", seq)
+        if program == "sme_development_fund":
+            if r.random() < 0.06:  # came before the round opened: refused (round_open)
+                submitted = date(2025, 3, 17) + timedelta(days=r.randrange(30))
+            else:  # the rush when the round opens, then steady
+                submitted = FUND_ROUND_OPENS + timedelta(days=min(int(r.expovariate(1 / 18)), (H1_END - FUND_ROUND_OPENS).days))
+        else:
+            submitted = date(2025, 1, 20) + timedelta(days=r.randrange((H1_END - date(2025, 1, 20)).days + 1))
+        submitted = workday_on_or_before(submitted)
+        if r.random() < 0.08 and shop.registered_on is not None:  # registered less than six months before
+            shop.registered_on = submitted - timedelta(days=r.randint(40, 170))
+        micro = shop.is_micro
+        amount = _amount(r, micro)
+        if r.random() < 0.025:  # asks above the program's limit
+            amount = LIMITS[micro] + 10_000_000
+        documents = list(PROGRAM_DOCUMENTS[program])
+        if r.random() < 0.05:  # a document missing
+            documents.remove(r.choice(documents))
+        purpose = "operating" if program == "sme_development_fund" or r.random() < 0.7 else "facility"
+        guarantee_issued = r.random() < 0.82
+        guarantee_krw = amount if r.random() < 0.7 else max(5_000_000, int(amount * r.choice([0.6, 0.7, 0.8, 0.9]) // 1_000_000 * 1_000_000))
+        guarantee_on = submitted + timedelta(days=r.randint(4, 14))
+        approve = r.random() < (0.9 if program == "bank_cooperation" else 0.86)
+        cap = min(amount, LIMITS[micro], guarantee_krw if program == "bank_cooperation" else amount)
+        approved = cap if r.random() < 0.75 else max(5_000_000, cap * r.choice([6, 7, 8, 9]) // 10 // 1_000_000 * 1_000_000)
+        decided = max(submitted + timedelta(days=r.randint(7, 20)), guarantee_on + timedelta(days=r.randint(2, 6)))
+        reasons = [r.choice(["상환 능력 부족: 최근 매출 급감", "신용 평가 기준 미달", "자금 사용 계획 불충분", "기존 채무 과다"])]
+        loans.append(LoanPlan(
+            seq=seq, shop=shop.seq, program=program, amount_krw=amount, purpose=purpose, term_months=60, documents=documents,
+            submitted_on=submitted, via_visit=shop.seq < shops, guarantee_issued=guarantee_issued, guarantee_krw=guarantee_krw,
+            guarantee_on=guarantee_on, approve=approve, approved_krw=approved, decided_on=workday_on_or_after(decided),
+            reject_reasons=reasons, disburse=r.random() < 0.72, disbursed_on=workday_on_or_after(decided + timedelta(days=r.randint(3, 10))),
+            bank_rate_pct=r.choice(["4.200", "4.500", "4.800", "5.100", "5.400"]),
+        ))
+        shop.loan = seq
+        # Consent to share with the guarantee foundation (and SEMAS) before applying; a few
+        # owners do not sign, and their guarantee referral waits (held) for consent.
+        if program == "bank_cooperation" and r.random() < 0.96:
+            shop.consent_agencies = ["SEOUL_CREDIT_GUARANTEE", "SEMAS"]
+            shop.consent_on = submitted - timedelta(days=1)
+        elif r.random() < 0.4:
+            shop.consent_agencies = ["SEMAS"]
+            shop.consent_on = submitted - timedelta(days=1)
+
+    # Keep the fund's first round within its budget, so screening order cannot matter.
+    fund_total = sum(loan.amount_krw for loan in loans if loan.program == "sme_development_fund")
+    while fund_total > FUND_BUDGET_KRW * 0.95:
+        biggest = max((loan for loan in loans if loan.program == "sme_development_fund"), key=lambda x: (x.amount_krw, -x.seq))
+        biggest.amount_krw -= 5_000_000
+        biggest.approved_krw = min(biggest.approved_krw, biggest.amount_krw)
+        biggest.guarantee_krw = min(biggest.guarantee_krw, biggest.amount_krw)
+        fund_total -= 5_000_000
+
+    # ---- visits
+    for shop in all_shops[:shops]:
+        r = keyed_rng(seed, "visits", shop.seq)
+        loan = loans[shop.loan] if shop.loan is not None else None
+        if loan is not None:
+            latest = workday_on_or_before(loan.submitted_on - timedelta(days=2))
+            requested = max(H1_START, latest - timedelta(days=r.randint(5, 40)))
+            requested = min(requested, latest - timedelta(days=1))
+        else:
+            month = int(_choice(r, MONTH_WEIGHTS))
+            requested = _day_in_month(r, month, H1_START, date(2025, 6, 24))
+        requested = workday_on_or_after(max(H1_START, requested))
+        visited = workday_on_or_after(requested + timedelta(days=r.randint(1, 6)))
+        if loan is not None:
+            visited = min(visited, workday_on_or_before(loan.submitted_on - timedelta(days=1)))
+            visited = max(visited, requested)
+        if visited > H1_END:
+            visited = workday_on_or_before(H1_END)
+        shop.visits.append(_visit(r, shop, requested, visited, first=True, loan=loan is not None))
+        if r.random() < 0.12:
+            again = workday_on_or_after(visited + timedelta(days=r.randint(14, 60)))
+            if again <= date(2025, 6, 23):
+                seen = workday_on_or_after(again + timedelta(days=r.randint(1, 5)))
+                shop.visits.append(_visit(r, shop, again, min(seen, workday_on_or_before(H1_END)), first=False, loan=False))
+        referral_needs = {n for v in shop.visits for n in v.needs_identified if n in VISIT_REFERRALS}
+        if referral_needs and r.random() < 0.55:
+            agencies = {a for n in referral_needs for a, _ in VISIT_REFERRALS[n]}
+            shop.consent_agencies = sorted(set(shop.consent_agencies) | agencies)
+            shop.consent_on = min(d for d in (shop.consent_on, shop.visits[0].visited_on) if d is not None)
+    return Plan(seed=seed, shops=all_shops, loans=loans, visited_shops=shops)
+
+
+def _visit(r: random.Random, shop: Shop, requested: date, visited: date, *, first: bool, loan: bool) -> VisitPlan:
+    stage = shop.stage
+    base = {"closing": ["closure_support"], "restarting": ["restart_support"]}.get(stage, ["consulting"])
+    request_needs = list(base)
+    if stage in ("closing", "restarting") and r.random() < 0.5:
+        request_needs.append("consulting")
+    if loan:
+        request_needs.append("loan")
+    channel = str(_choice(r, {"phone": 40, "walk_in": 30, "online": 30}))
+    outcome = "met"
+    if not loan:
+        outcome = str(_choice(r, {"met": 92, "owner_absent": 6, "shop_closed": 2 if stage != "closing" else 12}))
+    needs: list[str] = []
+    services: list[str] = []
+    follow_ups: list[dict[str, str]] = []
+    notes = "사장님 부재, 명함 남김" if outcome == "owner_absent" else ("영업하지 않음" if outcome == "shop_closed" else "")
+    if outcome == "met":
+        if loan:
+            needs = ["loan"] + (["consulting"] if r.random() < 0.4 else [])
+            services = ["정책자금 안내", "융자 신청 서류 안내"]
+            notes = "운영자금 필요, 융자 신청 예정"
+        elif stage == "closing":
+            needs = (["closure_support"] if r.random() < 0.8 else ["consulting"]) + (["insurance"] if r.random() < 0.2 else [])
+            services = ["폐업 절차 안내"]
+            notes = "임대 계약 만료 예정, 폐업 고민 중"
+        elif stage == "restarting":
+            needs = ["restart_support"] + (["education"] if r.random() < 0.3 else [])
+            services = ["재창업 지원 안내"]
+            notes = "재창업 준비 중"
+        elif stage == "prospective":
+            needs = ["consulting"] + (["education"] if r.random() < 0.4 else [])
+            services = ["창업 절차 안내"]
+            notes = "창업 예정, 상권 분석 희망"
+        else:
+            needs = ["consulting"] if r.random() < 0.6 else []
+            if r.random() < 0.1:
+                needs.append("education")
+            if r.random() < 0.08:
+                needs.append("insurance")
+            if r.random() < 0.03:
+                needs.append("loan")
+            services = [r.choice(["경영 상담", "온라인 판로 안내", "간판 개선 사업 안내", "카드 수수료 지원 안내"])]
+            notes = "매장 운영 상황 청취"
+        if r.random() < 0.2:
+            follow_ups = [{"action": "신청 서류 확인 전화", "due_on": (visited + timedelta(days=7)).isoformat()}]
+        if not first:
+            notes = "후속 방문: " + notes
+    return VisitPlan(
+        requested_on=requested, channel=channel, request_needs=request_needs, visited_on=visited, outcome=outcome,
+        needs_identified=needs, services_given=services, follow_ups=follow_ups, notes=notes,
+    )

@@ -1,0 +1,59 @@
+"""The half-year report (GET /reports/{period} of the audit service) as terminal tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def print_report(report: dict[str, Any], console: Console) -> None:
+    visits, loans, referrals = report["visits"], report["loans"], report["referrals"]
+    summary = Table(title=f"Sangsaeng — {report['period']} ({report['from']} – {report['until']}), from the audit ledger",
+                    title_justify="left")
+    summary.add_column("what")
+    summary.add_column("count", justify="right")
+    summary.add_row("[bold]distinct shops visited[/]", f"[bold]{visits['distinct_shops']:,}[/]")
+    summary.add_row("visits recorded", f"{visits['recorded']:,}")
+    summary.add_row("[bold]loan applications[/]", f"[bold]{loans['applications']:,}[/]  (₩{loans['amount_krw']:,})")
+    for program, p in loans["by_program"].items():
+        summary.add_row(f"  {program}", f"{p['applications']:,}  (₩{p['amount_krw']:,})")
+    summary.add_row("referrals sent", f"{referrals['sent']:,}")
+    console.print(summary)
+
+    stages = sorted({s for by_stage in visits["by_dong_and_stage"].values() for s in by_stage})
+    dongs = Table(title="Visits by dong and stage observed", title_justify="left")
+    dongs.add_column("dong")
+    for stage in stages:
+        dongs.add_column(stage, justify="right")
+    dongs.add_column("total", justify="right")
+    for dong, by_stage in visits["by_dong_and_stage"].items():
+        dongs.add_row(dong, *(f"{by_stage.get(s, 0):,}" for s in stages), f"{visits['by_dong'].get(dong, 0):,}")
+    console.print(dongs)
+
+    status = Table(title="Loan applications by program and status (last event)", title_justify="left")
+    status.add_column("program")
+    status.add_column("status")
+    status.add_column("applications", justify="right")
+    for program, p in loans["by_program"].items():
+        for name, n in p["by_status"].items():
+            status.add_row(program, name, f"{n:,}")
+    console.print(status)
+
+    if referrals["by_agency"]:
+        agencies = Table(title="Referrals sent by agency and outcome", title_justify="left")
+        agencies.add_column("agency")
+        agencies.add_column("outcome")
+        agencies.add_column("referrals", justify="right")
+        for agency, a in referrals["by_agency"].items():
+            for outcome, n in a["by_outcome"].items():
+                agencies.add_row(agency, outcome, f"{n:,}")
+        console.print(agencies)
+
+    monthly = Table(title="Month by month", title_justify="left")
+    for column in ("month", "visits", "loan applications", "referrals"):
+        monthly.add_column(column, justify="right" if column != "month" else "left")
+    for m in report["monthly"]:
+        monthly.add_row(m["month"], f"{m['visits']:,}", f"{m['loan_applications']:,}", f"{m['referrals']:,}")
+    console.print(monthly)

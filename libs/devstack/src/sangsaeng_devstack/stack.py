@@ -1,0 +1,128 @@
+"""Start the whole development stack, wait until it is ready, stop it: one implementation
+shared by ``make run`` (``sangsaeng-dev run``) and ``make demo`` (``sangsaeng-demo run``)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._util import port_in_use
+from .broker import DEFAULT_PORT, broker_from_env_or_start
+from .postgres import postgres_from_env_or_start
+from .processes import ProcessGroup, ServiceProcess
+from .provision import provision
+from .tokens import auth_tokens_env
+
+__all__ = ["DATABASE", "LOG_DIR", "SERVICES", "DevStack", "StackError", "runnable_services"]
+
+#: Every service and its HTTP port (a stable interface: see DESIGN.md).
+SERVICES: dict[str, int] = {
+    "intake": 8001,
+    "visits": 8002,
+    "loans": 8003,
+    "referrals": 8004,
+    "audit": 8005,
+}
+
+DATABASE = "sangsaeng"
+LOG_DIR = Path(".devstack/logs")
+
+
+class StackError(RuntimeError):
+    """The stack cannot start here (a port is taken, a service is not installed)."""
+
+
+def runnable_services(services: dict[str, int] = SERVICES) -> dict[str, int]:
+    """The services whose package is installed and runnable (``python -m <service>``)."""
+    found: dict[str, int] = {}
+    for name, port in services.items():
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        if any(Path(loc, "__main__.py").exists() for loc in spec.submodule_search_locations):
+            found[name] = port
+    return found
+
+
+@dataclass
+class DevStack:
+    """The broker, PostgreSQL and the service processes, started in that order.
+
+    ``start_servers()`` (blocking) starts or attaches to the broker and PostgreSQL
+    (``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` name existing ones); ``await
+    start_services()`` provisions one role and schema per service, starts each service with
+    ``serve`` and waits until every ``/ready`` answers. ``await start()`` does both.
+    ``stop()`` stops everything started, in reverse order, and is safe to call at any point
+    (also after a failed or interrupted start).
+    """
+
+    services: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
+    broker_port: int = DEFAULT_PORT  # 0: any free port
+    log_dir: Path = LOG_DIR
+    ready_timeout: float = 60.0
+    group: ProcessGroup = field(default_factory=ProcessGroup)
+    bootstrap_servers: str = ""
+    admin_url: str = ""
+    tokens: str = ""
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def check_ports(self) -> None:
+        busy = [f"{s} ({port})" for s, port in self.services.items() if port_in_use(port)]
+        if busy:
+            raise StackError(f"HTTP port(s) already in use: {', '.join(busy)} (is another `make run` up?)")
+        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and self.broker_port and port_in_use(self.broker_port):
+            raise StackError(
+                f"port {self.broker_port} is in use, so the broker cannot start there "
+                "(another `make run`? use --broker-port 0, or set KAFKA_BOOTSTRAP_SERVERS)"
+            )
+
+    def start_servers(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        broker = broker_from_env_or_start(self.broker_port or None, log_path=self.log_dir / "broker.log")
+        self.group.add(broker)
+        self.bootstrap_servers = broker.bootstrap_servers
+        pg = postgres_from_env_or_start(log_path=self.log_dir / "postgres.log")
+        self.group.add(pg)
+        self.admin_url = pg.admin_url
+
+    async def start_services(self) -> None:
+        dsns = await provision(self.admin_url, DATABASE, list(self.services)) if self.services else {}
+        self.tokens = auth_tokens_env()
+        for name, port in self.services.items():
+            proc = ServiceProcess(
+                name,
+                "serve",
+                env={
+                    "SERVICE_NAME": name,
+                    "DATABASE_URL": dsns[name],
+                    "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+                    "HTTP_PORT": str(port),
+                    "AUTH_TOKENS": self.tokens,
+                },
+                log_dir=self.log_dir,
+            )
+            self.group.add(proc)
+            self.processes[name] = proc.start()
+        await asyncio.gather(*(p.wait_ready(timeout=self.ready_timeout) for p in self.processes.values()))
+
+    async def start(self) -> DevStack:
+        self.check_ports()
+        self.start_servers()
+        await self.start_services()
+        return self
+
+    def urls(self) -> dict[str, str]:
+        return {name: f"http://127.0.0.1:{port}" for name, port in self.services.items()}
+
+    def exited(self) -> dict[str, ServiceProcess]:
+        """The service processes that are no longer running."""
+        return {name: p for name, p in self.processes.items() if not p.running}
+
+    def stop(self) -> None:
+        self.group.stop_all()
+
+    def __len__(self) -> int:
+        return len(self.group)
