@@ -15,9 +15,11 @@ from typing import Any, TypeVar
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from sangsaeng_common.contracts import Event
+from sangsaeng_common.envelope import Envelope
 from sangsaeng_devstack.processes import ServiceProcess
 from sangsaeng_devstack.provision import database_url
 
@@ -185,3 +187,33 @@ def business_body(**changes: Any) -> dict[str, Any]:
         "registered_on": "2023-03-02",
         **changes,
     }
+
+
+class Publisher:
+    """Publishes CloudEvents straight to a producer's topic exactly as its relay would
+    (headers, key = business id, JSON value): the contract test of what a consumer reads."""
+
+    def __init__(self, bootstrap_servers: str):
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=False, acks="all", linger_ms=5)
+        self.sent: list[Envelope] = []
+
+    async def __aenter__(self):
+        await self.producer.start()
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        await self.producer.stop()
+
+    async def publish(self, event: Event, *, wait: bool = True) -> Envelope:
+        return await self.publish_envelope(Envelope.wrap(event), event.topic(), wait=wait)
+
+    async def publish_envelope(self, envelope: Envelope, topic: str, *, wait: bool = True) -> Envelope:
+        future = await self.producer.send(topic, key=envelope.key, value=envelope.data, headers=envelope.kafka_headers())
+        if wait:
+            await future
+        self.sent.append(envelope)
+        return envelope
+
+    async def publish_raw(self, topic: str, value: bytes, *, key: bytes = b"raw", headers: list[tuple[str, bytes]] | None = None,
+                          partition: int | None = None) -> None:
+        await self.producer.send_and_wait(topic, value=value, key=key, headers=headers or [], partition=partition)

@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
 
 from sangsaeng_common.contracts import Event
 from sangsaeng_common.contracts.common import AgencyCode, Need
@@ -17,32 +16,15 @@ from sangsaeng_common.contracts.intake import BusinessRegistered, Stage
 from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralOutcome
 from sangsaeng_common.contracts.visits import VisitOutcome, VisitRecorded
 from sangsaeng_common.envelope import Envelope
-from tests.support import STAFF, eventually, headers_of, read_topic, url_for
+from tests.support import Publisher, STAFF, eventually, headers_of, read_topic, url_for
 
 OFFICER = {"Authorization": "Bearer test-loan-officer"}
 LOANS_TOPIC = "sangsaeng.loans.events"
 FUND_DOCS = ["application_form", "fund_use_plan", "sme_confirmation"]
 
 
-class Upstream:
+class Upstream(Publisher):
     """Publishes valid CloudEvents as intake, visits and referrals would."""
-
-    def __init__(self, bootstrap_servers: str):
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=False, acks="all", linger_ms=5)
-
-    async def __aenter__(self) -> Upstream:
-        await self.producer.start()
-        return self
-
-    async def __aexit__(self, *_: Any) -> None:
-        await self.producer.stop()
-
-    async def publish(self, event: Event, *, wait: bool = True) -> Envelope:
-        envelope = Envelope.wrap(event)
-        future = await self.producer.send(event.topic(), key=envelope.key, value=envelope.data, headers=envelope.kafka_headers())
-        if wait:
-            await future
-        return envelope
 
     async def business(self, *, dong: str = "제기동", industry: str = "음식점업", micro: bool = True, stage: Stage = Stage.operating,
                        registered_on: date | None = date(2023, 3, 2), wait: bool = True) -> uuid.UUID:

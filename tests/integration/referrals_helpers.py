@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
 
 from sangsaeng_common.contracts import Event
 from sangsaeng_common.contracts.common import AgencyCode, Need
@@ -18,7 +17,7 @@ from sangsaeng_common.contracts.loans import GuaranteeRequested
 from sangsaeng_common.contracts.referrals import agency_topic
 from sangsaeng_common.contracts.visits import VisitOutcome, VisitRecorded
 from sangsaeng_common.envelope import Envelope
-from tests.support import STAFF, TOKENS, Stack, eventually, headers_of, read_topic, url_for
+from tests.support import Publisher, STAFF, Stack, TOKENS, eventually, headers_of, read_topic, url_for
 
 REFERRALS_TOPIC = "sangsaeng.referrals.events"
 
@@ -38,23 +37,8 @@ async def start_referrals(stack: Stack, **extra: str) -> Any:
     return await stack.start("referrals", AUTH_TOKENS=json.dumps(ALL_TOKENS), **extra)
 
 
-class Producers:
+class Producers(Publisher):
     """Publishes valid CloudEvents as intake, visits and loans would (their relays' headers, key and value)."""
-
-    def __init__(self, bootstrap_servers: str):
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=False, acks="all")
-
-    async def __aenter__(self) -> Producers:
-        await self.producer.start()
-        return self
-
-    async def __aexit__(self, *_: Any) -> None:
-        await self.producer.stop()
-
-    async def publish(self, event: Event) -> Envelope:
-        envelope = Envelope.wrap(event)
-        await self.producer.send_and_wait(event.topic(), key=envelope.key, value=envelope.data, headers=envelope.kafka_headers())
-        return envelope
 
     async def business(self, business_id: uuid.UUID | None = None) -> uuid.UUID:
         business_id = business_id or uuid.uuid4()

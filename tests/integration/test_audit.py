@@ -12,25 +12,15 @@ from datetime import date
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from sangsaeng_common.contracts.loans import LoanApproved, LoanProgram, LoanSubmitted
 from sangsaeng_common.envelope import Envelope
-from tests.support import AUDITOR, STAFF, business_body, eventually, url_for
+from tests.support import AUDITOR, STAFF, Publisher, business_body, eventually, url_for
 
 
 async def _publish(stack, *events) -> list[Envelope]:
-    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, enable_idempotence=False)
-    await producer.start()
-    envelopes = []
-    try:
-        for event in events:
-            envelope = Envelope.wrap(event)
-            await producer.send_and_wait(event.topic(), value=envelope.data, key=envelope.key, headers=envelope.kafka_headers())
-            envelopes.append(envelope)
-    finally:
-        await producer.stop()
-    return envelopes
+    async with Publisher(stack.bootstrap_servers) as publisher:
+        return [await publisher.publish(event) for event in events]
 
 
 async def test_every_event_lands_once_in_a_verifiable_append_only_chain(stack):

@@ -9,9 +9,8 @@ import signal
 import time
 
 import httpx
-from aiokafka import AIOKafkaProducer
 
-from tests.support import STAFF, business_body, committed_offsets, eventually, headers_of, read_topic, url_for
+from tests.support import STAFF, Publisher, business_body, committed_offsets, eventually, headers_of, read_topic, url_for
 
 INTAKE_TOPIC = "sangsaeng.intake.events"
 
@@ -128,16 +127,12 @@ async def test_poison_messages_go_to_the_dlq_with_their_reason_and_the_consumer_
         ("unsupported_version", encoded({**good_headers, "ce_type": "sangsaeng.intake.BusinessRegistered.v9", "ce_id": "018f0000-0000-7000-8000-000000000002"}), b"{}"),
         ("wrong_source", encoded({**good_headers, "ce_source": "/sangsaeng/loans", "ce_id": "018f0000-0000-7000-8000-000000000003"}), b"{}"),
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, enable_idempotence=False)
-    await producer.start()
-    try:
+    async with Publisher(stack.bootstrap_servers) as publisher:
         # Every partition gets every kind of poison first, so wherever the good event lands it
         # sits behind poison on its partition.
         for partition in range(4):
             for _, headers, value in poison:
-                await producer.send_and_wait(INTAKE_TOPIC, value=value, key=b"poison", headers=headers, partition=partition)
-    finally:
-        await producer.stop()
+                await publisher.publish_raw(INTAKE_TOPIC, value, key=b"poison", headers=headers, partition=partition)
 
     async with httpx.AsyncClient(timeout=10) as client:
         business = await _register(client, intake)

@@ -10,13 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 import httpx
-from aiokafka import AIOKafkaProducer
 
 from sangsaeng_common.contracts import Event
 from sangsaeng_common.contracts.visits import VisitCancelled, VisitRecorded, VisitScheduled
 from sangsaeng_common.envelope import Envelope
 from sangsaeng_common.kafka import ensure_topics
-from tests.support import AUDITOR, STAFF, business_body, eventually, headers_of, read_topic, url_for
+from tests.support import AUDITOR, Publisher, STAFF, business_body, eventually, headers_of, read_topic, url_for
 
 VISITS_TOPIC = "sangsaeng.visits.events"
 AGENCY = {"Authorization": "Bearer test-agency-semas"}
@@ -33,22 +32,14 @@ async def _register(client: httpx.AsyncClient, intake, **changes) -> dict:
 async def _publish(stack, *envelopes: Envelope) -> None:
     """What visits' relay would do: its CloudEvents on its own topic, keyed by business."""
     await ensure_topics(stack.bootstrap_servers, {VISITS_TOPIC: 4})
-    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, enable_idempotence=False)
-    await producer.start()
-    try:
+    async with Publisher(stack.bootstrap_servers) as publisher:
         for envelope in envelopes:
-            await producer.send_and_wait(VISITS_TOPIC, key=envelope.key, value=envelope.data, headers=envelope.kafka_headers())
-    finally:
-        await producer.stop()
+            await publisher.publish_envelope(envelope, VISITS_TOPIC)
 
 
 async def _publish_raw(stack, value: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, enable_idempotence=False)
-    await producer.start()
-    try:
-        await producer.send_and_wait(VISITS_TOPIC, key=b"garbage", value=value)
-    finally:
-        await producer.stop()
+    async with Publisher(stack.bootstrap_servers) as publisher:
+        await publisher.publish_raw(VISITS_TOPIC, value, key=b"garbage")
 
 
 def _at(event: Event, when: datetime) -> Envelope:

@@ -9,37 +9,19 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
 
 from sangsaeng_common.contracts import Event
 from sangsaeng_common.contracts.common import Channel, Need
 from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, Stage, SupportRequested
 from sangsaeng_common.envelope import Envelope
-from tests.support import STAFF, eventually, headers_of, read_topic, url_for
+from tests.support import Publisher, STAFF, eventually, headers_of, read_topic, url_for
 
 PLANNER = {"Authorization": "Bearer test-planner"}
 VISITS_TOPIC = "sangsaeng.visits.events"
 
 
-class IntakeEvents:
+class IntakeEvents(Publisher):
     """Publishes valid CloudEvents as intake would (its relay's headers, key and value)."""
-
-    def __init__(self, bootstrap_servers: str):
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=False, acks="all")
-        self.sent: list[Envelope] = []
-
-    async def __aenter__(self) -> IntakeEvents:
-        await self.producer.start()
-        return self
-
-    async def __aexit__(self, *_: Any) -> None:
-        await self.producer.stop()
-
-    async def publish(self, event: Event) -> Envelope:
-        envelope = Envelope.wrap(event)
-        await self.producer.send_and_wait(event.topic(), key=envelope.key, value=envelope.data, headers=envelope.kafka_headers())
-        self.sent.append(envelope)
-        return envelope
 
     async def business(self, dong: str = "제기동", name: str = "동대문 바른분식", **changes: Any) -> uuid.UUID:
         business_id = uuid.uuid4()
