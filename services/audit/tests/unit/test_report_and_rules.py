@@ -42,6 +42,17 @@ def test_report_counts_by_business_date_and_latest_status():
     assert [m["visits"] for m in report["monthly"]] == [0, 0, 3, 0, 0, 0]
 
 
+def test_a_referral_counts_in_the_period_of_its_cause_not_of_its_publication():
+    log = Log()
+    log.add("ReferralSent", "referrals", referral_id="r1", business_id="b0", agency="SEMAS", referred_on="2025-03-04",
+            sent_at="2026-11-29T12:00:00+00:00")  # a half-year entered later: published long after the visit
+    log.add("ReferralSent", "referrals", referral_id="r2", business_id="b1", agency="KBIZ", referred_on="2025-07-02",
+            sent_at="2025-06-30T23:00:00+00:00")
+    report = build_report(parse_period("2025H1"), log.events)
+    assert report["referrals"]["sent"] == 1 and list(report["referrals"]["by_agency"]) == ["SEMAS"]
+    assert [m["referrals"] for m in report["monthly"]] == [0, 0, 1, 0, 0, 0]
+
+
 def _approved_flow(log: Log, *, program="sme_development_fund", amount=30_000_000, screened=True, guarantee=None, micro=True):
     log.add("BusinessRegistered", "intake", business_id="b", is_micro_business=micro)
     log.add("LoanSubmitted", application_id="a", business_id="b", program=program, amount_krw=amount, submitted_on="2025-05-02")

@@ -1,7 +1,10 @@
 """The center's report for a period, computed from the ledger's events alone.
 
 Each activity is dated by its own business date, not by when the event was published:
-a visit by `visited_on`, an application by `submitted_on`, a referral by `sent_at`.
+a visit by `visited_on`, an application by `submitted_on`, a referral by `referred_on` (the
+business date of the visit or request that caused it; `sent_at`, the wall-clock moment it
+was published, only for an event that lacks it). Dating referrals by `sent_at` put every
+referral of a back-dated half-year (the demo's H1 2025, recorded later) outside its period.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def build_report(period: Period, events: Iterable[LedgerEvent]) -> dict[str, Any
         elif event.name == "LoanSubmitted" and (day := event.day("submitted_on")) and day in period:
             applications[str(data["application_id"])] = {"program": data["program"], "amount_krw": int(data["amount_krw"])}
             monthly[day.strftime("%Y-%m")]["loan_applications"] += 1
-        elif event.name == "ReferralSent" and (day := event.day("sent_at")) and day in period:
+        elif event.name == "ReferralSent" and (day := event.day("referred_on") or event.day("sent_at")) and day in period:
             referrals[str(data["referral_id"])] = {"agency": data["agency"]}
             monthly[day.strftime("%Y-%m")]["referrals"] += 1
         if event.name in LOAN_STATUS_BY_EVENT and "application_id" in data:
