@@ -69,3 +69,34 @@ async def test_rebuilt_read_models_equal_the_live_ones_and_a_divergence_is_named
     tables = {t["table"]: t for t in json.loads(past.stdout)["tables"]}
     assert tables["business_stage_history"]["rebuilt_rows"] == 2
     assert tables["businesses"]["different"][0]["columns"]["stage"] == {"live": "restarting", "rebuilt": "closed"}
+
+
+async def test_every_service_with_read_models_rebuilds_them_equal(stack):
+    intake, *_ = await asyncio.gather(stack.start("intake"), stack.start("loans"), stack.start("referrals"))
+    async with httpx.AsyncClient(timeout=30) as client:
+        ids = [(await client.post(url_for(intake, "/businesses"), json=business_body(), headers=STAFF)).json()["id"] for _ in range(3)]
+        consent = await client.post(url_for(intake, f"/businesses/{ids[0]}/consents"), json={"agencies": ["SEMAS", "KBIZ"]}, headers=STAFF)
+        assert consent.status_code == 201, consent.text
+        await client.post(url_for(intake, f"/businesses/{ids[1]}/stage"), json={"stage": "closing"}, headers=STAFF)
+
+    conn = await stack.db()
+    try:
+        async def caught_up():
+            return (
+                await conn.fetchval("select count(*) from loans.businesses") == 3
+                and await conn.fetchval("select count(*) from referrals.consents") == 2
+                and await conn.fetchval("select stage from referrals.businesses where id = $1", ids[1]) == "closing"
+            )
+
+        await eventually(caught_up, timeout=60, what="loans and referrals caught up with intake")
+    finally:
+        await conn.close()
+
+    for service, tables in (("loans", {"businesses": 3}), ("referrals", {"businesses": 3, "consents": 2})):
+        result = subprocess.run(
+            [sys.executable, "-m", service, "replay"], env=stack.env(service), capture_output=True, text=True, timeout=180
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        report = json.loads(result.stdout)
+        assert report["equal"] is True, report
+        assert {t["table"]: t["rebuilt_rows"] for t in report["tables"]} == tables

@@ -11,6 +11,7 @@ from sangsaeng_common.contracts.loans import (
     LoanSubmitted,
     LoanWithdrawn,
 )
+from sangsaeng_common.replay import ReadModel
 from sangsaeng_common.service import ServiceDefinition
 from loans.consumers import guarantee_sweeper, handlers
 from loans.entrypoints.http import routes
@@ -26,4 +27,6 @@ definition = ServiceDefinition(
     produces=[LoanDraftCreated, LoanSubmitted, LoanScreened, GuaranteeRequested, GuaranteeTimedOut, LoanApproved, LoanRejected,
               LoanDisbursed, LoanWithdrawn],
     tasks=[guarantee_sweeper],
+    # The business facts screening uses come only from intake's events: a replay rebuilds them exactly.
+    read_models=[ReadModel("businesses", key=("id",), ignore=("updated_at",), subject="id")],
 )

@@ -2,6 +2,7 @@
 
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.referrals import ReferralAcknowledged, ReferralCompleted, ReferralSent, agency_topic
+from sangsaeng_common.replay import ReadModel
 from sangsaeng_common.service import ServiceDefinition
 from referrals.consumers import handlers
 from referrals.entrypoints.http import routes
@@ -15,4 +16,9 @@ definition = ServiceDefinition(
     consumers=[handlers],
     produces=[ReferralSent, ReferralAcknowledged, ReferralCompleted],
     extra_topics=[agency_topic(code) for code in AgencyCode],
+    # Rebuilt exactly from intake's events by a replay (referrals themselves depend on order across topics).
+    read_models=[
+        ReadModel("businesses", key=("id",), ignore=("updated_at",), subject="id"),
+        ReadModel("consents", key=("consent_id", "agency"), subject="business_id"),
+    ],
 )

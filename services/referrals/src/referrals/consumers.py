@@ -4,7 +4,7 @@ erasure from intake's, and a small directory of businesses."""
 from __future__ import annotations
 
 from sangsaeng_common.consumer import EventContext, Handlers
-from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, ConsentGiven, ConsentWithdrawn
+from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged, ConsentGiven, ConsentWithdrawn
 from sangsaeng_common.contracts.loans import GuaranteeRequested
 from sangsaeng_common.contracts.visits import VisitRecorded
 from referrals import handlers as commands
@@ -36,6 +36,13 @@ async def consent_withdrawn(ctx: EventContext, event: ConsentWithdrawn) -> None:
 @handlers.on(BusinessRegistered)
 async def remember_business(ctx: EventContext, event: BusinessRegistered) -> None:
     await commands.on_business_registered(ctx, event)
+
+
+@handlers.on(BusinessStageChanged)
+async def follow_stage(ctx: EventContext, event: BusinessStageChanged) -> None:
+    # Keeps the directory's stage true. The row exists: intake publishes a business's
+    # registration before its stage changes, on the same partition.
+    await ctx.conn.execute("update businesses set stage = $2, updated_at = now() where id = $1", event.business_id, event.to_stage.value)
 
 
 @handlers.on(BusinessErased)
