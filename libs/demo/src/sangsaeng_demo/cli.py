@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from .client import SERVICES, Api, DemoError, services_ready, tokens_by_role
-from .plan import make_plan
+from .plan import Plan, make_plan
 from .render import print_report
 from .simulate import PERIOD, Result, Simulation
 
@@ -121,8 +121,13 @@ def _start_stack(log_dir: Path):
     return stack
 
 
-async def simulate(urls: dict[str, str], plan, concurrency: int, wait_timeout: float, *, show_progress: bool = True) -> Result:
-    api = Api(urls, tokens_by_role(), concurrency=concurrency)
+async def simulate(
+    urls: dict[str, str], plan: Plan, concurrency: int = 48, wait_timeout: float = 180.0, *,
+    tokens: dict[str, str] | None = None, show_progress: bool = True,
+) -> Result:
+    """Play `plan` through the services at `urls`; `tokens` maps role -> bearer token
+    (default: AUTH_TOKENS, else the development tokens)."""
+    api = Api(urls, tokens or tokens_by_role(), concurrency=concurrency)
     try:
         if show_progress:
             columns = (SpinnerColumn(), TextColumn("{task.description:<42}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -142,7 +142,13 @@ class Simulation:
         try:
             # Applicants first, so that the loans flow can start while the other shops are visited.
             order = sorted(plan.shops, key=lambda s: (s.loan is None, s.loan if s.loan is not None else s.seq))
-            await _gather_all(self.shop_flow(shop) for shop in order)
+            shops_in_flight = asyncio.Semaphore(max(4, self.api.concurrency))
+
+            async def bounded(shop: Shop) -> None:
+                async with shops_in_flight:  # leaves room in the request queue for the recorder
+                    await self.shop_flow(shop)
+
+            await _gather_all(bounded(shop) for shop in order)
             await recorder
             referrals = asyncio.create_task(self.agencies_answer())
             await loans
@@ -176,7 +182,7 @@ class Simulation:
                       dict(self.loan_outcomes), dict(self.answered))
 
     async def report(self) -> dict[str, Any]:
-        return await self.api.call("audit", "GET", f"/reports/{PERIOD}", role="auditor", deadline_s=self.wait_timeout)
+        return await self.api.call("audit", "GET", f"/reports/{PERIOD}", role="auditor", deadline_s=self.wait_timeout, priority=True)
 
     # ------------------------------------------------------------------ shops
 
@@ -250,7 +256,8 @@ class Simulation:
             for task in [t for t in pending if t.done()]:
                 pending.discard(task)
                 task.result()  # re-raise a failure
-            scheduled = await self.api.call("visits", "GET", "/visits", role="planner", params={"status": "scheduled", "limit": 1000})
+            scheduled = await self.api.call("visits", "GET", "/visits", role="planner",
+                                            params={"status": "scheduled", "limit": 300}, priority=True)
             new = [v for v in scheduled if v["id"] not in self.taken and v["business_id"] in self.shop_of]
             for visit in new:
                 self.taken.add(visit["id"])
@@ -298,7 +305,8 @@ class Simulation:
         drafts: dict[str, str] = {}
 
         async def all_drafts() -> bool:
-            rows = await self.api.call("loans", "GET", "/applications", role="staff", params={"status": "draft", "limit": 1000})
+            rows = await self.api.call("loans", "GET", "/applications", role="staff", params={"status": "draft", "limit": 1000},
+                                       priority=True)
             drafts.update({r["business_id"]: r["id"] for r in rows if r["business_id"] in want})
             return len(drafts) == len(want)
 
@@ -309,7 +317,8 @@ class Simulation:
         ours = set(self.loan_of)
 
         async def screened() -> bool:
-            rows = await self.api.call("loans", "GET", "/applications", role="loan_officer", params={"status": "submitted", "limit": 1000})
+            rows = await self.api.call("loans", "GET", "/applications", role="loan_officer", params={"status": "submitted", "limit": 1000},
+                                       priority=True)
             waiting = sum(1 for r in rows if r["id"] in ours)
             self.phases.completed("screening", len(ours) - waiting, len(ours))
             return waiting == 0
@@ -332,7 +341,7 @@ class Simulation:
 
         async def guarantee_referrals() -> bool:
             rows = await self.api.call("referrals", "GET", "/referrals", role=f"agency:{GUARANTOR}",
-                                       params={"agency": GUARANTOR, "state": "sent", "limit": 1000})
+                                       params={"agency": GUARANTOR, "state": "sent", "limit": 1000}, priority=True)
             for row in rows:
                 if row["application_id"] in visible and row["application_id"] not in answered:
                     answered.add(row["application_id"])
@@ -344,7 +353,7 @@ class Simulation:
 
         async def guarantees_applied() -> bool:
             rows = await self.api.call("loans", "GET", "/applications", role="loan_officer",
-                                       params={"status": "awaiting_guarantee", "limit": 1000})
+                                       params={"status": "awaiting_guarantee", "limit": 1000}, priority=True)
             return not any(r["id"] in answered for r in rows)
 
         await poll(guarantees_applied, what="loans to take in the guarantee answers", timeout=self.wait_timeout)
@@ -374,7 +383,8 @@ class Simulation:
     async def statuses(self) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for status in ("awaiting_guarantee", "awaiting_decision", "rejected", "approved", "disbursed", "guarantee_overdue"):
-            rows = await self.api.call("loans", "GET", "/applications", role="loan_officer", params={"status": status, "limit": 1000})
+            rows = await self.api.call("loans", "GET", "/applications", role="loan_officer", params={"status": status, "limit": 1000},
+                                       priority=True)
             found.update({r["id"]: r for r in rows if r["id"] in self.loan_of})
         return found
 
@@ -432,7 +442,8 @@ class Simulation:
         tasks: set[asyncio.Task] = set()
 
         async def arrived() -> bool:
-            rows = await self.api.call("referrals", "GET", "/referrals", role=role, params={"agency": agency, "state": "sent", "limit": 1000})
+            rows = await self.api.call("referrals", "GET", "/referrals", role=role, params={"agency": agency, "state": "sent", "limit": 1000},
+                                       priority=True)
             for row in rows:
                 if row["id"] in seen or row["business_id"] not in self.shop_of or row["application_id"]:
                     continue
