@@ -133,6 +133,7 @@ class EventConsumer:
         max_records: int = 500,
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 1_000,
+        fetch_max_wait_ms: int = 100,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
     ):
@@ -142,6 +143,7 @@ class EventConsumer:
         self.max_records = max_records
         self.session_timeout_ms = session_timeout_ms
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self._backoff_args = (backoff_initial_s, backoff_max_s)
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
@@ -180,6 +182,7 @@ class EventConsumer:
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=self.heartbeat_interval_ms,
             max_poll_interval_ms=300_000,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
             # A pattern subscription finds new topics when metadata is refreshed.
             metadata_max_age_ms=10_000 if self.handlers.topic_pattern else 300_000,
         )

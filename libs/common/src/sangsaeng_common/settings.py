@@ -45,6 +45,10 @@ class ServiceSettings(BaseSettings):
     consumer_max_records: int = 500
     consumer_session_timeout_ms: int = 10_000
     consumer_heartbeat_ms: int = 1_000
+    # How long the broker may hold a fetch when there is nothing new. The development
+    # broker answers only when this runs out even if records arrive meanwhile, so it
+    # bounds how quickly an event reaches its consumer there.
+    consumer_fetch_max_wait_ms: int = 25
 
     retry_initial_s: float = 0.2
     retry_max_s: float = 5.0
