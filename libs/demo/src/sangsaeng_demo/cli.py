@@ -13,9 +13,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from sangsaeng_common.report_tables import print_report
+
 from .client import SERVICES, Api, DemoError, services_ready, tokens_by_role
 from .plan import Plan, make_plan
-from .render import print_report
 from .simulate import PERIOD, Result, Simulation
 
 app = typer.Typer(

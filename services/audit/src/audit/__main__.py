@@ -18,6 +18,7 @@ from audit import queries, render
 from audit.bootstrap import definition
 from audit.domain.period import parse_period
 from sangsaeng_common.db import connect
+from sangsaeng_common.report_tables import print_report
 from sangsaeng_common.service import cli
 from sangsaeng_common.settings import ServiceSettings
 
@@ -59,7 +60,7 @@ def report(
 
     async def work(conn) -> int:
         result = await queries.report(conn, parsed)
-        render.print_report(result, Console())
+        print_report(result, Console())
         for kind, path in render.write_files(result, out).items():
             console.print(f"{kind}: {path}")
         return 0

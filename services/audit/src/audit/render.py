@@ -1,4 +1,5 @@
-"""The report as a terminal table, CSV, JSON and a PNG chart of monthly activity."""
+"""The report as CSV, JSON and a PNG chart of monthly activity (terminal tables:
+sangsaeng_common.report_tables)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
 
 
 def rows(report: dict[str, Any]) -> list[tuple[str, str, str, int]]:
@@ -39,48 +38,6 @@ def to_csv(report: dict[str, Any]) -> str:
     writer.writerow(["period", "section", "group", "item", "value"])
     writer.writerows((report["period"], *row) for row in rows(report))
     return buffer.getvalue()
-
-
-def print_report(report: dict[str, Any], console: Console | None = None) -> None:
-    console = console or Console()
-    visits, loans, referrals = report["visits"], report["loans"], report["referrals"]
-    summary = Table(title=f"Sangsaeng — {report['period']} ({report['from']} – {report['until']})")
-    summary.add_column("what")
-    summary.add_column("count", justify="right")
-    summary.add_row("distinct shops visited", f"{visits['distinct_shops']:,}")
-    summary.add_row("visits recorded", f"{visits['recorded']:,}")
-    summary.add_row("loan applications", f"{loans['applications']:,}")
-    for program, p in loans["by_program"].items():
-        summary.add_row(f"  {program}", f"{p['applications']:,}  (₩{p['amount_krw']:,})")
-    summary.add_row("referrals sent", f"{referrals['sent']:,}")
-    console.print(summary)
-
-    dongs = Table(title="Visits by dong and stage")
-    stages = sorted({s for by_stage in visits["by_dong_and_stage"].values() for s in by_stage})
-    dongs.add_column("dong")
-    for stage in stages:
-        dongs.add_column(stage, justify="right")
-    for dong, by_stage in visits["by_dong_and_stage"].items():
-        dongs.add_row(dong, *(str(by_stage.get(s, 0)) for s in stages))
-    console.print(dongs)
-
-    status = Table(title="Loan applications by program and status")
-    status.add_column("program")
-    status.add_column("status")
-    status.add_column("applications", justify="right")
-    for program, p in loans["by_program"].items():
-        for name, n in p["by_status"].items():
-            status.add_row(program, name, str(n))
-    console.print(status)
-
-    agencies = Table(title="Referrals by agency and outcome")
-    agencies.add_column("agency")
-    agencies.add_column("outcome")
-    agencies.add_column("referrals", justify="right")
-    for agency, a in referrals["by_agency"].items():
-        for outcome, n in a["by_outcome"].items():
-            agencies.add_row(agency, outcome, str(n))
-    console.print(agencies)
 
 
 def write_chart(report: dict[str, Any], path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The half-year report (GET /reports/{period} of the audit service) as terminal tables."""
+"""The center's report for a period (the JSON of audit's GET /reports/{period}) as terminal
+tables: one rendering for the audit command line and for `make demo`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 
-def print_report(report: dict[str, Any], console: Console) -> None:
+def print_report(report: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console()
     visits, loans, referrals = report["visits"], report["loans"], report["referrals"]
     summary = Table(title=f"Sangsaeng — {report['period']} ({report['from']} – {report['until']}), from the audit ledger",
                     title_justify="left")
