@@ -139,13 +139,32 @@ def build_app(definition: ServiceDefinition, runtime: Runtime) -> FastAPI:
 
     if definition.read_models:
 
-        @app.post("/admin/replay", tags=["operations"], summary="Rebuild the read models from the log and compare them with the live ones")
+        @app.post(
+            "/admin/replay",
+            tags=["operations"],
+            summary="Rebuild the read models from the log and compare them with the live ones",
+            description="Runs this service's own handlers over every event from offset zero into the scratch schema "
+            "`<service>_replay` (nothing is published) and compares each read model with the live one. Auditors only.",
+            responses={200: {"content": {"application/json": {"example": _REPLAY_EXAMPLE}}}},
+        )
         async def replay(_: Principal = require("auditor")) -> dict[str, Any]:
             return replay_report(await _replay(definition, runtime.settings))
 
     for router in definition.routes(runtime):
         app.include_router(router)
     return app
+
+
+_REPLAY_EXAMPLE = {
+    "equal": False,
+    "events": 7,
+    "seconds": 0.412,
+    "events_per_second": 17.0,
+    "tables": [
+        {"table": "dong_business_counts", "live_rows": 3, "rebuilt_rows": 3, "equal": False, "missing": [], "extra": [],
+         "different": [{"key": {"dong": "회기동"}, "columns": {"businesses": {"live": 5, "rebuilt": 1}}}]},
+    ],
+}
 
 
 async def _replay(definition: ServiceDefinition, settings: ServiceSettings, **kwargs: Any) -> ReplayResult:
