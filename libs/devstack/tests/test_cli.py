@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -96,20 +98,26 @@ def test_run_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
            "--broker-port", "0", "--log-dir", str(log_dir)]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True)
+    reader.start()
     output = ""
     try:
-        deadline = time.monotonic() + 60
+        # Read with a deadline (a blocking readline would hang the test if the CLI hung).
+        deadline = time.monotonic() + 90
         while "Ctrl-C stops everything" not in output:
-            line = proc.stdout.readline()
-            assert line, f"sangsaeng-dev exited early ({proc.poll()}):\n{output}"
-            output += line
-            assert time.monotonic() < deadline, output
+            try:
+                output += lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"sangsaeng-dev not up after 90 s (exit status {proc.poll()}):\n{output}")
         # What a terminal's Ctrl-C does; under `uv run` it arrives twice (uv forwards it).
         os.killpg(proc.pid, signal.SIGINT)
         time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGINT)
-        output += proc.stdout.read()
         assert proc.wait(30) == 0, output
+        reader.join(10)
+        while not lines.empty():
+            output += lines.get()
     finally:
         if proc.poll() is None:
             proc.kill()
