@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sangsaeng_common.report_tables import print_report
+from sangsaeng_devstack.interrupt import run_interruptibly
 
 from .client import SERVICES, Api, DemoError, services_ready, tokens_by_role
 from .plan import Plan, make_plan
@@ -40,11 +39,6 @@ def _url_option(service: str) -> object:
     return typer.Option(f"--base-url-{service}", help=f"{service} API (default http://127.0.0.1:{DEFAULT_PORTS[service]})")
 
 
-def _on_signal(signum: int, frame: object) -> None:
-    signal.signal(signum, signal.SIG_IGN)  # repeats (uv forwards Ctrl-C too) must not cut the cleanup short
-    raise KeyboardInterrupt
-
-
 @app.command()
 def run(
     seed: Annotated[int, typer.Option(help="Seed of the simulated half-year: the same seed, the same half-year.")] = 2025,
@@ -65,11 +59,9 @@ def run(
     given = {"intake": base_url_intake, "visits": base_url_visits, "loans": base_url_loans,
              "referrals": base_url_referrals, "audit": base_url_audit}
     urls = {s: (given[s] or f"http://127.0.0.1:{DEFAULT_PORTS[s]}").rstrip("/") for s in SERVICES}
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
     stack = None
     try:
-        if asyncio.run(services_ready(urls)):
+        if run_interruptibly(services_ready(urls)):
             console.print(f"using the running services ({urls['intake']} …)")
         elif any(given.values()):
             raise DemoError(f"the services given do not all answer /ready: {urls}")
@@ -82,7 +74,7 @@ def run(
             f"{len(plan.loans)} loan applications ({plan.count('bank_cooperation')} bank cooperation, "
             f"{plan.count('sme_development_fund')} development fund)"
         )
-        result = asyncio.run(simulate(urls, plan, concurrency, wait_timeout))
+        result = run_interruptibly(simulate(urls, plan, concurrency, wait_timeout))
     except DemoError as exc:
         console.print(f"[bold red]demo failed:[/] {exc}")
         raise typer.Exit(1) from None
@@ -112,7 +104,7 @@ def _start_stack(log_dir: Path):
     begun = time.monotonic()
     with console.status("no services answer on 8001..8005: starting broker, PostgreSQL and the five services..."):
         try:
-            asyncio.run(stack.start())
+            run_interruptibly(stack.start())
         except BaseException as exc:
             stack.stop()
             if isinstance(exc, Exception):

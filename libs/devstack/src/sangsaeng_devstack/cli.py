@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .broker import DEFAULT_PORT
+from .interrupt import run_interruptibly
 from .processes import ServiceExited
 from .stack import DATABASE, LOG_DIR, SERVICES, DevStack, StackError, runnable_services
 
@@ -31,14 +31,6 @@ console = Console()
 @app.callback()
 def _main() -> None:
     """Sangsaeng development stack."""
-
-
-def _on_ctrl_c(signum: int, frame: object) -> None:
-    # The first Ctrl-C stops the stack; repeats are ignored so they cannot cut the cleanup
-    # short. Under `make run`/`uv run` one Ctrl-C arrives twice: from the terminal and
-    # forwarded by uv. (asyncio.run keeps a handler installed here instead of its own.)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise KeyboardInterrupt
 
 
 def _fail(message: str) -> typer.Exit:
@@ -77,12 +69,11 @@ def run(
     except StackError as exc:
         raise _fail(str(exc)) from None
 
-    signal.signal(signal.SIGINT, _on_ctrl_c)
     try:
         with console.status("starting broker and PostgreSQL..."):
             stack.start_servers()
         console.print(f"broker and PostgreSQL up in {time.monotonic() - started:.2f}s")
-        asyncio.run(_serve(stack, started))
+        run_interruptibly(_serve(stack, started))
     except (ServiceExited, TimeoutError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from None
