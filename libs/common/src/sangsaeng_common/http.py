@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -188,6 +188,9 @@ def require(*roles: str) -> Any:
 
 
 # ---------------------------------------------------------------- idempotency
+
+# The header every POST takes (pass the value to Runtime.command).
+IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeat a POST safely: the same key gets the first answer")
 
 
 async def idempotent(

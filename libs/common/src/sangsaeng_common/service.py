@@ -80,13 +80,19 @@ class Runtime:
         run: Callable[[UnitOfWork], Awaitable[tuple[int, Any]]],
         *,
         scope: str,
+        principal: Principal,
         idempotency_key: str | None,
         request_body: Any,
     ) -> tuple[int, Any]:
-        """Run one command in one unit of work, once per Idempotency-Key."""
+        """Run one command in one unit of work, once per Idempotency-Key.
+
+        A key belongs to the caller: `scope` (e.g. "POST /visits/{id}/record") and the
+        principal together name where it is remembered, so two callers can never replay
+        each other's answers."""
         async with self.uow() as uow:
             status, payload, _ = await idempotent(
-                uow.conn, scope=scope, key=idempotency_key, request_body=request_body, command=lambda: run(uow)
+                uow.conn, scope=f"{scope}:{principal.name}", key=idempotency_key, request_body=request_body,
+                command=lambda: run(uow),
             )
             await uow.commit()
         return status, payload

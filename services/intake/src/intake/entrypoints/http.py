@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from intake import handlers, queries
@@ -33,11 +33,10 @@ from intake.models import (
     TimelinePage,
 )
 from sangsaeng_common.contracts.intake import Stage
-from sangsaeng_common.http import Principal, Problem, require
+from sangsaeng_common.http import IdempotencyKey, Principal, Problem, require
 from sangsaeng_common.service import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
 
-IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeat a POST safely: the same key gets the first answer")
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
 Cursor = Annotated[str | None, Query(description="`next` of the previous page")]
 
@@ -81,8 +80,6 @@ def routes(runtime: Runtime) -> list[APIRouter]:
     readers = require("staff", "planner", "loan_officer", "auditor")
     staff_only = require("staff")
 
-    async def command(run: Any, *, scope: str, principal: Principal, key: str | None, body: dict[str, Any]) -> tuple[int, Any]:
-        return await runtime.command(run, scope=f"{scope}:{principal.name}", idempotency_key=key, request_body=body)
 
     async def business_exists(business_id: UUID) -> None:
         if not await runtime.pool.fetchval("select true from businesses where id = $1", business_id):
@@ -98,7 +95,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
             row = await handlers.register_business(uow, body)
             return 201, Business.model_validate(dict(row)).model_dump(mode="json")
 
-        status, payload = await command(run, scope="POST /businesses", principal=principal, key=idempotency_key, body=body.model_dump(mode="json"))
+        status, payload = await runtime.command(run, scope="POST /businesses", principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json"))
         return JSONResponse(payload, status_code=status, headers={"Location": f"/businesses/{payload['id']}"})
 
     @businesses.get(
@@ -153,9 +150,9 @@ def routes(runtime: Runtime) -> list[APIRouter]:
             row = await handlers.change_stage(uow, business_id, body)
             return 200, Business.model_validate(dict(row)).model_dump(mode="json")
 
-        status, payload = await command(
-            run, scope="POST /businesses/{id}/stage", principal=principal, key=idempotency_key,
-            body={"business_id": str(business_id), **body.model_dump(mode="json")},
+        status, payload = await runtime.command(
+            run, scope="POST /businesses/{id}/stage", principal=principal, idempotency_key=idempotency_key,
+            request_body={"business_id": str(business_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
 
@@ -173,9 +170,9 @@ def routes(runtime: Runtime) -> list[APIRouter]:
             row = await handlers.add_owner(uow, business_id, body)
             return 201, Owner.model_validate(dict(row)).model_dump(mode="json")
 
-        status, payload = await command(
-            run, scope="POST /businesses/{id}/owners", principal=principal, key=idempotency_key,
-            body={"business_id": str(business_id), **body.model_dump(mode="json")},
+        status, payload = await runtime.command(
+            run, scope="POST /businesses/{id}/owners", principal=principal, idempotency_key=idempotency_key,
+            request_body={"business_id": str(business_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
 
@@ -196,9 +193,9 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
             return 201, _consent_view(await handlers.give_consent(uow, business_id, body), principal)
 
-        status, payload = await command(
-            run, scope="POST /businesses/{id}/consents", principal=principal, key=idempotency_key,
-            body={"business_id": str(business_id), **body.model_dump(mode="json")},
+        status, payload = await runtime.command(
+            run, scope="POST /businesses/{id}/consents", principal=principal, idempotency_key=idempotency_key,
+            request_body={"business_id": str(business_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
 
@@ -223,9 +220,9 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
             return 200, _consent_view(await handlers.withdraw_consent(uow, business_id, consent_id, body), principal)
 
-        status, payload = await command(
-            run, scope="POST /businesses/{id}/consents/{consent_id}/withdraw", principal=principal, key=idempotency_key,
-            body={"business_id": str(business_id), "consent_id": str(consent_id), **body.model_dump(mode="json")},
+        status, payload = await runtime.command(
+            run, scope="POST /businesses/{id}/consents/{consent_id}/withdraw", principal=principal, idempotency_key=idempotency_key,
+            request_body={"business_id": str(business_id), "consent_id": str(consent_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
 
@@ -246,9 +243,9 @@ def routes(runtime: Runtime) -> list[APIRouter]:
             erasure = await handlers.erase_personal_data(uow, business_id, body, principal.name)
             return 200, Erasure.model_validate(erasure).model_dump(mode="json")
 
-        status, payload = await command(
-            run, scope="POST /businesses/{id}/erasure", principal=principal, key=idempotency_key,
-            body={"business_id": str(business_id), **body.model_dump(mode="json")},
+        status, payload = await runtime.command(
+            run, scope="POST /businesses/{id}/erasure", principal=principal, idempotency_key=idempotency_key,
+            request_body={"business_id": str(business_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
 
@@ -265,7 +262,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
             return 201, _support_view(await handlers.request_support(uow, body), principal)
 
-        status, payload = await command(run, scope="POST /support-requests", principal=principal, key=idempotency_key, body=body.model_dump(mode="json"))
+        status, payload = await runtime.command(run, scope="POST /support-requests", principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json"))
         return JSONResponse(payload, status_code=status, headers={"Location": f"/support-requests/{payload['id']}"})
 
     @support.get("/support-requests", response_model=SupportRequestPage, summary="Support requests, newest first", responses=problems(422))

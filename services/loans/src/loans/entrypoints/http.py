@@ -7,12 +7,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sangsaeng_common.contracts.loans import LoanProgram
-from sangsaeng_common.http import Principal, Problem, require
+from sangsaeng_common.http import IdempotencyKey, Principal, Problem, require
 from sangsaeng_common.service import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
 from loans import handlers, queries
@@ -20,7 +20,6 @@ from loans.config import settings
 from loans.domain.states import Status
 from loans.models import Application, ApplicationIn, DecisionIn, DisbursementIn, RoundIn, SubmitDraftIn, WithdrawIn
 
-IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeat a POST safely: the same key gets the first answer")
 
 
 class Round(BaseModel):
@@ -98,8 +97,6 @@ def routes(runtime: Runtime) -> list[APIRouter]:
     staff = require("staff")
     officer = require("loan_officer")
 
-    async def command(run, *, scope: str, principal: Principal, key: str | None, body: dict) -> tuple[int, Any]:
-        return await runtime.command(run, scope=f"{scope}:{principal.name}", idempotency_key=key, request_body=body)
 
     # ------------------------------------------------------------ programs and rounds
 
@@ -130,7 +127,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
             row = await handlers.submit_application(uow, body, principal.name, settings().today())
             return 201, _json(row)
 
-        status, payload = await command(run, scope="POST /applications", principal=principal, key=idempotency_key, body=body.model_dump(mode="json"))
+        status, payload = await runtime.command(run, scope="POST /applications", principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json"))
         return JSONResponse(payload, status_code=status, headers={"Location": f"/applications/{payload['id']}"} if status == 201 else None)
 
     @applications.get("/applications", response_model=list[Application], summary="Applications of a business, or in a status (e.g. guarantee_overdue)")
@@ -161,8 +158,8 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
             return 200, _json(await handlers.submit_draft(uow, application_id, body, principal.name, settings().today()))
 
-        status, payload = await command(run, scope="POST /applications/{id}/submit", principal=principal, key=idempotency_key,
-                                        body={"id": str(application_id), **body.model_dump(mode="json")})
+        status, payload = await runtime.command(run, scope="POST /applications/{id}/submit", principal=principal, idempotency_key=idempotency_key,
+                                        request_body={"id": str(application_id), **body.model_dump(mode="json")})
         return JSONResponse(payload, status_code=status)
 
     @applications.post("/applications/{application_id}/decision", response_model=Application, summary="Approve (never above the limit) or reject with reasons")
@@ -172,8 +169,8 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
             return 200, _json(await handlers.decide(uow, application_id, body, principal.name, settings().today()))
 
-        status, payload = await command(run, scope="POST /applications/{id}/decision", principal=principal, key=idempotency_key,
-                                        body={"id": str(application_id), **body.model_dump(mode="json")})
+        status, payload = await runtime.command(run, scope="POST /applications/{id}/decision", principal=principal, idempotency_key=idempotency_key,
+                                        request_body={"id": str(application_id), **body.model_dump(mode="json")})
         return JSONResponse(payload, status_code=status)
 
     @applications.post("/applications/{application_id}/disbursement", response_model=Application, summary="Disburse an approved loan; computes the repayment schedule")
@@ -183,8 +180,8 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
             return 200, _json(await handlers.disburse(uow, application_id, body, settings().today()))
 
-        status, payload = await command(run, scope="POST /applications/{id}/disbursement", principal=principal, key=idempotency_key,
-                                        body={"id": str(application_id), **body.model_dump(mode="json")})
+        status, payload = await runtime.command(run, scope="POST /applications/{id}/disbursement", principal=principal, idempotency_key=idempotency_key,
+                                        request_body={"id": str(application_id), **body.model_dump(mode="json")})
         return JSONResponse(payload, status_code=status)
 
     @applications.post("/applications/{application_id}/withdraw", response_model=Application, summary="Withdraw an open application or draft (releases its reservation)")
@@ -194,8 +191,8 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
             return 200, _json(await handlers.withdraw(uow, application_id, body, settings().today()))
 
-        status, payload = await command(run, scope="POST /applications/{id}/withdraw", principal=principal, key=idempotency_key,
-                                        body={"id": str(application_id), **body.model_dump(mode="json")})
+        status, payload = await runtime.command(run, scope="POST /applications/{id}/withdraw", principal=principal, idempotency_key=idempotency_key,
+                                        request_body={"id": str(application_id), **body.model_dump(mode="json")})
         return JSONResponse(payload, status_code=status)
 
     # ------------------------------------------------------------ reports

@@ -9,12 +9,12 @@ from datetime import date
 from typing import Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.referrals import agency_topic
-from sangsaeng_common.http import Principal, Problem, require
+from sangsaeng_common.http import IdempotencyKey, Principal, Problem, require
 from sangsaeng_common.pii import contains_resident_number
 from sangsaeng_common.service import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
@@ -23,7 +23,6 @@ from referrals.config import policy
 from referrals.domain import referral as r
 from referrals.models import AcknowledgeIn, AgencyOut, OutcomeIn, OverdueReferral, ReferIn, Referral
 
-IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeat a POST safely: the same key gets the first answer")
 STAFF_READERS = ("staff", "planner", "loan_officer", "auditor")
 
 
@@ -112,7 +111,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
             return 201, _json(row)
 
         status, payload = await runtime.command(
-            run, scope=f"POST /referrals:{principal.name}", idempotency_key=idempotency_key, request_body=body.model_dump(mode="json")
+            run, scope="POST /referrals", principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json")
         )
         return JSONResponse(payload, status_code=status, headers={"Location": f"/referrals/{payload['id']}"})
 
@@ -125,7 +124,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
             return 200, _json(await handlers.acknowledge(uow, referral_id, principal.agency, body.agency_reference))
 
         status, payload = await runtime.command(
-            run, scope=f"POST /referrals/{{id}}/acknowledge:{principal.name}", idempotency_key=idempotency_key,
+            run, scope="POST /referrals/{id}/acknowledge", principal=principal, idempotency_key=idempotency_key,
             request_body={"referral_id": str(referral_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
@@ -144,7 +143,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
             return 200, _json(row)
 
         status, payload = await runtime.command(
-            run, scope=f"POST /referrals/{{id}}/outcome:{principal.name}", idempotency_key=idempotency_key,
+            run, scope="POST /referrals/{id}/outcome", principal=principal, idempotency_key=idempotency_key,
             request_body={"referral_id": str(referral_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)

@@ -6,21 +6,20 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sangsaeng_common.contracts.common import Need
 from sangsaeng_common.contracts.intake import Stage
 from sangsaeng_common.contracts.visits import VisitOutcome
-from sangsaeng_common.http import Principal, Problem, require
+from sangsaeng_common.http import IdempotencyKey, Principal, Problem, require
 from sangsaeng_common.service import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
 from visits import handlers, queries
 from visits.config import policy
 from visits.models import CancelIn, PlannerOut, ReassignIn, RecordIn, ScheduleIn, Visit
 
-IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeat a POST safely: the same key gets the first answer")
 
 
 class StageStep(BaseModel):
@@ -170,7 +169,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
             return 201, _visit_json(row)
 
         status, payload = await runtime.command(
-            run, scope=f"POST /visits:{principal.name}", idempotency_key=idempotency_key, request_body=body.model_dump(mode="json")
+            run, scope="POST /visits", principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json")
         )
         return JSONResponse(payload, status_code=status, headers={"Location": f"/visits/{payload['id']}"})
 
@@ -205,7 +204,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
             return 200, found.model_dump(mode="json")
 
         status, payload = await runtime.command(
-            run, scope=f"POST /visits/{{id}}/record:{principal.name}", idempotency_key=idempotency_key,
+            run, scope="POST /visits/{id}/record", principal=principal, idempotency_key=idempotency_key,
             request_body={"visit_id": str(visit_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
@@ -219,7 +218,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
             return 200, _visit_json(row)
 
         status, payload = await runtime.command(
-            run, scope=f"POST /visits/{{id}}/cancel:{principal.name}", idempotency_key=idempotency_key,
+            run, scope="POST /visits/{id}/cancel", principal=principal, idempotency_key=idempotency_key,
             request_body={"visit_id": str(visit_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
@@ -233,7 +232,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
             return 200, _visit_json(row)
 
         status, payload = await runtime.command(
-            run, scope=f"POST /visits/{{id}}/reassign:{principal.name}", idempotency_key=idempotency_key,
+            run, scope="POST /visits/{id}/reassign", principal=principal, idempotency_key=idempotency_key,
             request_body={"visit_id": str(visit_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
