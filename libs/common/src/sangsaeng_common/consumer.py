@@ -239,7 +239,7 @@ class EventConsumer:
         backoff = Backoff(*self._backoff_args)
         while True:
             try:
-                return await self._apply_once(batch)
+                return await apply_batch(self.pool, self.handlers.consumer, batch)
             except Exception as exc:
                 if not is_transient(exc):
                     raise
@@ -248,9 +248,6 @@ class EventConsumer:
                 delay = backoff.next()
                 log.warning("transient fault applying batch, retrying", error=repr(exc), retry_in_s=round(delay, 2), size=len(batch))
                 await asyncio.sleep(delay)
-
-    async def _apply_once(self, batch: list[_Decoded]) -> list[tuple[ConsumerRecord, str, str]]:
-        return await apply_batch(self.pool, self.handlers.consumer, batch)
 
     async def _dead_letter(self, tp: TopicPartition, dead: list[tuple[ConsumerRecord, str, str]]) -> None:
         if not dead:

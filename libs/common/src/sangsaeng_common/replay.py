@@ -210,10 +210,3 @@ async def rebuild(
     finally:
         await conn.close()
 
-
-async def scratch_rows(dsn: str, service: str, model: ReadModel, subject: str | None) -> list[dict[str, Any]]:
-    conn = await connect(dsn, f"{service}_replay", f"{service}-replay")
-    try:
-        return [_jsonable(r) for r in (await _rows(conn, f"{service}_replay", model, subject)).values()]
-    finally:
-        await conn.close()

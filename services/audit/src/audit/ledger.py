@@ -62,12 +62,3 @@ async def chain(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIterator[St
             return
         after = rows[-1]["position"]
 
-
-async def events_between(conn: asyncpg.Connection, start, end) -> list[asyncpg.Record]:
-    """Events whose CloudEvents time falls in [start, end), in time order, data parsed."""
-    return await conn.fetch(
-        """select position, event_id, event_type, subject, event_time, data from ledger
-           where event_time >= $1 and event_time < $2 order by event_time, position""",
-        start,
-        end,
-    )
