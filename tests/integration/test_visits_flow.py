@@ -38,7 +38,11 @@ async def test_a_visit_recorded_with_loan_and_closure_needs_reaches_loans_and_re
         )
         assert recorded.status_code == 200, recorded.text
 
-        (recorded_event,) = [h for h, _ in await visit_events(stack.bootstrap_servers) if event_type(h) == "VisitRecorded"]
+        async def recorded_events() -> list[dict]:
+            # The relay publishes after the POST has answered: wait for it, then expect exactly one.
+            return [h for h, _ in await visit_events(stack.bootstrap_servers) if event_type(h) == "VisitRecorded"]
+
+        (recorded_event,) = await eventually(recorded_events, timeout=30, what="VisitRecorded on visits' topic")
 
         async def draft() -> list:
             records = await read_topic(stack.bootstrap_servers, "sangsaeng.loans.events")

@@ -100,7 +100,11 @@ async def test_recording_validates_and_is_idempotent_and_keeps_notes_out_of_even
         empty = (await client.get(url_for(visits, "/reports/visits"), params={"from": "2025-06-01", "to": "2025-06-30"}, headers=AUDITOR)).json()
         assert (empty["visits"], empty["by_dong"]) == (0, [])
 
-    events = [(h, d) for h, d in await visit_events(stack.bootstrap_servers) if event_type(h) == "VisitRecorded"]
+    async def recorded() -> list | None:  # the relay publishes after the POSTs answered
+        events = [(h, d) for h, d in await visit_events(stack.bootstrap_servers) if event_type(h) == "VisitRecorded"]
+        return events if len(events) >= 2 else None
+
+    events = await eventually(recorded, timeout=30, what="both VisitRecorded on visits' topic")
     assert len(events) == 2
     (headers, data), = [e for e in events if e[1]["visit_id"] == visit["id"]]
     assert headers["ce_subject"] == str(shop)
@@ -151,5 +155,8 @@ async def test_erasure_blanks_notes_anonymises_the_shop_and_cancels_its_open_vis
         assert await conn.fetchval("select count(*) from visits.businesses where name like '%김철수%'") == 0
     finally:
         await conn.close()
-    cancelled = [(h, d) for h, d in await visit_events(stack.bootstrap_servers) if event_type(h) == "VisitCancelled"]
+    async def cancellations() -> list:
+        return [(h, d) for h, d in await visit_events(stack.bootstrap_servers) if event_type(h) == "VisitCancelled"]
+
+    cancelled = await eventually(cancellations, timeout=30, what="VisitCancelled on visits' topic")
     assert [(d["visit_id"], d["reason"]) for _, d in cancelled] == [(open_visit["id"], "business erased")]
