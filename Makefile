@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help run test demo lock clean
+.PHONY: help run test demo chaos bench lock clean
 
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -30,6 +30,12 @@ test: $(SYNC_STAMP) ## Run the whole test suite
 
 demo: $(SYNC_STAMP) ## Simulate the center's H1 2025 through the real APIs; print the half-year report
 	$(UV) run --no-sync sangsaeng-demo run
+
+chaos: $(SYNC_STAMP) ## The full reliability suite (crashes, outages, hostile input, access); figures in RELIABILITY.md
+	SANGSAENG_CHAOS=full $(UV) run --no-sync pytest tests/chaos $(PYTEST_ARGS)
+
+bench: $(SYNC_STAMP) ## Benchmarks against raw baselines measured in the same run; figures in BENCHMARKS.md
+	$(UV) run --no-sync python bench/run.py
 
 lock: $(UV_STAMP) ## Re-resolve uv.lock after a dependency change
 	$(UV) lock --python $(PYTHON)
