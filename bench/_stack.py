@@ -42,11 +42,11 @@ class BenchStack:
 @contextlib.asynccontextmanager
 async def bench_stack(*services: str) -> AsyncIterator[BenchStack]:
     with Broker() as broker, Postgres() as postgres:
-        dsns = await provision(postgres.admin_url, "bench", list(services))
+        databases = await provision(postgres.admin_url, "bench", list(services))
         envs, urls, processes = {}, {}, []
         for service in services:
             port = free_port()
-            envs[service] = {"SERVICE_NAME": service, "DATABASE_URL": dsns[service], "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+            envs[service] = {"SERVICE_NAME": service, **databases[service].env(), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
                              "HTTP_PORT": str(port), "AUTH_TOKENS": json.dumps({TOKEN: "staff", "bench-auditor": "auditor"}),
                              "LOG_LEVEL": "WARNING"}
             urls[service] = f"http://127.0.0.1:{port}"

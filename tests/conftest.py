@@ -37,12 +37,12 @@ async def stack(postgres_server, request) -> AsyncIterator[Stack]:
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     broker = ExternalBroker(external).start() if external else Broker().start()
     database = new_database_name()
-    dsns = await provision(postgres_server.admin_url, database, SERVICES)
+    databases = await provision(postgres_server.admin_url, database, SERVICES)
     log_dir = LOG_ROOT / request.node.name
     stack = Stack(
         bootstrap_servers=broker.bootstrap_servers,
         admin_url=admin_url_for(postgres_server.admin_url, database),
-        dsns=dsns,
+        databases=databases,
         log_dir=log_dir,
         broker=broker,
     )

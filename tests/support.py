@@ -21,7 +21,7 @@ from aiokafka.structs import ConsumerRecord
 from sangsaeng_common.contracts import Event
 from sangsaeng_common.envelope import Envelope
 from sangsaeng_devstack.processes import ServiceProcess
-from sangsaeng_devstack.provision import database_url
+from sangsaeng_devstack.provision import ServiceDatabase, database_url
 
 T = TypeVar("T")
 
@@ -61,15 +61,20 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 30.0
 class Stack:
     bootstrap_servers: str
     admin_url: str  # superuser, on this test's database
-    dsns: dict[str, str]
+    databases: dict[str, ServiceDatabase]
     log_dir: Path
     broker: Any
     processes: list[ServiceProcess] = field(default_factory=list)
 
+    @property
+    def dsns(self) -> dict[str, str]:
+        """Each service's runtime role."""
+        return {service: database.url for service, database in self.databases.items()}
+
     def env(self, service: str, **extra: str) -> dict[str, str]:
         return {
             "SERVICE_NAME": service,
-            "DATABASE_URL": self.dsns[service],
+            **self.databases[service].env(),
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
             "AUTH_TOKENS": json.dumps(TOKENS),
             "TOPIC_PARTITIONS": "4",

@@ -31,6 +31,7 @@ from sangsaeng_common.contracts import dlq_topic, events_topic
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.referrals import agency_topic
 from sangsaeng_common.settings import ServiceSettings
+from sangsaeng_devstack.provision import SEPARATE_OWNER, owner_role_name
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -304,6 +305,13 @@ def test_compose_roles_and_schemas_for_every_service():
         url = compose_default(compose_env(name)["DATABASE_URL"])
         password = compose_default(db_init["environment"][f"SANGSAENG_DB_PASSWORD_{name.upper()}"])
         assert url == f"postgresql://{role_name(name)}:{password}@postgres:5432/sangsaeng"
+        migration_url = compose_env(name).get("MIGRATION_DATABASE_URL")
+        if name in SEPARATE_OWNER:  # migrates as the schema's owner, runs as its own role
+            owner_password = compose_default(db_init["environment"][f"SANGSAENG_DB_PASSWORD_{name.upper()}_OWNER"])
+            assert compose_default(migration_url) == f"postgresql://{owner_role_name(name)}:{owner_password}@postgres:5432/sangsaeng"
+        else:
+            assert migration_url is None, name
+    assert set(db_init["environment"]["SANGSAENG_SEPARATE_OWNER"].split()) == SEPARATE_OWNER
     script = (ROOT / "deploy/base/db/init-db.sh").read_text()
     assert 'PREFIX="${SANGSAENG_ROLE_PREFIX:-sangsaeng_}"' in script and 'role="${PREFIX}${service}"' in script and "AUTHORIZATION %I" in script
     # the replay's scratch schema (sangsaeng_common.replay), as libs/devstack provisions it
@@ -459,6 +467,15 @@ def test_kubernetes_settings_and_secrets(overlay):
         assert set(env) - expanded <= known, f"{name}: {sorted(set(env) - expanded - known)} not read by the code"
         assert required <= set(env), name
         assert env["DATABASE_URL"].startswith(f"postgresql://{role_name(name)}:$(DB_PASSWORD)@"), name
+        assert "MIGRATION_DATABASE_URL" not in env, f"{name}: the running service never holds the schema owner's role"
+        init = deployment["spec"]["template"]["spec"].get("initContainers", [])
+        if name in SEPARATE_OWNER:  # migrated by an init container, as the schema's owner
+            migrate = {e["name"]: e.get("value", e.get("valueFrom")) for e in init[0]["env"]}
+            assert init[0]["args"] == ["migrate"] and init[0]["image"] == deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+            assert migrate["MIGRATION_DATABASE_URL"].startswith(f"postgresql://{owner_role_name(name)}:$(OWNER_DB_PASSWORD)@"), name
+            assert migrate["DATABASE_URL"] == env["DATABASE_URL"], name
+        else:
+            assert not init, name
         assert env["KAFKA_SASL_USERNAME"] == f"sangsaeng-{name}" and f"sangsaeng-{name}" in users
         for value in env.values():
             if isinstance(value, dict) and "secretKeyRef" in value:
@@ -467,12 +484,14 @@ def test_kubernetes_settings_and_secrets(overlay):
     job = by_name(overlay, "Job")["sangsaeng-db-init"]["spec"]["template"]["spec"]["containers"][0]
     job_env = {e["name"]: e.get("value") for e in job["env"]}
     assert set(job_env["SANGSAENG_SERVICES"].split()) == manifest_services()
+    assert set(job_env["SANGSAENG_SEPARATE_OWNER"].split()) == SEPARATE_OWNER
     for source in job["envFrom"]:
         assert source["secretRef"]["name"] in secrets | external
     if overlay == "dev":
         generated = by_name(overlay, "Secret")
         passwords = next(s for n, s in generated.items() if n.startswith("sangsaeng-db-passwords"))
-        assert {f"SANGSAENG_DB_PASSWORD_{s.upper()}" for s in manifest_services()} == set(passwords["data"])
+        assert {f"SANGSAENG_DB_PASSWORD_{s.upper()}" for s in manifest_services()} | {
+            f"SANGSAENG_DB_PASSWORD_{s.upper()}_OWNER" for s in SEPARATE_OWNER} == set(passwords["data"])
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -47,10 +47,42 @@ async def test_every_event_lands_once_in_a_verifiable_append_only_chain(stack):
             verified = (await client.get(url_for(audit, "/verify"), headers=AUDITOR)).json()
             assert verified["ok"] is True and verified["chain"]["links_checked"] == 6
 
-            # The service's own role may insert and read, but never change or remove a link.
+            # The service runs as its own role, which does not own the schema (the migration
+            # owner does): it may insert and read, never change or remove a link, nor get
+            # around the trigger by disabling or dropping it, nor drop the ledger.
+            sessions = await conn.fetch("select distinct usename from pg_stat_activity where application_name = 'audit' and datname = current_database()")
+            assert [r["usename"] for r in sessions] == ["sangsaeng_audit"]
+            assert await conn.fetchval("select tableowner from pg_tables where schemaname = 'audit' and tablename = 'ledger'") == "sangsaeng_audit_owner"
             role = await asyncpg.connect(stack.dsns["audit"])
             try:
-                for statement in ("update ledger set data_text = '{}' where position = 2", "delete from ledger where position = 2", "truncate ledger"):
+                assert await role.fetchval("select count(*) from ledger") == 6
+                probe = role.transaction()  # an appended link, rolled back: it was only a probe
+                await probe.start()
+                row = await role.fetchrow("select * from ledger where position = 6")
+                await role.execute(
+                    """insert into ledger (position, event_id, event_type, source, subject, event_time, topic, kafka_partition,
+                                           kafka_offset, headers, data_text, prev_hash, hash)
+                       values (7, gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, '{}', '{}', $8, $8)""",
+                    row["event_type"], row["source"], row["subject"], row["event_time"], row["topic"], row["kafka_partition"],
+                    row["kafka_offset"] + 1, row["hash"],
+                )
+                assert await role.fetchval("select count(*) from ledger") == 7
+                await probe.rollback()
+                assert await role.fetchval("select count(*) from ledger") == 6
+                for statement in (
+                    "update ledger set data_text = '{}' where position = 2",
+                    "delete from ledger where position = 2",
+                    "truncate ledger",
+                    "alter table ledger disable trigger ledger_no_update_delete",
+                    "alter table ledger disable trigger all",
+                    "drop trigger ledger_no_update_delete on ledger",
+                    "drop trigger ledger_no_truncate on ledger",
+                    "drop function ledger_refuse_change() cascade",
+                    "drop table ledger",
+                    "alter table ledger rename to old_ledger",
+                    "create table ledger_copy (x int)",
+                    "delete from ledger_head",
+                ):
                     with pytest.raises(asyncpg.InsufficientPrivilegeError):
                         await role.execute(statement)
             finally:
@@ -106,3 +138,26 @@ async def test_verify_names_an_approval_that_broke_the_rules_and_the_report_coun
     assert "bank_cooperation" in cli.stdout
     assert (out / "report-2025H1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "loans_by_program,bank_cooperation,applications,1" in (out / "report-2025H1.csv").read_text()
+
+
+async def test_migrated_by_the_schema_owner_the_service_runs_with_its_own_role_alone(stack):
+    """The Kubernetes shape: an init container migrates as the owner, the service never holds that role."""
+    runtime_only = {k: v for k, v in stack.env("audit").items() if k != "MIGRATION_DATABASE_URL"}
+
+    def migrate(env: dict[str, str]) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "audit", "migrate"], env=env, capture_output=True, text=True, timeout=120)
+
+    refused = migrate(runtime_only)
+    assert refused.returncode != 0 and "MIGRATION_DATABASE_URL" in refused.stderr, refused.stderr
+    migrated = migrate(stack.env("audit"))
+    assert migrated.returncode == 0, migrated.stderr
+
+    audit = await stack.start("audit", MIGRATION_DATABASE_URL="")
+    await _publish(stack, LoanSubmitted(application_id=uuid.uuid4(), business_id=uuid.uuid4(), program=LoanProgram.bank_cooperation,
+                                        amount_krw=10_000_000, purpose="operating", submitted_on=date(2025, 5, 2)))
+    async with httpx.AsyncClient(timeout=30) as client:
+        async def recorded():
+            result = (await client.get(url_for(audit, "/verify"), headers=AUDITOR)).json()
+            return result if result["chain"]["links_checked"] == 1 else None
+
+        assert (await eventually(recorded, timeout=60, what="the event in the ledger"))["chain"]["first_broken"] is None

@@ -47,7 +47,7 @@ def test_stop_removes_process_and_data() -> None:
 
 
 async def test_provision_isolates_services(pg: Postgres) -> None:
-    dsns = await provision(pg.admin_url, "devstack_iso", ["intake", "visits"])
+    dsns = {s: db.url for s, db in (await provision(pg.admin_url, "devstack_iso", ["intake", "visits"])).items()}
     assert set(dsns) == {"intake", "visits"}
     assert re.fullmatch(
         rf"postgresql://sangsaeng_intake:[A-Za-z0-9_-]+@127\.0\.0\.1:{pg.port}/devstack_iso", dsns["intake"]
@@ -94,7 +94,7 @@ async def test_provision_isolates_services(pg: Postgres) -> None:
 
 
 async def test_provision_again_keeps_data_and_resets_password(pg: Postgres) -> None:
-    first = await provision(pg.admin_url, "devstack_again", ["loans"])
+    first = {s: db.url for s, db in (await provision(pg.admin_url, "devstack_again", ["loans"])).items()}
     conn = await asyncpg.connect(first["loans"])
     await conn.execute("CREATE TABLE applications (id int)")
     await conn.close()
@@ -102,7 +102,7 @@ async def test_provision_again_keeps_data_and_resets_password(pg: Postgres) -> N
     admin = await asyncpg.connect(pg.admin_url)
     try:
         before = await admin.fetchval(verifier)
-        second = await provision(pg.admin_url, "devstack_again", ["loans"])
+        second = {s: db.url for s, db in (await provision(pg.admin_url, "devstack_again", ["loans"])).items()}
         after = await admin.fetchval(verifier)
     finally:
         await admin.close()
@@ -118,9 +118,43 @@ async def test_provision_again_keeps_data_and_resets_password(pg: Postgres) -> N
         await conn.close()
 
 
+async def test_provision_a_separate_owner_runs_migrations_and_the_service_role_only_uses_grants(pg: Postgres) -> None:
+    # As before this existed: the service's role owned its schema and created a table there.
+    before = await provision(pg.admin_url, "devstack_owner", ["audit"], separate_owner=())
+    assert before["audit"].migration_url is None
+    conn = await asyncpg.connect(before["audit"].url)
+    await conn.execute("CREATE TABLE ledger (x int)")
+    await conn.close()
+
+    databases = await provision(pg.admin_url, "devstack_owner", ["audit"], separate_owner={"audit"})
+    audit = databases["audit"]
+    assert audit.env() == {"DATABASE_URL": audit.url, "MIGRATION_DATABASE_URL": audit.migration_url}
+    assert audit.migration_url is not None and audit.migration_url.startswith("postgresql://sangsaeng_audit_owner:")
+    owner, runtime = await asyncpg.connect(audit.migration_url), await asyncpg.connect(audit.url)
+    try:
+        owned = {r["nspname"]: r["owner"] for r in await owner.fetch(
+            "SELECT nspname, nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname IN ('audit', 'audit_replay')")}
+        assert owned == {"audit": "sangsaeng_audit_owner", "audit_replay": "sangsaeng_audit"}
+        # what the runtime role had created was handed over to the owner
+        assert await owner.fetchval("SELECT tableowner FROM pg_tables WHERE tablename = 'ledger'") == "sangsaeng_audit_owner"
+        await owner.execute("CREATE TABLE granted (x int)")
+        await owner.execute("GRANT SELECT, INSERT ON granted TO sangsaeng_audit")
+        assert await runtime.fetchval("SHOW search_path") == "audit"
+        await runtime.execute("INSERT INTO granted VALUES (1)")
+        assert await runtime.fetchval("SELECT count(*) FROM granted") == 1
+        for statement in ("CREATE TABLE mine (x int)", "DROP TABLE granted", "DELETE FROM granted", "SELECT * FROM ledger"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await runtime.execute(statement)
+        await runtime.execute("CREATE TABLE audit_replay.scratch (x int)")  # its replay scratch stays its own
+    finally:
+        await owner.close()
+        await runtime.close()
+    await drop_database(pg.admin_url, "devstack_owner")
+
+
 async def test_drop_database_disconnects_sessions(pg: Postgres) -> None:
-    dsns = await provision(pg.admin_url, "devstack_drop", ["referrals"])
-    conn = await asyncpg.connect(dsns["referrals"])
+    databases = await provision(pg.admin_url, "devstack_drop", ["referrals"])
+    conn = await asyncpg.connect(databases["referrals"].url)
     await drop_database(pg.admin_url, "devstack_drop")
     assert conn.is_closed() or not await _alive(conn)
     admin = await asyncpg.connect(pg.admin_url)

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
@@ -97,22 +98,48 @@ def service_migrations(service_package: str) -> list[Migration]:
     )
 
 
-async def migrate(conn: asyncpg.Connection, schema: str, migrations: list[Migration]) -> list[str]:
+# Migrations read the role the service runs as from this setting, to grant it exactly what
+# it needs when another role owns the schema (see `migrate`).
+RUNTIME_ROLE_SETTING = "sangsaeng.runtime_role"
+
+
+async def _everything_applied(conn: asyncpg.Connection, migrations: list[Migration]) -> bool:
+    """True when every migration is applied unchanged: then nothing needs the schema's owner
+    (a runtime role that may only read `schema_migrations` can start)."""
+    if not await conn.fetchval("select to_regclass('schema_migrations') is not null"):
+        return False
+    applied = {r["version"]: r["checksum"] for r in await conn.fetch("select version, checksum from schema_migrations")}
+    return all(applied.get(m.version) == m.checksum for m in migrations)
+
+
+async def migrate(conn: asyncpg.Connection, schema: str, migrations: list[Migration], runtime_role: str | None = None) -> list[str]:
     """Apply what is not applied yet, each file in its own transaction, in order.
 
     Several replicas may start at once: a session advisory lock makes them take turns,
     and whoever comes second finds everything applied. A file that was applied and has
     since changed is refused: history is not rewritten, a new file is added instead.
+
+    `runtime_role` is the role the service runs as when the role connected here owns the
+    schema and the service's own role must not (least privilege, e.g. audit's ledger).
+    Migrations grant it what it needs, reading its name with
+    `current_setting('sangsaeng.runtime_role')`; without one, that is the connected role
+    itself, and such grants are skipped.
     """
+    if await _everything_applied(conn, migrations):
+        return []
     applied_now: list[str] = []
     await conn.execute("select pg_advisory_lock($1, hashtext($2))", LOCK_MIGRATIONS, schema)
     try:
+        await conn.execute("select set_config($1, coalesce($2, current_user), false)", RUNTIME_ROLE_SETTING, runtime_role)
         await conn.execute(
             """create table if not exists schema_migrations (
                    version text primary key,
                    checksum text not null,
                    applied_at timestamptz not null default now())"""
         )
+        if runtime_role is not None:
+            role = await conn.fetchval("select quote_ident($1)", runtime_role)
+            await conn.execute(f"grant select on schema_migrations to {role}")  # to see that nothing is pending
         applied = {r["version"]: r["checksum"] for r in await conn.fetch("select version, checksum from schema_migrations")}
         for migration in migrations:
             if migration.version in applied:
@@ -135,3 +162,9 @@ async def migrate(conn: asyncpg.Connection, schema: str, migrations: list[Migrat
     finally:
         await conn.execute("select pg_advisory_unlock($1, hashtext($2))", LOCK_MIGRATIONS, schema)
     return applied_now
+
+
+def role_of(dsn: str) -> str | None:
+    """The user a DSN logs in as (None when it names none and libpq's default applies)."""
+    user = urlsplit(dsn).username
+    return unquote(user) if user else None

@@ -32,7 +32,7 @@ from rich.progress import Progress, TextColumn
 from sangsaeng_common import failpoints
 from sangsaeng_common.consumer import EventConsumer, Handlers
 from sangsaeng_common.contracts import Event, events_topic
-from sangsaeng_common.db import connect, create_pool, is_transient, migrate, service_migrations
+from sangsaeng_common.db import MigrationError, connect, create_pool, is_transient, migrate, role_of, service_migrations
 from sangsaeng_common.http import Authenticator, Principal, idempotent, install_problem_handlers, install_request_context, require
 from sangsaeng_common.kafka import ensure_topics
 from sangsaeng_common.logging import configure_logging, get_logger
@@ -211,17 +211,28 @@ async def _retry_until_ready(what: str, action: Callable[[], object]) -> object:
             await asyncio.sleep(delay)
 
 
+async def migrate_schema(definition: ServiceDefinition, settings: ServiceSettings) -> None:
+    """Apply the service's migrations: as the schema's owner when MIGRATION_DATABASE_URL
+    names one (granting the runtime role of DATABASE_URL what it needs), else as the
+    service's own role. A runtime role that finds everything applied changes nothing."""
+    owner_dsn = settings.migration_database_url
+    conn = await connect(owner_dsn or settings.database_url, settings.schema, f"{settings.service_name}-migrate")
+    try:
+        await migrate(conn, settings.schema, service_migrations(definition.name), runtime_role=role_of(settings.database_url) if owner_dsn else None)
+    except asyncpg.InsufficientPrivilegeError as exc:
+        if owner_dsn:
+            raise
+        raise MigrationError(
+            f"{exc}: migrations are pending and {role_of(settings.database_url)} does not own its schema; "
+            f"run `python -m {definition.name} migrate` with MIGRATION_DATABASE_URL (the owner's DSN)"
+        ) from exc
+    finally:
+        await conn.close()
+
+
 async def prepare(definition: ServiceDefinition, settings: ServiceSettings) -> Runtime:
     """Migrate the schema, create the topics, open the pool."""
-
-    async def migrate_schema() -> None:
-        conn = await connect(settings.database_url, settings.schema, f"{settings.service_name}-migrate")
-        try:
-            await migrate(conn, settings.schema, service_migrations(definition.name))
-        finally:
-            await conn.close()
-
-    await _retry_until_ready("database", migrate_schema)
+    await _retry_until_ready("database", lambda: migrate_schema(definition, settings))
     topics = {events_topic(definition.name), *definition.extra_topics}
     for handlers in definition.consumers:
         topics.update(handlers.topics)
@@ -331,6 +342,14 @@ def cli(definition: ServiceDefinition) -> typer.Typer:
     def consume() -> None:
         """Only the event consumers."""
         asyncio.run(run(definition, {"consume"}))
+
+    @app.command("migrate")
+    def migrate_command() -> None:
+        """Only apply the schema's migrations, then exit (e.g. a Kubernetes init container,
+        run with MIGRATION_DATABASE_URL so that the service itself never holds the owner's role)."""
+        settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
+        configure_logging(definition.name, settings.log_level)
+        asyncio.run(migrate_schema(definition, settings))
 
     if definition.read_models:
 

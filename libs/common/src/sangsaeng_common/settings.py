@@ -12,7 +12,13 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
     service_name: str
+    # The service's runtime role. With `migration_database_url` set, this role only uses
+    # the schema (the grants its migrations give it) and another role owns it.
     database_url: str
+    # The schema owner's role, which runs the migrations (`serve` at start-up, or `migrate`
+    # alone, e.g. as a Kubernetes init container). Unset: the runtime role owns its schema
+    # and migrates it itself.
+    migration_database_url: str | None = None
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # How to log in to the brokers: PLAINTEXT in development; SASL/SCRAM with ACLs in
     # the secure compose profile and on Kubernetes (Strimzi KafkaUser).

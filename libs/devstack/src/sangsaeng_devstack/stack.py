@@ -89,7 +89,7 @@ class DevStack:
         self.admin_url = pg.admin_url
 
     async def start_services(self) -> None:
-        dsns = await provision(self.admin_url, DATABASE, list(self.services)) if self.services else {}
+        databases = await provision(self.admin_url, DATABASE, list(self.services)) if self.services else {}
         self.tokens = auth_tokens_env()
         for name, port in self.services.items():
             proc = ServiceProcess(
@@ -97,7 +97,7 @@ class DevStack:
                 "serve",
                 env={
                     "SERVICE_NAME": name,
-                    "DATABASE_URL": dsns[name],
+                    **databases[name].env(),
                     "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
                     "HTTP_PORT": str(port),
                     "AUTH_TOKENS": self.tokens,
