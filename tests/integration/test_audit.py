@@ -7,13 +7,15 @@ import asyncio
 import subprocess
 import sys
 import uuid
-from datetime import date
+import json
+from datetime import UTC, date, datetime
 
 import asyncpg
 import httpx
 import pytest
 
-from sangsaeng_common.contracts.loans import LoanApproved, LoanProgram, LoanSubmitted
+from sangsaeng_common.contracts.loans import GuaranteeRequested, LoanApproved, LoanProgram, LoanScreened, LoanSubmitted
+from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralOutcome
 from sangsaeng_common.envelope import Envelope
 from tests.support import AUDITOR, STAFF, Publisher, business_body, eventually, url_for
 
@@ -161,3 +163,52 @@ async def test_migrated_by_the_schema_owner_the_service_runs_with_its_own_role_a
             return result if result["chain"]["links_checked"] == 1 else None
 
         assert (await eventually(recorded, timeout=60, what="the event in the ledger"))["chain"]["first_broken"] is None
+
+
+async def test_an_application_as_it_was_at_two_moments(stack):
+    audit = await stack.start("audit")
+    business_id, application_id = uuid.uuid4(), uuid.uuid4()
+    before_anything = datetime.now(UTC)
+    await _publish(
+        stack,
+        LoanSubmitted(application_id=application_id, business_id=business_id, program=LoanProgram.bank_cooperation,
+                      amount_krw=30_000_000, purpose="operating", submitted_on=date(2025, 5, 2)),
+        LoanScreened(application_id=application_id, business_id=business_id, program=LoanProgram.bank_cooperation, eligible=True,
+                     screened_on=date(2025, 5, 2)),
+        GuaranteeRequested(application_id=application_id, business_id=business_id, amount_krw=30_000_000, requested_on=date(2025, 5, 2)),
+    )
+    awaiting_guarantee = datetime.now(UTC)
+    await asyncio.sleep(0.05)
+    await _publish(
+        stack,
+        ReferralCompleted(referral_id=uuid.uuid4(), business_id=business_id, agency="SEOUL_CREDIT_GUARANTEE",
+                          outcome=ReferralOutcome.guarantee_issued, amount_krw=30_000_000, application_id=application_id,
+                          completed_on=date(2025, 5, 9)),
+        LoanApproved(application_id=application_id, business_id=business_id, program=LoanProgram.bank_cooperation,
+                     amount_krw=25_000_000, approved_on=date(2025, 5, 12)),
+    )
+    url = url_for(audit, f"/applications/{application_id}")
+    async with httpx.AsyncClient(timeout=30) as client:
+        async def recorded():
+            now = (await client.get(url, headers=AUDITOR)).json()
+            return now if len(now.get("history", ())) == 5 else None
+
+        now = await eventually(recorded, timeout=60, what="the whole application in the ledger")
+        assert now["status"] == "approved"
+        assert now["decision"] == {"outcome": "approved", "amount_krw": 25_000_000, "approved_on": "2025-05-12"}
+        assert now["guarantee"]["outcome"] == "guarantee_issued" and len(now["history"]) == 5
+
+        then = (await client.get(url, params={"at": awaiting_guarantee.isoformat()}, headers=AUDITOR)).json()
+        assert then["status"] == "awaiting_guarantee" and then["as_of"] == awaiting_guarantee.isoformat()
+        assert then["amount_krw"] == 30_000_000 and "decision" not in then and "outcome" not in then["guarantee"]
+        assert [h["status"] for h in then["history"]] == ["submitted", "awaiting_decision", "awaiting_guarantee"]
+
+        missing = await client.get(url, params={"at": before_anything.isoformat()}, headers=AUDITOR)
+        assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
+        assert (await client.get(url, headers=STAFF)).status_code == 403
+        assert (await client.get(url_for(audit, "/applications/not-an-id"), headers=AUDITOR)).status_code == 422
+
+    cli = subprocess.run([sys.executable, "-m", "audit", "application", str(application_id), "--at", awaiting_guarantee.isoformat()],
+                         env=stack.env("audit"), capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout) == then

@@ -13,10 +13,12 @@ import httpx
 
 from tests.support import AUDITOR, STAFF, business_body, eventually, url_for
 
+AUDITOR_TOKEN = AUDITOR["Authorization"].removeprefix("Bearer ")
 
-def _replay(stack, *args: str) -> subprocess.CompletedProcess:
+
+def _replay(stack, *args: str, service: str = "visits", **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "visits", "replay", *args], env=stack.env("visits"), capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", service, "replay", *args], env=stack.env(service, **env), capture_output=True, text=True, timeout=180
     )
 
 
@@ -100,3 +102,59 @@ async def test_every_service_with_read_models_rebuilds_them_equal(stack):
         report = json.loads(result.stdout)
         assert report["equal"] is True, report
         assert {t["table"]: t["rebuilt_rows"] for t in report["tables"]} == tables
+
+
+async def test_a_replay_from_the_audit_ledger_equals_the_live_read_models_and_the_kafka_replay(stack):
+    intake, audit = await asyncio.gather(stack.start("intake"), stack.start("audit"))
+    ledger_url = url_for(audit, "")
+    visits = await stack.start("visits", LEDGER_URL=ledger_url)
+    async with httpx.AsyncClient(timeout=60) as client:
+        ids = [(await client.post(url_for(intake, "/businesses"), json=business_body(dong=d), headers=STAFF)).json()["id"]
+               for d in ("제기동", "회기동", "회기동")]
+        for stage in ("closing", "closed"):
+            assert (await client.post(url_for(intake, f"/businesses/{ids[1]}/stage"), json={"stage": stage}, headers=STAFF)).status_code == 200
+
+        conn = await stack.db()
+        try:
+            async def caught_up():
+                return (await conn.fetchval("select count(*) from visits.business_stage_history") == 2
+                        and await conn.fetchval("select count(*) from audit.ledger") == 5)
+
+            await eventually(caught_up, timeout=60, what="visits and the ledger caught up with intake")
+        finally:
+            await conn.close()
+
+        # The ledger's HTTP export is for auditors only.
+        assert (await client.get(url_for(audit, "/events"), headers=STAFF)).status_code == 403
+        exported = await client.get(url_for(audit, "/events"), params={"topic": "sangsaeng.intake.events"}, headers=AUDITOR)
+        assert exported.headers["Event-Count"] == "5" and len(exported.text.splitlines()) == 5
+
+        from_kafka = _replay(stack)
+        from_ledger = _replay(stack, "--source", "ledger", LEDGER_URL=ledger_url, AUDITOR_TOKEN=AUDITOR_TOKEN)
+        assert from_kafka.returncode == 0, from_kafka.stdout + from_kafka.stderr
+        assert from_ledger.returncode == 0, from_ledger.stdout + from_ledger.stderr
+        kafka_report, ledger_report = json.loads(from_kafka.stdout), json.loads(from_ledger.stdout)
+        assert ledger_report["equal"] is True and ledger_report["events"] == kafka_report["events"] == 5
+        rows = {"businesses": 3, "business_stage_history": 2, "dong_business_counts": 2}
+        assert {t["table"]: t["rebuilt_rows"] for t in ledger_report["tables"]} == rows
+        assert {t["table"]: t["rebuilt_rows"] for t in kafka_report["tables"]} == rows
+        assert "events/s" in from_ledger.stderr and "from ledger" in from_ledger.stderr
+
+        # Without an auditor's token the ledger stays closed, and the replay says so.
+        refused = _replay(stack, "--source", "ledger", LEDGER_URL=ledger_url, AUDITOR_TOKEN="test-staff")
+        assert refused.returncode == 2 and "403" in refused.stderr
+
+        # Over the admin endpoint, the service reads the ledger with the caller's own token.
+        over_http = await client.post(url_for(visits, "/admin/replay"), params={"source": "ledger"}, headers=AUDITOR)
+        assert over_http.status_code == 200, over_http.text
+        assert over_http.json()["equal"] is True and over_http.json()["events"] == 5
+
+    # The audit tool asks the service (it never imports it), from either source.
+    for source in ("ledger", "kafka"):
+        asked = subprocess.run(
+            [sys.executable, "-m", "audit", "replay", "--service", "visits", "--source", source],
+            env=stack.env("audit", AUDIT_SERVICE_URLS=json.dumps({"visits": url_for(visits, "")}), AUDITOR_TOKEN=AUDITOR_TOKEN),
+            capture_output=True, text=True, timeout=180,
+        )
+        assert asked.returncode == 0, asked.stdout + asked.stderr
+        assert json.loads(asked.stdout)["visits"]["events"] == 5 and "events/s" in asked.stderr

@@ -1,7 +1,8 @@
 """Replay: rebuild a service's read models from the log and compare them with the live ones.
 
 The service's own consumers (the very `decode_records` and `apply_batch` that run in
-production) are run over every event of their topics from offset zero, into the
+production) are run over every event of their topics, from Kafka's offset zero or from
+the audit ledger (`LedgerSource`: its HTTP export, in ledger order), into the
 service's scratch schema `<service>_replay`, which the service's role owns. The live
 schema is only read. Events that handlers emit during a replay land in the scratch
 outbox, which no relay publishes: a replay never publishes anything.
@@ -24,6 +25,7 @@ from sangsaeng_common.consumer import Handlers, apply_batch, decode_records
 from sangsaeng_common.db import connect, create_pool, migrate, service_migrations
 from sangsaeng_common.envelope import Envelope, PoisonMessage
 from sangsaeng_common.kafka import KafkaOptions
+from sangsaeng_common.ledger_client import LedgerSource, ledger_batches
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,32 @@ def _keep(handlers: Handlers, record: ConsumerRecord, until: datetime | None, su
     return (until is None or envelope.time <= until) and (subject is None or envelope.subject == subject)
 
 
+async def _apply_records(pool: asyncpg.Pool, handlers: Handlers, records: list[ConsumerRecord], until: datetime | None, subject: str | None) -> None:
+    kept = [r for r in records if _keep(handlers, r, until, subject)]
+    decoded, _poison = decode_records(handlers, kept)  # poison was dead-lettered live
+    if decoded:
+        await apply_batch(pool, handlers.consumer, decoded)
+
+
+async def _replay_from_ledger(
+    pool: asyncpg.Pool, ledger: LedgerSource, handlers: Handlers, until: datetime | None, subject: str | None, progress: Progress | None, done: int
+) -> int:
+    """The ledger's events of the consumer's topics, in ledger order. That is the order the
+    audit consumer committed them in: each partition's own order, which is all a consumer
+    is promised (per key order), as from Kafka."""
+    count = 0
+    async for total, records in ledger_batches(ledger, handlers.topics, handlers.topic_pattern):
+        by_partition: dict[tuple[str, int], list[ConsumerRecord]] = {}
+        for record in records:
+            by_partition.setdefault((record.topic, record.partition), []).append(record)
+        for batch in by_partition.values():
+            await _apply_records(pool, handlers, batch, until, subject)
+        count += len(records)
+        if progress is not None:
+            progress(done + count, done + max(total, count))
+    return count
+
+
 async def _replay_consumer(
     pool: asyncpg.Pool, kafka: KafkaOptions, handlers: Handlers, until: datetime | None, subject: str | None, progress: Progress | None, done: int
 ) -> int:
@@ -121,10 +149,7 @@ async def _replay_consumer(
         while True:
             batches = await consumer.getmany(timeout_ms=300, max_records=2000)
             for tp, records in batches.items():
-                kept = [r for r in records if _keep(handlers, r, until, subject)]
-                decoded, _poison = decode_records(handlers, kept)  # poison was dead-lettered live
-                if decoded:
-                    await apply_batch(pool, handlers.consumer, decoded)
+                await _apply_records(pool, handlers, records, until, subject)
                 count += len(records)
             if progress is not None:
                 known = sum(consumer.highwater(tp) or 0 for tp in tps)
@@ -186,8 +211,10 @@ async def rebuild(
     until: datetime | None = None,
     subject: str | None = None,
     progress: Progress | None = None,
+    ledger: LedgerSource | None = None,
 ) -> ReplayResult:
-    """Rebuild into `<service>_replay` and compare with `<service>`.
+    """Rebuild into `<service>_replay` and compare with `<service>`, from Kafka's offset
+    zero, or from the audit ledger when `ledger` names it.
 
     With `until` and/or `subject`, only events up to that time / of that business are
     replayed: the scratch tables then show what the business looked like at that time.
@@ -201,7 +228,10 @@ async def rebuild(
         started, events = time.perf_counter(), 0
         try:
             for handlers in consumers:
-                events += await _replay_consumer(pool, kafka, handlers, until, subject, progress, events)
+                if ledger is not None:
+                    events += await _replay_from_ledger(pool, ledger, handlers, until, subject, progress, events)
+                else:
+                    events += await _replay_consumer(pool, kafka, handlers, until, subject, progress, events)
         finally:
             await pool.close()
         seconds = time.perf_counter() - started

@@ -16,6 +16,7 @@ import signal
 from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Annotated, Any
 
 import asyncpg
@@ -23,7 +24,8 @@ import typer
 import uvicorn
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rich.console import Console
@@ -33,8 +35,9 @@ from sangsaeng_common import failpoints
 from sangsaeng_common.consumer import EventConsumer, Handlers
 from sangsaeng_common.contracts import Event, events_topic
 from sangsaeng_common.db import MigrationError, connect, create_pool, is_transient, migrate, role_of, service_migrations
-from sangsaeng_common.http import Authenticator, Principal, idempotent, install_problem_handlers, install_request_context, require
+from sangsaeng_common.http import Authenticator, Principal, Problem, idempotent, install_problem_handlers, install_request_context, require
 from sangsaeng_common.kafka import ensure_topics
+from sangsaeng_common.ledger_client import LedgerSource, LedgerUnavailable
 from sangsaeng_common.logging import configure_logging, get_logger
 from sangsaeng_common.outbox import OutboxRelay
 from sangsaeng_common.replay import ReadModel, ReplayResult, rebuild
@@ -149,12 +152,21 @@ def build_app(definition: ServiceDefinition, runtime: Runtime) -> FastAPI:
             "/admin/replay",
             tags=["operations"],
             summary="Rebuild the read models from the log and compare them with the live ones",
-            description="Runs this service's own handlers over every event from offset zero into the scratch schema "
+            description="Runs this service's own handlers over every event, from Kafka's offset zero (`source=kafka`) or "
+            "from the audit ledger (`source=ledger`, read with the caller's own auditor token), into the scratch schema "
             "`<service>_replay` (nothing is published) and compares each read model with the live one. Auditors only.",
             responses={200: {"content": {"application/json": {"example": _REPLAY_EXAMPLE}}}},
         )
-        async def replay(_: Principal = require("auditor")) -> dict[str, Any]:
-            return replay_report(await _replay(definition, runtime.settings))
+        async def replay(
+            source: Annotated[ReplaySource, Query(description="where the events come from")] = ReplaySource.kafka,
+            credentials: HTTPAuthorizationCredentials | None = Depends(HTTPBearer(auto_error=False)),
+            _: Principal = require("auditor"),
+        ) -> dict[str, Any]:
+            ledger = LedgerSource(runtime.settings.ledger_url, credentials.credentials) if source is ReplaySource.ledger and credentials else None
+            try:
+                return replay_report(await _replay(definition, runtime.settings, ledger=ledger))
+            except LedgerUnavailable as exc:
+                raise Problem(502, "The audit ledger did not answer", str(exc)) from None
 
     for router in definition.routes(runtime):
         app.include_router(router)
@@ -171,6 +183,11 @@ _REPLAY_EXAMPLE = {
          "different": [{"key": {"dong": "회기동"}, "columns": {"businesses": {"live": 5, "rebuilt": 1}}}]},
     ],
 }
+
+
+class ReplaySource(StrEnum):
+    kafka = "kafka"  # every topic from offset zero
+    ledger = "ledger"  # the audit ledger, over its HTTP API
 
 
 async def _replay(definition: ServiceDefinition, settings: ServiceSettings, **kwargs: Any) -> ReplayResult:
@@ -345,8 +362,10 @@ def cli(definition: ServiceDefinition) -> typer.Typer:
 
     @app.command("migrate")
     def migrate_command() -> None:
-        """Only apply the schema's migrations, then exit (e.g. a Kubernetes init container,
-        run with MIGRATION_DATABASE_URL so that the service itself never holds the owner's role)."""
+        """Only apply the schema's migrations, then exit.
+
+        E.g. a Kubernetes init container run with MIGRATION_DATABASE_URL, so that the service
+        itself never holds the schema owner's role."""
         settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
         configure_logging(definition.name, settings.log_level)
         asyncio.run(migrate_schema(definition, settings))
@@ -357,20 +376,33 @@ def cli(definition: ServiceDefinition) -> typer.Typer:
         def replay(
             until: Annotated[datetime | None, typer.Option(help="replay only events up to this time (ISO 8601)")] = None,
             subject: Annotated[str | None, typer.Option(help="replay only this business's events")] = None,
+            source: Annotated[ReplaySource, typer.Option(help="Kafka from offset zero, or the audit ledger")] = ReplaySource.kafka,
+            ledger_url: Annotated[str | None, typer.Option(help="the audit service (default: LEDGER_URL)")] = None,
+            token: Annotated[str | None, typer.Option(envvar="AUDITOR_TOKEN", help="an auditor's token, to read the ledger")] = None,
         ) -> None:
             """Rebuild the read models from the log into a scratch schema and compare them with the live ones."""
             settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
             configure_logging(definition.name, "WARNING")
+            ledger = None
+            if source is ReplaySource.ledger:
+                if not token:
+                    raise typer.BadParameter("reading the ledger needs an auditor's token (--token or AUDITOR_TOKEN)", param_hint="--token")
+                ledger = LedgerSource(ledger_url or settings.ledger_url, token)
             console = Console(stderr=True)
-            with Progress(*Progress.get_default_columns(), TextColumn("{task.completed} events"), console=console) as bar:
-                task = bar.add_task(f"replaying {definition.name}", total=None)
-                result = asyncio.run(
-                    _replay(
-                        definition, settings,
-                        until=until.replace(tzinfo=until.tzinfo or UTC) if until else None,
-                        subject=subject, progress=lambda done, known: bar.update(task, completed=done, total=known),
+            try:
+                with Progress(*Progress.get_default_columns(), TextColumn("{task.completed} events"), console=console) as bar:
+                    task = bar.add_task(f"replaying {definition.name} from {source.value}", total=None)
+                    result = asyncio.run(
+                        _replay(
+                            definition, settings,
+                            until=until.replace(tzinfo=until.tzinfo or UTC) if until else None,
+                            subject=subject, progress=lambda done, known: bar.update(task, completed=done, total=known),
+                            ledger=ledger,
+                        )
                     )
-                )
+            except LedgerUnavailable as exc:
+                console.print(f"[red]{exc}[/red]")
+                raise typer.Exit(2) from None
             Console().print_json(json.dumps(replay_report(result), ensure_ascii=False, default=str))
             console.print(f"{result.events} events in {result.seconds:.2f} s = {result.events_per_second:,.0f} events/s; "
                           + ("read models equal" if result.equal else "read models DIFFER"))

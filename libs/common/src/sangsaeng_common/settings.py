@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
 
+    # The audit service, whose ledger a replay may rebuild from (`replay --source ledger`).
+    ledger_url: str = "http://127.0.0.1:8005"
+
     # token -> role ("staff", "planner", "loan_officer", "auditor", "agency:<CODE>").
     # Empty means every request is refused: there are no built-in credentials.
     auth_tokens: dict[str, str] = Field(default_factory=dict)

@@ -1,5 +1,6 @@
-"""`python -m audit serve|api|relay|consume` runs the service; `verify`, `report` and
-`export` are the auditors' command-line tools, reading the ledger directly."""
+"""`python -m audit serve|api|relay|consume|migrate` runs the service; `verify`, `report`,
+`export` and `application` are the auditors' command-line tools, reading the ledger directly;
+`replay` asks the services to rebuild their read models (over their /admin/replay)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,19 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from datetime import datetime
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from audit import queries, render
 from audit.bootstrap import definition
 from audit.domain.period import parse_period
+from audit.domain.application import as_of
+from audit.queries import AuditSettings
 from sangsaeng_common.db import connect
 from sangsaeng_common.report_tables import print_report
 from sangsaeng_common.service import cli
@@ -93,6 +99,59 @@ def export(
         return 0
 
     raise typer.Exit(_with_ledger(work))
+
+
+@app.command()
+def application(
+    application_id: Annotated[str, typer.Argument(help="the loan application's id")],
+    at: Annotated[datetime | None, typer.Option(help="the moment (ISO 8601; default now)")] = None,
+) -> None:
+    """A loan application as it was at a moment: its loans events (and guarantee outcome) folded up to then."""
+    moment = as_of(at)
+
+    async def work(conn) -> int:
+        state = await queries.application_at(conn, application_id, moment)
+        if state is None:
+            console.print(f"the ledger has no event of application {application_id} up to {moment.isoformat()}")
+            return 1
+        Console().print_json(json.dumps(state, ensure_ascii=False))
+        return 0
+
+    raise typer.Exit(_with_ledger(work))
+
+
+@app.command()
+def replay(
+    service: Annotated[list[str] | None, typer.Option(help="a service to rebuild (repeat; default: every one known)")] = None,
+    source: Annotated[str, typer.Option(help="ledger (the audit ledger) or kafka (offset zero)")] = "ledger",
+    token: Annotated[str | None, typer.Option(envvar="AUDITOR_TOKEN", help="an auditor's token")] = None,
+) -> None:
+    """Ask each service to rebuild its read models and compare them with the live ones; exit 1 on a difference.
+
+    Each service does it itself (its /admin/replay): audit never imports a service."""
+    if source not in ("ledger", "kafka"):
+        raise typer.BadParameter("ledger or kafka", param_hint="--source")
+    if not token:
+        raise typer.BadParameter("an auditor's token is needed (--token or AUDITOR_TOKEN)", param_hint="--token")
+    urls = AuditSettings().service_urls
+    names = service or list(urls)
+    if unknown := [n for n in names if n not in urls]:
+        raise typer.BadParameter(f"no URL for {', '.join(unknown)} (AUDIT_SERVICE_URLS)", param_hint="--service")
+    reports: dict[str, Any] = {}
+    with httpx.Client(timeout=httpx.Timeout(30.0, read=None)) as client:
+        for name in names:
+            with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as bar:
+                bar.add_task(f"{name} rebuilding from {source}", total=None)
+                response = client.post(f"{urls[name]}/admin/replay", params={"source": source}, headers={"Authorization": f"Bearer {token}"})
+            if response.status_code != 200:
+                console.print(f"[red]{name}: {response.status_code} {response.text[:300]}[/red]")
+                reports[name] = {"equal": False, "error": response.status_code}
+                continue
+            reports[name] = report_of = response.json()
+            console.print(f"{name}: {report_of['events']} events in {report_of['seconds']:.2f} s = {report_of['events_per_second']:,.0f} events/s; "
+                          + ("read models equal" if report_of["equal"] else "read models DIFFER"))
+    Console().print_json(json.dumps(reports, ensure_ascii=False))
+    raise typer.Exit(0 if all(r["equal"] for r in reports.values()) else 1)
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from audit.domain.application import application_state
 from audit.domain.chain import ChainWalker
 from audit.domain.events import LedgerEvent
 from audit.domain.period import Period
@@ -23,6 +24,13 @@ class AuditSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AUDIT_", extra="ignore")
 
     program_limits: dict[str, dict[str, int]] = DEFAULT_LIMITS
+    # Where `audit replay` asks each service to rebuild its read models (its /admin/replay).
+    service_urls: dict[str, str] = {
+        "intake": "http://127.0.0.1:8001",
+        "visits": "http://127.0.0.1:8002",
+        "loans": "http://127.0.0.1:8003",
+        "referrals": "http://127.0.0.1:8004",
+    }
 
 
 async def all_events(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIterator[LedgerEvent]:
@@ -66,17 +74,36 @@ async def report(conn: asyncpg.Connection, period: Period) -> dict[str, Any]:
     return build_report(period, [e async for e in all_events(conn)])
 
 
-async def export(conn: asyncpg.Connection, period: Period) -> AsyncIterator[dict[str, Any]]:
-    """A period's events (by CloudEvents time), whole, in ledger order."""
-    start = datetime(period.start.year, period.start.month, period.start.day, tzinfo=UTC)
-    end = datetime(period.end.year, period.end.month, period.end.day, tzinfo=UTC)
+def _export_filter(period: Period | None, topics: Sequence[str] | None) -> tuple[str, list[Any]]:
+    conditions, args = [], []
+    if period is not None:
+        args += [datetime(period.start.year, period.start.month, period.start.day, tzinfo=UTC),
+                 datetime(period.end.year, period.end.month, period.end.day, tzinfo=UTC)]
+        conditions.append(f"event_time >= ${len(args) - 1} and event_time < ${len(args)}")
+    if topics:
+        args.append(list(topics))
+        conditions.append(f"topic = any(${len(args)}::text[])")
+    return (" where " + " and ".join(conditions)) if conditions else "", args
+
+
+async def export_count(conn: asyncpg.Connection, period: Period | None = None, topics: Sequence[str] | None = None) -> int:
+    where, args = _export_filter(period, topics)
+    return await conn.fetchval(f"select count(*) from ledger{where}", *args)
+
+
+async def export(
+    conn: asyncpg.Connection, period: Period | None = None, topics: Sequence[str] | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """Events (of a period, by CloudEvents time; of some topics), whole, in ledger order:
+    for each partition the order it was consumed in, so a service can rebuild from them."""
+    where, args = _export_filter(period, topics)
     async with conn.transaction():
         async for r in conn.cursor(
-            """select position, event_id, event_type, source, subject, event_time, topic, kafka_partition, kafka_offset,
-                      headers, data_text, hash
-               from ledger where event_time >= $1 and event_time < $2 order by position""",
-            start,
-            end,
+            f"""select position, event_id, event_type, source, subject, event_time, topic, kafka_partition, kafka_offset,
+                       headers, data_text, hash
+                from ledger{where} order by position""",
+            *args,
+            prefetch=1000,
         ):
             yield {
                 "position": r["position"],
@@ -92,3 +119,16 @@ async def export(conn: asyncpg.Connection, period: Period) -> AsyncIterator[dict
                 "data": json.loads(r["data_text"]),
                 "hash": r["hash"],
             }
+
+
+async def application_at(conn: asyncpg.Connection, application_id: str, at: datetime) -> dict[str, Any] | None:
+    """One loan application as the ledger knew it at `at` (None if it did not exist yet)."""
+    rows = await conn.fetch(
+        """select position, event_id, event_type, subject, event_time, data from ledger
+           where data ? 'application_id' and data->>'application_id' = $1 and event_time <= $2
+           order by position""",
+        application_id,
+        at,
+    )
+    events = [LedgerEvent(r["position"], str(r["event_id"]), r["event_type"], r["subject"], r["event_time"], r["data"]) for r in rows]
+    return application_state(application_id, events, at)
