@@ -12,6 +12,7 @@ UV_STAMP := $(TOOLS)/.uv-$(UV_VERSION)
 SYNC_STAMP := .venv/.synced
 PROJECTS := pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 export UV_PYTHON_DOWNLOADS := never
 
@@ -20,7 +21,7 @@ export UV_PYTHON_DOWNLOADS := never
 help: ## Show this help
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-6s %s\n", $$1, $$2}'
-	@echo "  (make test PYTEST_ARGS='-k relay -x' passes arguments to pytest)"
+	@echo "  (make test PYTEST_ARGS='-k relay -x' passes arguments to pytest; make bench BENCH_ARGS='--quick --only relay')"
 
 run: $(SYNC_STAMP) ## Start broker, PostgreSQL and all services; print where the APIs live
 	$(UV) run --no-sync sangsaeng-dev run
@@ -35,7 +36,7 @@ chaos: $(SYNC_STAMP) ## The full reliability suite (crashes, outages, hostile in
 	SANGSAENG_CHAOS=full $(UV) run --no-sync pytest tests/chaos $(PYTEST_ARGS)
 
 bench: $(SYNC_STAMP) ## Benchmarks against raw baselines measured in the same run; figures in BENCHMARKS.md
-	$(UV) run --no-sync python bench/run.py
+	$(UV) run --no-sync python bench/run.py $(BENCH_ARGS)
 
 lock: $(UV_STAMP) ## Re-resolve uv.lock after a dependency change
 	$(UV) lock --python $(PYTHON)

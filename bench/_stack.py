@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 
 from sangsaeng_devstack.broker import Broker
 from sangsaeng_devstack.postgres import Postgres
@@ -16,6 +16,10 @@ from sangsaeng_devstack.provision import provision
 
 TOKEN = "bench-staff"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+ROLES = {TOKEN: "staff", "bench-planner": "planner", "bench-loan-officer": "loan_officer", "bench-auditor": "auditor"}
+PLANNER = {"Authorization": "Bearer bench-planner"}
+LOAN_OFFICER = {"Authorization": "Bearer bench-loan-officer"}
+LOG_DIR = ".devstack/bench-logs"
 
 
 def free_port() -> int:
@@ -37,24 +41,42 @@ class BenchStack:
     urls: dict[str, str]
     envs: dict[str, dict[str, str]]
     postgres: Postgres
+    bootstrap_servers: str
+    spawned: list[ServiceProcess] = field(default_factory=list)
+
+    def spawn(self, service: str, command: str, name: str, **env: str) -> ServiceProcess:
+        """Start one more process of a provisioned service (e.g. a `consume` worker); stopped
+        with the stack. Its HTTP port is the service's own, so spawn at most one `api`."""
+        process = ServiceProcess(service, command, env={**self.envs[service], **env}, log_dir=LOG_DIR, name=name).start()
+        self.spawned.append(process)
+        return process
+
+    @property
+    def admin_url(self) -> str:
+        return self.postgres.url("bench")
 
 
 @contextlib.asynccontextmanager
-async def bench_stack(*services: str) -> AsyncIterator[BenchStack]:
+async def bench_stack(*services: str, provision_only: tuple[str, ...] = (), env: Mapping[str, str] | None = None) -> AsyncIterator[BenchStack]:
+    """Start `services` (each `serve`: API, relay and consumers). Services named in
+    `provision_only` get a role, a schema and an environment but no process: start their
+    parts with `stack.spawn`."""
     with Broker() as broker, Postgres() as postgres:
-        databases = await provision(postgres.admin_url, "bench", list(services))
+        databases = await provision(postgres.admin_url, "bench", [*services, *provision_only])
         envs, urls, processes = {}, {}, []
-        for service in services:
+        for service in [*services, *provision_only]:
             port = free_port()
             envs[service] = {"SERVICE_NAME": service, **databases[service].env(), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                             "HTTP_PORT": str(port), "AUTH_TOKENS": json.dumps({TOKEN: "staff", "bench-auditor": "auditor"}),
-                             "LOG_LEVEL": "WARNING"}
+                             "HTTP_PORT": str(port), "AUTH_TOKENS": json.dumps(ROLES), "LOG_LEVEL": "WARNING", **(env or {})}
             urls[service] = f"http://127.0.0.1:{port}"
-            processes.append(ServiceProcess(service, env=envs[service], log_dir=".devstack/bench-logs",
-                                            ready_url=f"{urls[service]}/ready").start())
+        for service in services:
+            processes.append(ServiceProcess(service, env=envs[service], log_dir=LOG_DIR, ready_url=f"{urls[service]}/ready").start())
+        stack = BenchStack(urls, envs, postgres, broker.bootstrap_servers)
         try:
-            await asyncio.gather(*(p.wait_ready(timeout=60) for p in processes))
-            yield BenchStack(urls, envs, postgres)
+            await asyncio.gather(*(p.wait_ready(timeout=90) for p in processes))
+            yield stack
         finally:
-            for p in processes:
+            for p in [*stack.spawned, *processes]:
+                p.request_stop()
+            for p in [*stack.spawned, *processes]:
                 p.terminate()

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import time
+from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -100,6 +101,7 @@ class OutboxRelay:
         self.is_leader = False
         self._wake = asyncio.Event()
         self._stopping = False
+        self._backlog_counted_at = 0.0
 
     @property
     def channel(self) -> str:
@@ -141,14 +143,7 @@ class OutboxRelay:
             producer = make_producer(self.kafka, f"{self.schema}-relay")
             await producer.start()
             self.backoff.reset()
-            while not self._stopping:
-                # Clear before reading: a notification arriving while we publish sets it
-                # again, so no committed row waits for the idle check.
-                self._wake.clear()
-                published = await self._publish_batch(conn, producer)
-                if published < self.batch_size:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.idle_check_s)
+            await self._pump(conn, producer)
         finally:
             self.is_leader = False
             if producer is not None:
@@ -157,19 +152,49 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), 5)
 
-    async def _publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
+    async def _pump(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> None:
+        """Publish batches in `seq` order, each marked once all its records are acknowledged.
+
+        The database work overlaps the broker's: the next batch is read while one batch's
+        acknowledgements are awaited, and that batch is marked while the next is in flight. A batch is sent only after the one before it was fully
+        acknowledged, so a send that fails is never overtaken by a later record of its key.
+        If a send fails, the error leaves `_lead`, which drops the producer and the
+        leadership; rows stay unmarked and the next leader publishes them again. Some of
+        them may already be in Kafka: consumers' inboxes absorb the repeats.
+        """
+        in_flight: _Batch | None = None
+        while not self._stopping:
+            # Clear before reading: a notification arriving while we publish sets it
+            # again, so no committed row waits for the idle check.
+            self._wake.clear()
+            rows = await self._fetch(conn, exclude=in_flight.seqs if in_flight else [])
+            acknowledged, in_flight = in_flight, None
+            if acknowledged is not None:
+                await acknowledged.acknowledged
+                failpoints.hit("relay.after_publish")
+            if rows:
+                failpoints.hit("relay.before_publish")
+                in_flight = _Batch([r["seq"] for r in rows], await self._send(producer, rows))
+            if acknowledged is not None:
+                await self._mark(conn, acknowledged.seqs)
+            if not rows and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.idle_check_s)
+        if in_flight is not None:  # stopping: finish marking what was sent
+            await in_flight.acknowledged
+            await self._mark(conn, in_flight.seqs)
+
+    async def _fetch(self, conn: asyncpg.Connection, exclude: list[int]) -> list[asyncpg.Record]:
         rows = await conn.fetch(
             """select seq, topic, key, headers, payload, created_at from outbox
-               where published_at is null order by seq limit $1""",
-            self.batch_size,
+               where published_at is null and seq <> all($2::bigint[]) order by seq limit $1""",
+            self.batch_size, exclude,
         )
-        await self._report_backlog(conn, rows)
-        if not rows:
-            return 0
-        failpoints.hit("relay.before_publish")
-        # If any send fails, the error leaves `_lead`, which drops the producer and the
-        # leadership; rows stay unmarked and the next leader publishes them again. Some
-        # of them may already be in Kafka: consumers' inboxes absorb the repeats.
+        await self._report_backlog(conn, rows, len(exclude))
+        return rows
+
+    @staticmethod
+    async def _send(producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> asyncio.Future:
         futures = [
             await producer.send(
                 row["topic"],
@@ -179,18 +204,27 @@ class OutboxRelay:
             )
             for row in rows
         ]
-        await asyncio.gather(*futures)
-        failpoints.hit("relay.after_publish")
-        await conn.execute("update outbox set published_at = now() where seq = any($1::bigint[])", [r["seq"] for r in rows])
-        metrics.EVENTS_PUBLISHED.labels(self.schema).inc(len(rows))
-        self.backoff.reset()
-        return len(rows)
+        return asyncio.gather(*futures)
 
-    async def _report_backlog(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
+    async def _mark(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
+        await conn.execute("update outbox set published_at = now() where seq = any($1::bigint[])", seqs)
+        metrics.EVENTS_PUBLISHED.labels(self.schema).inc(len(seqs))
+        self.backoff.reset()
+
+    async def _report_backlog(self, conn: asyncpg.Connection, rows: list[asyncpg.Record], in_flight: int) -> None:
+        # Counting a long backlog costs a scan: at most once a second.
         if len(rows) < self.batch_size:
-            backlog = len(rows)
-        else:
-            backlog = await conn.fetchval("select count(*) from outbox where published_at is null")
-        metrics.OUTBOX_BACKLOG.labels(self.schema).set(backlog)
+            metrics.OUTBOX_BACKLOG.labels(self.schema).set(len(rows) + in_flight)
+        elif time.monotonic() - self._backlog_counted_at > 1.0:
+            self._backlog_counted_at = time.monotonic()
+            metrics.OUTBOX_BACKLOG.labels(self.schema).set(await conn.fetchval("select count(*) from outbox where published_at is null"))
         oldest = rows[0]["created_at"].timestamp() if rows else None
         metrics.OUTBOX_OLDEST_AGE.labels(self.schema).set(time.time() - oldest if oldest else 0)
+
+
+@dataclass
+class _Batch:
+    """Rows sent to the broker whose acknowledgements are awaited before they are marked."""
+
+    seqs: list[int]
+    acknowledged: asyncio.Future
