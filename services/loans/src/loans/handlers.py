@@ -38,6 +38,7 @@ from sangsaeng_common.http import Problem
 from sangsaeng_common.logging import get_logger
 from sangsaeng_common.pii import contains_resident_number
 from sangsaeng_common.unit_of_work import UnitOfWork
+from loans import budget
 from loans.config import LoansSettings
 from loans.domain import eligibility, schedule
 from loans.domain.eligibility import ApplicationFacts, BusinessFacts, ProgramTerms, RoundFacts
@@ -219,43 +220,6 @@ async def submit_draft(tx: Tx, application_id: UUID, body: SubmitDraftIn, submit
 # ---------------------------------------------------------------- screening (consumer of LoanSubmitted)
 
 
-async def reserve_budget(conn: asyncpg.Connection, round_id: str, amount_krw: int) -> bool:
-    """Set `amount_krw` aside from the round's budget, or refuse; never over-commits.
-
-    CONCURRENCY: several screening replicas (one per set of partitions) reserve from the
-    same round at the same moment, each in its own inbox transaction. A read-then-write
-    ("select remaining; if enough: update") would let two of them read the same remaining
-    ₩50M and both take ₩40M. Instead the check and the write are ONE statement:
-
-        update fund_rounds set reserved_krw = reserved_krw + $amount
-        where id = $round and reserved_krw + $amount <= budget_krw
-
-    Postgres takes the row's lock to update it. A second replica updating the same row
-    waits for the first transaction to commit or roll back; then (READ COMMITTED) it
-    re-reads the *committed* row version and evaluates the WHERE clause again against it
-    (EvalPlanQual) before writing. So each reservation's condition is tested against
-    every reservation committed before it, and the sum can never pass the budget: the
-    loser gets no row back and the application is refused for `round_budget`. Rolled-back
-    reservations (a worker killed mid-batch) vanish with their transaction and the batch
-    is redelivered to the partition's next owner, which reserves afresh: exactly once. The
-    table's CHECK (reserved_krw <= budget_krw) is the last line of defence if another
-    writer ever forgets this rule.
-
-    Cost: the round row stays locked until the screening batch commits, so replicas
-    reserving from the same round take turns for that moment (a smaller
-    CONSUMER_MAX_RECORDS shortens it). A batch reserving from two rounds locks them in
-    the order it meets them; two replicas doing so in opposite orders deadlock, Postgres
-    detects it, and the consumer retries the batch (a transient fault) skipping nothing.
-    """
-    reserved = await conn.fetchval(
-        """update fund_rounds set reserved_krw = reserved_krw + $2, updated_at = now()
-           where id = $1 and reserved_krw + $2 <= budget_krw
-           returning reserved_krw""",
-        round_id, amount_krw,
-    )
-    return reserved is not None
-
-
 async def release_budget(conn: asyncpg.Connection, application: asyncpg.Record, keep_krw: int = 0) -> int:
     """Give back what the application holds beyond `keep_krw` (rejection, withdrawal, or an
     approval below the amount asked). The same single-statement update: no lost update."""
@@ -307,11 +271,13 @@ async def screen_application(ctx: EventContext, event: LoanSubmitted, settings: 
     failed = list(eligibility.screen(facts, business, terms, district_dongs=dongs, open_round=open_round, repaying_fund_loan=repaying).failed)
     reserved = 0
     if not failed and open_round is not None:
-        if await reserve_budget(conn, open_round.id, facts.amount_krw):
+        if await budget.reserve(conn, application["id"], open_round.id, facts.amount_krw):
             reserved = facts.amount_krw
         else:
             remaining = await conn.fetchval("select budget_krw - reserved_krw from fund_rounds where id = $1", open_round.id)
             failed.append(eligibility.budget_refused(open_round.id, facts.amount_krw, remaining))
+    elif open_round is not None:
+        await budget.release_claim(conn, application["id"])  # claimed by a screening that rolled back, refused now
     eligible = not failed
     if not eligible:
         action = Action.screen_ineligible
@@ -512,6 +478,7 @@ async def withdraw(tx: Tx, application_id: UUID, body: WithdrawIn, today: date) 
     if contains_resident_number(body.reason):
         raise Problem.invalid("reason", "contains a resident registration number (주민등록번호), which is never stored")
     await release_budget(tx.conn, application)
+    await budget.release_claim(tx.conn, application_id)  # claimed by a screening that rolled back
     row = await tx.conn.fetchrow(
         "update applications set status = $2, withdrawn_on = $3, withdraw_reason = $4, updated_at = now() where id = $1 returning *",
         application_id, status.value, today, body.reason,

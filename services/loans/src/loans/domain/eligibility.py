@@ -3,7 +3,7 @@ and the program's terms (data from the `programs` tables, never constants here).
 
 `screen` checks every rule and names every one that fails, so staff can tell an owner
 everything to fix at once. The round's budget is not a rule here: it is reserved
-atomically in the database after these rules pass (see handlers.reserve_budget), and a
+atomically in the database after these rules pass (see loans/budget.py), and a
 refusal is reported with the rule name `ROUND_BUDGET`.
 """
 
