@@ -70,7 +70,7 @@ def _at_least(db: asyncpg.Connection, query: str, n: int):
 
 
 async def measure(quick: bool) -> list[Row]:
-    seconds = 3 if quick else 10
+    seconds = 2 if quick else 10
     count = RATE * seconds + 20  # 20 for the warm-up
     async with bench_stack("intake", "visits", "referrals") as stack:
         db = await asyncpg.connect(stack.admin_url)

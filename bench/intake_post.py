@@ -44,7 +44,7 @@ async def load(url: str, seconds: float, first: int) -> tuple[Latencies, float, 
 
 
 async def measure(quick: bool) -> list[Row]:
-    seconds = 5 if quick else 15
+    seconds = 3 if quick else 15
     async with bench_stack("intake") as stack:
         port = free_port()
         process = _start_minimal(port, stack.admin_url)
