@@ -15,8 +15,9 @@ from sangsaeng_devstack.processes import ServiceProcess
 from sangsaeng_devstack.provision import provision
 
 TOKEN = "bench-staff"
+AUDITOR_TOKEN = "bench-auditor"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-ROLES = {TOKEN: "staff", "bench-planner": "planner", "bench-loan-officer": "loan_officer", "bench-auditor": "auditor"}
+ROLES = {TOKEN: "staff", "bench-planner": "planner", "bench-loan-officer": "loan_officer", AUDITOR_TOKEN: "auditor"}
 PLANNER = {"Authorization": "Bearer bench-planner"}
 LOAN_OFFICER = {"Authorization": "Bearer bench-loan-officer"}
 LOG_DIR = ".devstack/bench-logs"

@@ -1,10 +1,12 @@
-"""How fast a replay rebuilds visits' read models from the log.
+"""How fast a replay rebuilds visits' read models from the log: from Kafka's offset zero
+and from the audit ledger, over the same events.
 
-    .venv/bin/python bench/replay_rate.py [--businesses 2000 --changes 2]
+    .venv/bin/python bench/replay_rate.py [--businesses 2000 --changes 2 --sources kafka,ledger]
 
 Registers businesses through intake (and moves each through some stage changes), waits
-until visits has applied them all, then runs `python -m visits replay` and prints what it
-reports: events replayed, seconds, events/s, and whether the rebuild equals the live tables.
+until visits has applied them all (and audit has recorded them), then runs
+`python -m visits replay --source <source>` for each source and prints what it reports:
+events replayed, seconds, events/s, and whether the rebuild equals the live tables.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ import time
 import asyncpg
 import httpx
 
-from _stack import HEADERS, bench_stack, registration_number
+from _stack import AUDITOR_TOKEN, HEADERS, bench_stack, registration_number
 
 STAGES = ["closing", "operating"]
 
 
-async def main(businesses: int, changes: int) -> None:
-    async with bench_stack("intake", "visits") as stack:
+async def main(businesses: int, changes: int, sources: list[str]) -> None:
+    async with bench_stack("intake", "visits", *(["audit"] if "ledger" in sources else [])) as stack:
         limit = asyncio.Semaphore(16)
         async with httpx.AsyncClient(timeout=60, headers=HEADERS) as client:
             async def one(i: int) -> None:
@@ -44,18 +46,23 @@ async def main(businesses: int, changes: int) -> None:
             expected = businesses * changes
             while await conn.fetchval("select count(*) from visits.business_stage_history") < expected:
                 await asyncio.sleep(0.2)
+            while "ledger" in sources and await conn.fetchval("select count(*) from audit.ledger") < businesses * (1 + changes):
+                await asyncio.sleep(0.2)
         finally:
             await conn.close()
-        result = subprocess.run([sys.executable, "-m", "visits", "replay"], env={**os.environ, **stack.envs["visits"]},
-                                capture_output=True, text=True, timeout=600)
-        report = json.loads(result.stdout)
-        print(f"replay of visits: {report['events']} events in {report['seconds']} s = {report['events_per_second']:,.0f} events/s; "
-              f"equal to live: {report['equal']}")
+        for source in sources:
+            ledger = {"LEDGER_URL": stack.urls["audit"], "AUDITOR_TOKEN": AUDITOR_TOKEN} if source == "ledger" else {}
+            result = subprocess.run([sys.executable, "-m", "visits", "replay", "--source", source],
+                                    env={**os.environ, **stack.envs["visits"], **ledger}, capture_output=True, text=True, timeout=600)
+            report = json.loads(result.stdout)
+            print(f"replay of visits from {source}: {report['events']} events in {report['seconds']} s = "
+                  f"{report['events_per_second']:,.0f} events/s; equal to live: {report['equal']}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--businesses", type=int, default=2000)
     parser.add_argument("--changes", type=int, default=2)
+    parser.add_argument("--sources", default="kafka,ledger", help="comma-separated: kafka, ledger")
     args = parser.parse_args()
-    asyncio.run(main(args.businesses, args.changes))
+    asyncio.run(main(args.businesses, args.changes, args.sources.split(",")))

@@ -166,7 +166,9 @@ def build_app(definition: ServiceDefinition, runtime: Runtime) -> FastAPI:
             credentials: HTTPAuthorizationCredentials | None = Depends(HTTPBearer(auto_error=False)),
             _: Principal = require("auditor"),
         ) -> dict[str, Any]:
-            ledger = LedgerSource(runtime.settings.ledger_url, credentials.credentials) if source is ReplaySource.ledger and credentials else None
+            # The ledger is read with the caller's own token (require() has checked it is an auditor's).
+            token = credentials.credentials if credentials else ""
+            ledger = LedgerSource(runtime.settings.ledger_url, token) if source is ReplaySource.ledger else None
             try:
                 return replay_report(await _replay(definition, runtime.settings, ledger=ledger))
             except LedgerUnavailable as exc:
