@@ -35,8 +35,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 
-from sangsaeng_common import failpoints, metrics, outbox
-from sangsaeng_common.contracts import Event, dlq_topic
+from sangsaeng_common import failpoints, metrics, outbox, tracing
+from sangsaeng_common.contracts import Event, consumer_group, dlq_topic
 from sangsaeng_common.db import is_transient
 from sangsaeng_common.envelope import Envelope, PoisonMessage, UnknownEventType
 from sangsaeng_common.kafka import KafkaOptions, make_producer
@@ -61,7 +61,7 @@ class EventContext:
             event,
             correlation_id=self.envelope.correlation_id,
             causation_id=str(self.envelope.id),
-            traceparent=self.envelope.traceparent,
+            traceparent=tracing.current_traceparent() or self.envelope.traceparent,
             topic=topic,
             envelope=envelope,
         )
@@ -108,7 +108,7 @@ class Handlers:
 
     @property
     def group_id(self) -> str:
-        return f"sangsaeng.{self.consumer}"
+        return consumer_group(self.consumer)
 
 
 @dataclass
@@ -343,7 +343,7 @@ async def apply_batch(pool: asyncpg.Pool, consumer_name: str, batch: list[_Decod
                 causation_id=item.envelope.causation_id,
                 event_id=str(item.envelope.id),
                 event_type=item.envelope.type,
-            ):
+            ), tracing.processing(consumer_group(consumer_name), item.record, item.envelope):
                 try:
                     async with conn.transaction():  # savepoint: one bad event spoils only itself
                         await item.handler(EventContext(conn, item.envelope, item.record), item.event)
@@ -351,6 +351,7 @@ async def apply_batch(pool: asyncpg.Pool, consumer_name: str, batch: list[_Decod
                     if is_transient(exc):
                         raise
                     log.error("handler failed; dead-lettering the event", error=repr(exc))
+                    tracing.failed(exc)
                     await conn.execute("delete from inbox where consumer = $1 and event_id = $2", consumer_name, item.envelope.id)
                     failed.append((item.record, "handler_error", repr(exc)))
                     continue

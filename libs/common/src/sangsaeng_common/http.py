@@ -22,7 +22,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sangsaeng_common import metrics
+from sangsaeng_common import metrics, tracing
 from sangsaeng_common.db import is_transient
 from sangsaeng_common.logging import bind_contextvars, clear_contextvars, get_logger
 
@@ -130,6 +130,7 @@ class _RequestContext:
         headers = Headers(scope=scope)
         correlation_id = headers.get("x-correlation-id") or str(uuid.uuid4())
         correlation_id_var.set(correlation_id)
+        tracing.annotate(correlation_id)
         traceparent_var.set(headers.get("traceparent"))
         clear_contextvars()
         bind_contextvars(service=self.service_name, correlation_id=correlation_id)

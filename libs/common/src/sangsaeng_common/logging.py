@@ -1,4 +1,5 @@
-"""JSON-lines logs (structlog) carrying service, correlation id, event id and type.
+"""JSON-lines logs (structlog) carrying service, correlation id, event id and type, and
+trace_id / span_id when tracing is on.
 
 Context is bound with contextvars, so whatever runs inside a request or a consumed
 message logs with its ids without passing a logger around.
@@ -12,12 +13,15 @@ import sys
 import structlog
 from structlog.contextvars import bind_contextvars, bound_contextvars, clear_contextvars
 
+from sangsaeng_common.tracing import add_trace_ids
+
 __all__ = ["configure_logging", "get_logger", "bind_contextvars", "bound_contextvars", "clear_contextvars"]
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
     shared = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

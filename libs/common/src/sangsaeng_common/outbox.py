@@ -17,7 +17,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 
-from sangsaeng_common import failpoints, metrics
+from sangsaeng_common import failpoints, metrics, tracing
 from sangsaeng_common.contracts import Event
 from sangsaeng_common.db import LOCK_OUTBOX_KEY, LOCK_RELAY_LEADER, connect, is_transient
 from sangsaeng_common.envelope import Envelope
@@ -195,15 +195,15 @@ class OutboxRelay:
 
     @staticmethod
     async def _send(producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> asyncio.Future:
-        futures = [
-            await producer.send(
-                row["topic"],
-                key=row["key"].encode(),
-                value=bytes(row["payload"]),
-                headers=[(k, v.encode()) for k, v in row["headers"].items()],
+        futures = []
+        for row in rows:
+            span, headers = tracing.start_publish(row["topic"], row["key"], row["headers"])
+            futures.append(
+                await producer.send(
+                    row["topic"], key=row["key"].encode(), value=bytes(row["payload"]), headers=[(k, v.encode()) for k, v in headers.items()]
+                )
             )
-            for row in rows
-        ]
+            tracing.end_when_sent(span, futures[-1])
         return asyncio.gather(*futures)
 
     async def _mark(self, conn: asyncpg.Connection, seqs: list[int]) -> None:

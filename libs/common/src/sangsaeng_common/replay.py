@@ -21,6 +21,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from sangsaeng_common import tracing
 from sangsaeng_common.consumer import Handlers, apply_batch, decode_records
 from sangsaeng_common.db import connect, create_pool, migrate, service_migrations
 from sangsaeng_common.envelope import Envelope, PoisonMessage
@@ -109,7 +110,8 @@ async def _apply_records(pool: asyncpg.Pool, handlers: Handlers, records: list[C
     kept = [r for r in records if _keep(handlers, r, until, subject)]
     decoded, _poison = decode_records(handlers, kept)  # poison was dead-lettered live
     if decoded:
-        await apply_batch(pool, handlers.consumer, decoded)
+        with tracing.suppressed():  # old events, not new work in their traces
+            await apply_batch(pool, handlers.consumer, decoded)
 
 
 async def _replay_from_ledger(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable, Iterable
@@ -35,7 +36,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 
-from sangsaeng_common import failpoints
+from sangsaeng_common import failpoints, tracing
 from sangsaeng_common.consumer import EventConsumer, Handlers
 from sangsaeng_common.contracts import Event, events_topic
 from sangsaeng_common.db import MigrationError, connect, create_pool, is_transient, migrate, role_of, service_migrations
@@ -176,6 +177,7 @@ def build_app(definition: ServiceDefinition, runtime: Runtime) -> FastAPI:
 
     for router in definition.routes(runtime):
         app.include_router(router)
+    tracing.instrument_app(app)
     return app
 
 
@@ -279,6 +281,8 @@ class _Server(uvicorn.Server):
 async def run(definition: ServiceDefinition, roles: set[str]) -> None:
     settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
     configure_logging(definition.name, settings.log_level)
+    if tracing.configure(definition.name):
+        log.info("tracing on", exporter=os.environ.get("OTEL_TRACES_EXPORTER", "otlp"))
     failpoints.configure(settings.sangsaeng_failpoints)
     runtime = await prepare(definition, settings)
 
@@ -341,6 +345,7 @@ async def run(definition: ServiceDefinition, roles: set[str]) -> None:
     for task in pending:
         task.cancel()
     await runtime.close()
+    tracing.shutdown()
 
 
 def cli(definition: ServiceDefinition) -> typer.Typer:

@@ -6,7 +6,7 @@ from types import TracebackType
 
 import asyncpg
 
-from sangsaeng_common import outbox
+from sangsaeng_common import outbox, tracing
 from sangsaeng_common.contracts import Event
 from sangsaeng_common.envelope import Envelope
 from sangsaeng_common.http import correlation_id_var, traceparent_var
@@ -35,7 +35,7 @@ class UnitOfWork:
 
     async def emit(self, event: Event, *, topic: str | None = None, envelope: Envelope | None = None) -> Envelope:
         envelope = await outbox.add(
-            self.conn, event, correlation_id=correlation_id_var.get(), traceparent=traceparent_var.get(),
+            self.conn, event, correlation_id=correlation_id_var.get(), traceparent=tracing.current_traceparent() or traceparent_var.get(),
             topic=topic, envelope=envelope,
         )
         self.events.append(envelope)

@@ -57,6 +57,10 @@ def dlq_topic(consumer: str) -> str:
     return f"sangsaeng.{consumer}.dlq"
 
 
+def consumer_group(consumer: str) -> str:
+    return f"sangsaeng.{consumer}"
+
+
 def parse_ce_type(ce_type: str) -> tuple[str, str, int] | None:
     """`sangsaeng.intake.BusinessRegistered.v1` -> ("intake", "BusinessRegistered", 1)."""
     parts = ce_type.split(".")
