@@ -89,6 +89,8 @@ async def test_one_trace_follows_a_command_through_outbox_kafka_and_every_consum
             assert process.attributes["messaging.consumer.group.name"] == "sangsaeng.visits"
             assert process.attributes["messaging.operation.type"] == "process"
             assert process.status != "ERROR"
+            where = ("messaging.destination.partition.id", "messaging.kafka.offset")
+            assert [publish.attributes[k] for k in where] == [process.attributes[k] for k in where]  # the record the broker acknowledged
 
             # ... and the VisitScheduled it emitted is published by visits' relay in the same trace
             scheduled = await _event(stack.bootstrap_servers, VISITS_TOPIC, "VisitScheduled")
