@@ -26,7 +26,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from sangsaeng_common import metrics
+from sangsaeng_common import metrics, tracing
 from sangsaeng_common.contracts import dlq_topic, events_topic
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.referrals import agency_topic
@@ -220,8 +220,9 @@ def test_compose_file_matches_the_compose_specification_schema():
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["--env-file", "deploy/compose/secure.env"], ["--profile", "ui", "--profile", "observability"]],
-    ids=["default", "secure", "ui+observability"],
+    [[], ["--env-file", "deploy/compose/secure.env"], ["--profile", "ui", "--profile", "observability"],
+     ["--env-file", "deploy/compose/observability.env"]],
+    ids=["default", "secure", "ui+observability", "observability+tracing"],
 )
 def test_docker_compose_accepts_the_file(args):
     binary = docker_compose()
@@ -234,7 +235,7 @@ def test_docker_compose_accepts_the_file(args):
     assert out.returncode == 0, out.stderr
     model = json.loads(out.stdout)
     assert compose_service_names() <= set(model["services"])
-    if args[:1] == ["--env-file"]:
+    if "deploy/compose/secure.env" in args:
         assert "kafka-acls" in model["services"]
         kafka_env = model["services"]["kafka"]["environment"]
         assert "SASL_PLAINTEXT" in kafka_env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
@@ -242,6 +243,9 @@ def test_docker_compose_accepts_the_file(args):
         assert model["services"]["loans"]["environment"]["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
     else:
         assert "kafka-acls" not in model["services"]
+    if "deploy/compose/observability.env" in args:
+        assert "jaeger" in model["services"]
+        assert model["services"]["visits"]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318"
 
 
 def test_compose_runs_every_service_and_only_those():
@@ -344,7 +348,7 @@ def test_compose_secure_profile_grants_each_principal_only_its_own_topics():
 
 
 def test_compose_gives_services_only_settings_the_code_reads():
-    known = settings_env_names() | KAFKA_SECURITY_SETTINGS
+    known = settings_env_names() | KAFKA_SECURITY_SETTINGS | tracing.ENVIRONMENT
     for name in compose_service_names():
         env = compose_env(name)
         assert set(env) <= known, f"{name}: {sorted(set(env) - known)} not read by the code"
@@ -354,6 +358,23 @@ def test_compose_gives_services_only_settings_the_code_reads():
 
 
 # ============================================================================ kubernetes checks
+
+
+def test_tracing_is_off_unless_configured_on_with_the_observability_env_file_and_in_prod():
+    env_file = dict(
+        line.split("=", 1) for line in (ROOT / "deploy/compose/observability.env").read_text().splitlines() if line and not line.startswith("#")
+    )
+    assert compose()["services"]["jaeger"]["profiles"] == ["observability"]
+    assert "observability" in env_file["COMPOSE_PROFILES"].split(",")
+    for name in compose_service_names():
+        env = compose_env(name)
+        assert not tracing.wanted({k: compose_default(v) for k, v in env.items()}), name
+        configured = {k: re.sub(r"\$\{([A-Z_]+):-([^}]*)\}", lambda m: env_file.get(m[1], m[2]), v) for k, v in env.items()}
+        assert tracing.wanted(configured) and configured["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318", name
+    for overlay, on in (("dev", False), ("prod", True)):
+        for name, deployment in service_deployments(overlay).items():
+            env = {k: v for k, v in container_env(overlay, deployment).items() if isinstance(v, str)}
+            assert tracing.wanted(env) is on, (overlay, name)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -456,7 +477,7 @@ def test_kubernetes_deployments_are_probed_hardened_and_stop_gracefully(overlay)
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_kubernetes_settings_and_secrets(overlay):
-    known = settings_env_names() | KAFKA_SECURITY_SETTINGS
+    known = settings_env_names() | KAFKA_SECURITY_SETTINGS | tracing.ENVIRONMENT
     secrets = set(by_name(overlay, "Secret"))
     users = set(by_name(overlay, "KafkaUser"))
     external = PROD_EXTERNAL_SECRETS if overlay == "prod" else set()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextvars import ContextVar
 from typing import Any
@@ -37,6 +38,17 @@ _suppressed: ContextVar[bool] = ContextVar("tracing_suppressed", default=False)
 _NO_SPAN = contextlib.nullcontext()
 
 CORRELATION_ID = "sangsaeng.correlation_id"
+
+# The OTEL_* variables a deployment may set for these services (the deploy checks hold
+# manifests to this list); the SDK documents them.
+ENVIRONMENT = frozenset({
+    "OTEL_SDK_DISABLED", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_TRACES_EXPORTER", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_COMPRESSION",
+    "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "OTEL_BSP_EXPORT_TIMEOUT",
+})
 
 
 def wanted(env: Mapping[str, str] = os.environ) -> bool:
@@ -88,10 +100,13 @@ def _exporter(name: str, env: Mapping[str, str]) -> Any:
     return OTLPSpanExporter()  # endpoint, headers, timeout and compression from OTEL_EXPORTER_OTLP_*
 
 
-def shutdown() -> None:
-    """Export what is still buffered; called when the process stops."""
+def shutdown(timeout_s: float = 5.0) -> None:
+    """Export what is still buffered; called when the process stops. Bounded: an unreachable
+    collector costs the spans, never the graceful stop's time budget."""
     if _provider is not None:
-        _provider.shutdown()
+        flushing = threading.Thread(target=_provider.shutdown, name="tracing-shutdown", daemon=True)
+        flushing.start()
+        flushing.join(timeout_s)
 
 
 # ---------------------------------------------------------------- HTTP
