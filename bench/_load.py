@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -45,10 +46,19 @@ class Client:
         body = json.dumps(payload).encode()
         head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n{self.extra}\r\n").encode()
-        conn = self.idle.pop() if self.idle else None
-        if conn is None:
-            conn = Connection(*await asyncio.open_connection(self.host, self.port))
-            self.opened += 1
+        while self.idle:
+            conn = self.idle.pop()
+            try:
+                answer = await conn.request(head, body)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                # The server closed this idle keep-alive connection (uvicorn does after
+                # 5 s) before reading the request: send it on another one.
+                conn.writer.close()
+                continue
+            self.idle.append(conn)
+            return answer
+        conn = Connection(*await asyncio.open_connection(self.host, self.port))
+        self.opened += 1
         try:
             answer = await conn.request(head, body)
         except BaseException:
@@ -65,12 +75,20 @@ class Client:
 
 @dataclass
 class Latencies:
-    ms: list[float]
+    ms: list[float]  # math.inf for a request not answered in time
     errors: int
     seconds: float
 
+    @property
+    def unanswered(self) -> int:
+        return sum(1 for x in self.ms if math.isinf(x))
+
     def q(self, p: int) -> float:
         return statistics.quantiles(self.ms, n=100, method="inclusive")[p - 1]
+
+    def show(self, p: int) -> str:
+        value = self.q(p)
+        return f"p{p} {value:.1f} ms" if math.isfinite(value) else f"p{p} unanswered after {self.seconds:.0f} s"
 
     @property
     def p50(self) -> float:
@@ -81,7 +99,7 @@ class Latencies:
         return self.q(99)
 
 
-async def open_loop(send: Callable[[int], Any], rate: float, seconds: float) -> Latencies:
+async def open_loop(send: Callable[[int], Any], rate: float, seconds: float, grace: float = 10.0) -> Latencies:
     """Call `send(i)` (an awaitable returning the HTTP status) `rate` times a second for
     `seconds`; a latency runs from when the request was due to when its answer came."""
     count = int(rate * seconds)
@@ -103,8 +121,14 @@ async def open_loop(send: Callable[[int], Any], rate: float, seconds: float) -> 
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(i, due)))
-    await asyncio.gather(*tasks)
-    return Latencies(latencies, errors, time.perf_counter() - started)
+    # A server that cannot keep up would make the backlog drain for minutes: what is not
+    # answered `grace` seconds after the last request was due counts as not answered.
+    _, late = await asyncio.wait(tasks, timeout=grace)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
+    latencies += [math.inf] * len(late)
+    return Latencies(latencies, errors + len(late), time.perf_counter() - started)
 
 
 async def closed_loop(send: Callable[[int], Any], concurrency: int, seconds: float, first: int = 0) -> tuple[float, int]:

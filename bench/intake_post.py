@@ -36,8 +36,9 @@ async def load(url: str, seconds: float, first: int) -> tuple[Latencies, float, 
             return (await client.post("/businesses", body(i)))[0]
 
         await open_loop(lambda i: send(first - 1 - i), 50, 1)  # warm-up: connections, caches, the first plans
-        at_rate = await open_loop(lambda i: send(first + i), RATE, seconds)
+        # Most per second first: an overloaded open loop leaves the server a backlog to drain.
         most, errors = await closed_loop(send, CONCURRENCY, seconds, first=first + 1_000_000)
+        at_rate = await open_loop(lambda i: send(first + i), RATE, seconds)
         return at_rate, most, errors + at_rate.errors
     finally:
         await client.close()
@@ -54,13 +55,13 @@ async def measure(quick: bool) -> list[Row]:
             rate, most, errors = await load(stack.urls["intake"], seconds, 4_000_000)
         finally:
             process.terminate()
-    if errors or base_errors:
+    if errors - rate.unanswered or base_errors - base_rate.unanswered:
         raise RuntimeError(f"{errors} errors from intake, {base_errors} from the minimal app")
     ratio = most / base_most
     return [
-        Row("intake POST /businesses at 200 req/s (open loop)", f"p50 {rate.p50:.1f} ms, p99 {rate.p99:.1f} ms",
-            f"p50 {base_rate.p50:.1f} ms, p99 {base_rate.p99:.1f} ms (minimal FastAPI + asyncpg)", None, "p99 < 25 ms",
-            rate.p99 < 25, f"{len(rate.ms):,} requests over {seconds} s"),
+        Row("intake POST /businesses at 200 req/s (open loop)", f"{rate.show(50)}, {rate.show(99)}",
+            f"{base_rate.show(50)}, {base_rate.show(99)} (minimal FastAPI + asyncpg)", None, "p99 < 25 ms",
+            rate.p99 < 25, f"{len(rate.ms):,} requests over {seconds} s" + (f"; {rate.unanswered:,} unanswered 10 s after the last was due (overloaded)" if rate.unanswered else "")),
         Row("intake POST /businesses: most answered per second", f"{most:,.0f} req/s", f"{base_most:,.0f} req/s (minimal FastAPI + asyncpg)",
             ratio, "≥ 0.6×", ratio >= 0.6, f"{CONCURRENCY} callers back to back for {seconds} s"),
     ]
