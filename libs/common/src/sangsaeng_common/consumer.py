@@ -11,10 +11,12 @@ For every poll and partition, `EventConsumer`:
 1. decodes each record; a poison record (no CloudEvents headers, bad JSON, schema
    violation, unsupported version, wrong source) goes to `sangsaeng.<consumer>.dlq`
    with its reason and origin; an unknown event type is skipped and counted;
-2. in ONE transaction, inserts the batch's `(consumer, event_id)` inbox rows and runs
-   the handler of each event that was not there yet (a redelivered event has no
-   second effect); a handler that fails for good is rolled back to its savepoint and
-   dead-lettered, its inbox row removed;
+2. in ONE transaction, inserts the batch's `(consumer, event_id)` inbox rows in one
+   statement and runs the handler of each event that was not there yet (a redelivered
+   event has no second effect); batch handlers take runs of events at once. If a
+   handler fails for good, that transaction is rolled back and the batch redone event
+   by event, each in a savepoint: the failing event is dead-lettered, its inbox row
+   removed, and the others take effect;
 3. commits the Kafka offset only after that transaction committed.
 A transient fault (database or broker unreachable) retries the same batch with
 capped backoff: no event is ever skipped.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,6 +71,10 @@ class EventContext:
 
 
 Handler = Callable[[EventContext, Any], Awaitable[None]]
+# Takes a run of consecutive events at once, e.g. to write them in one statement; it must
+# give the same result as taking them one at a time (it is, when an event of the batch
+# fails and the batch is redone event by event to find it).
+BatchHandler = Callable[[asyncpg.Connection, list[tuple[EventContext, Any]]], Awaitable[None]]
 
 
 @dataclass
@@ -82,11 +89,29 @@ class Handlers:
     # Also give the fallback well-formed events of types this code does not know (as
     # event=None, the envelope whole): for a ledger that must keep every event.
     keep_unknown_types: bool = False
+    batched: set[Callable[..., Awaitable[None]]] = field(default_factory=set)  # the batch handlers
 
     def on_any(self, handler: Handler) -> Handler:
         if self.fallback is not None:
             raise ValueError(f"{self.consumer} has a fallback handler already")
         self.fallback = handler
+        return handler
+
+    def on_batch(self, *event_types: type[Event]) -> Callable[[BatchHandler], BatchHandler]:
+        """One batch handler for runs of consecutive events of these types (see BatchHandler)."""
+
+        def register(handler: BatchHandler) -> BatchHandler:
+            for event_type in event_types:
+                self.on(event_type)(handler)  # type: ignore[arg-type]
+            self.batched.add(handler)
+            return handler
+
+        return register
+
+    def on_any_batch(self, handler: BatchHandler) -> BatchHandler:
+        """Like `on_any`, for a handler that takes runs of events at once (see BatchHandler)."""
+        self.on_any(handler)  # type: ignore[arg-type]
+        self.batched.add(handler)
         return handler
 
     def on(self, event_type: type[Event]) -> Callable[[Handler], Handler]:
@@ -117,6 +142,7 @@ class _Decoded:
     envelope: Envelope
     event: Event | None
     handler: Handler
+    batched: bool = False
 
 
 class _Revoked(Exception):
@@ -298,7 +324,7 @@ def decode_records(handlers: Handlers, records: list[ConsumerRecord]) -> tuple[l
             event = envelope.decode(record.topic)
         except UnknownEventType as exc:
             if handlers.fallback is not None and handlers.keep_unknown_types:
-                decoded.append(_Decoded(record, envelope, None, handlers.fallback))
+                decoded.append(_Decoded(record, envelope, None, handlers.fallback, handlers.fallback in handlers.batched))
             else:
                 metrics.EVENTS_CONSUMED.labels(handlers.consumer, str(exc), "unknown_type").inc()
             continue
@@ -309,54 +335,117 @@ def decode_records(handlers: Handlers, records: list[ConsumerRecord]) -> tuple[l
         if handler is None:
             metrics.EVENTS_CONSUMED.labels(handlers.consumer, envelope.type, "not_handled").inc()
             continue
-        decoded.append(_Decoded(record, envelope, event, handler))
+        decoded.append(_Decoded(record, envelope, event, handler, handler in handlers.batched))
     return decoded, dead
 
 
 async def apply_batch(pool: asyncpg.Pool, consumer_name: str, batch: list[_Decoded]) -> list[Dead]:
     """Apply a batch in ONE transaction with its inbox rows; return what failed for good.
 
+    The happy path runs every handler straight in the one transaction (no savepoint per
+    event: they cost two round trips each). Only if a handler fails for good is that
+    transaction rolled back and the batch redone event by event, each in its savepoint, so
+    the poison event is dead-lettered alone and the others still take effect.
+
     Raises on a transient fault (nothing committed): the caller retries the whole batch.
     """
-    failed: list[Dead] = []
-    async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(
-            """insert into inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
-               select $1, * from unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[])
-               on conflict do nothing
-               returning event_id""",
-            consumer_name,
-            [d.envelope.id for d in batch],
-            [d.envelope.type for d in batch],
-            [d.record.topic for d in batch],
-            [d.record.partition for d in batch],
-            [d.record.offset for d in batch],
-        )
-        fresh = {r["event_id"] for r in rows}
-        for item in batch:
-            if item.envelope.id not in fresh:  # seen before, or twice in this batch
-                metrics.EVENTS_CONSUMED.labels(consumer_name, item.envelope.type, "duplicate").inc()
-                continue
-            fresh.discard(item.envelope.id)
-            with bound_contextvars(
-                correlation_id=item.envelope.correlation_id,
-                causation_id=item.envelope.causation_id,
-                event_id=str(item.envelope.id),
-                event_type=item.envelope.type,
-            ), tracing.processing(consumer_group(consumer_name), item.record, item.envelope):
-                try:
+    async with pool.acquire() as conn:
+        try:
+            async with conn.transaction():
+                outcome = await _apply_in(conn, consumer_name, batch, isolate=False)
+        except _HandlerFailed:
+            async with conn.transaction():
+                outcome = await _apply_in(conn, consumer_name, batch, isolate=True)
+    outcome.count(consumer_name)  # once committed
+    return outcome.failed
+
+
+class _HandlerFailed(Exception):
+    """A handler failed for good on the fast path: redo the batch event by event."""
+
+
+@dataclass
+class _Outcome:
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (type, result) -> events
+    failed: list[Dead] = field(default_factory=list)
+
+    def count(self, consumer_name: str) -> None:
+        for (event_type, result), n in self.counts.items():
+            metrics.EVENTS_CONSUMED.labels(consumer_name, event_type, result).inc(n)
+
+
+async def _apply_in(conn: asyncpg.Connection, consumer_name: str, batch: list[_Decoded], *, isolate: bool) -> _Outcome:
+    """The batch's inbox rows in one statement, then the handlers of the events not seen
+    before, in order; consecutive events of one batch handler go to it together (alone,
+    each in its savepoint, when `isolate`)."""
+    outcome = _Outcome()
+    rows = await conn.fetch(
+        """insert into inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
+           select $1, * from unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[])
+           on conflict do nothing
+           returning event_id""",
+        consumer_name,
+        [d.envelope.id for d in batch],
+        [d.envelope.type for d in batch],
+        [d.record.topic for d in batch],
+        [d.record.partition for d in batch],
+        [d.record.offset for d in batch],
+    )
+    fresh = {r["event_id"] for r in rows}
+    todo: list[_Decoded] = []
+    for item in batch:
+        if item.envelope.id not in fresh:  # seen before, or twice in this batch
+            outcome.counts[item.envelope.type, "duplicate"] += 1
+            continue
+        fresh.discard(item.envelope.id)
+        todo.append(item)
+    for group in _groups(todo, isolate):
+        first = group[0]
+        with bound_contextvars(
+            correlation_id=first.envelope.correlation_id,
+            causation_id=first.envelope.causation_id,
+            event_id=str(first.envelope.id),
+            event_type=first.envelope.type,
+            events=len(group),
+        ), tracing.processing(consumer_group(consumer_name), first.record, first.envelope):  # a run: one span, its first event's
+            try:
+                if isolate:
                     async with conn.transaction():  # savepoint: one bad event spoils only itself
-                        await item.handler(EventContext(conn, item.envelope, item.record), item.event)
-                except Exception as exc:
-                    if is_transient(exc):
-                        raise
-                    log.error("handler failed; dead-lettering the event", error=repr(exc))
-                    tracing.failed(exc)
-                    await conn.execute("delete from inbox where consumer = $1 and event_id = $2", consumer_name, item.envelope.id)
-                    failed.append((item.record, "handler_error", repr(exc)))
-                    continue
-                metrics.EVENTS_CONSUMED.labels(consumer_name, item.envelope.type, "applied").inc()
-    return failed
+                        await _run(conn, group)
+                else:
+                    await _run(conn, group)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                if not isolate:
+                    raise _HandlerFailed() from exc
+                log.error("handler failed; dead-lettering the event", error=repr(exc))
+                tracing.failed(exc)
+                await conn.execute("delete from inbox where consumer = $1 and event_id = $2", consumer_name, first.envelope.id)
+                outcome.failed.append((first.record, "handler_error", repr(exc)))
+                continue
+        for item in group:
+            outcome.counts[item.envelope.type, "applied"] += 1
+    return outcome
+
+
+def _groups(items: list[_Decoded], isolate: bool) -> list[list[_Decoded]]:
+    """Runs of consecutive events for one batch handler; every other event alone."""
+    groups: list[list[_Decoded]] = []
+    for item in items:
+        if not isolate and item.batched and groups and groups[-1][0].handler is item.handler:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return groups
+
+
+async def _run(conn: asyncpg.Connection, group: list[_Decoded]) -> None:
+    first = group[0]
+    if first.batched:
+        await first.handler(conn, [(EventContext(conn, d.envelope, d.record), d.event) for d in group])
+    else:
+        await first.handler(EventContext(conn, first.envelope, first.record), first.event)
 
 
 class _Listener(ConsumerRebalanceListener):

@@ -56,12 +56,20 @@ async def connect(dsn: str, schema: str, application_name: str) -> asyncpg.Conne
     return conn
 
 
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """Pooled connections carry no session state to reset: search_path comes with the
+    connection, locks are transaction-scoped, nothing SETs or LISTENs on them. asyncpg
+    still rolls back an open transaction; this only saves the reset query, one round
+    trip on every release."""
+
+
 async def create_pool(dsn: str, schema: str, application_name: str, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_keep_session,
         server_settings={"search_path": schema, "application_name": application_name},
         timeout=10,
         command_timeout=60,

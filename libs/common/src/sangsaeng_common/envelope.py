@@ -21,6 +21,7 @@ from sangsaeng_common.contracts import REGISTRY, Event, known_versions, parse_ce
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 REQUIRED_HEADERS = ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject")
+KNOWN_HEADERS = frozenset({*REQUIRED_HEADERS, "content-type", "ce_correlationid", "ce_causationid", "traceparent"})
 
 
 class PoisonMessage(Exception):
@@ -48,7 +49,9 @@ def source_of(service: str) -> str:
     return f"/sangsaeng/{service}"
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which made
+# building one the largest cost of decoding a consumed event. Nothing changes an envelope.
+@dataclass(slots=True)
 class Envelope:
     id: UUID
     source: str
@@ -109,8 +112,8 @@ class Envelope:
 
     @classmethod
     def from_headers(cls, headers: dict[str, str], data: bytes) -> Envelope:
-        missing = [h for h in REQUIRED_HEADERS if not headers.get(h)]
-        if missing:
+        if not all(map(headers.get, REQUIRED_HEADERS)):
+            missing = [h for h in REQUIRED_HEADERS if not headers.get(h)]
             raise PoisonMessage("missing_headers", f"missing CloudEvents headers: {', '.join(missing)}")
         if headers["ce_specversion"] != SPECVERSION:
             raise PoisonMessage("unsupported_specversion", headers["ce_specversion"])
@@ -119,7 +122,6 @@ class Envelope:
             time = datetime.fromisoformat(headers["ce_time"])
         except ValueError as exc:
             raise PoisonMessage("invalid_headers", str(exc)) from exc
-        known = {*REQUIRED_HEADERS, "content-type", "ce_correlationid", "ce_causationid", "traceparent"}
         return cls(
             id=event_id,
             source=headers["ce_source"],
@@ -130,7 +132,7 @@ class Envelope:
             correlation_id=headers.get("ce_correlationid") or str(event_id),
             causation_id=headers.get("ce_causationid"),
             traceparent=headers.get("traceparent"),
-            extra_headers={k: v for k, v in headers.items() if k not in known},
+            extra_headers={} if headers.keys() <= KNOWN_HEADERS else {k: v for k, v in headers.items() if k not in KNOWN_HEADERS},
         )
 
     @classmethod
@@ -155,12 +157,12 @@ class Envelope:
                 raise PoisonMessage("unsupported_version", f"{self.type}; known versions {known_versions(producer, name)}")
             raise UnknownEventType(self.type)
         try:
-            payload = json.loads(self.data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PoisonMessage("undecodable_data", str(exc)) from exc
-        try:
-            event = contract_cls.model_validate(payload)
+            # Parsed and validated in one pass (pydantic's own JSON parser): the consumer's
+            # biggest cost per event otherwise.
+            event = contract_cls.model_validate_json(self.data)
         except ValidationError as exc:
+            if any(e["type"] == "json_invalid" for e in exc.errors()):
+                raise PoisonMessage("undecodable_data", exc.json(include_url=False, include_input=False)) from exc
             raise PoisonMessage("schema_invalid", exc.json(include_url=False)) from exc
         if event.subject() != self.subject:
             raise PoisonMessage("subject_mismatch", f"ce_subject {self.subject!r} != data {event.subject()!r}")

@@ -55,17 +55,18 @@ async def add(
     # so per key, seq order is commit order. Different keys never wait for each other
     # (up to hash collisions, which only cost a short wait). The lock is released at
     # commit, so it cannot outlive the transaction or deadlock with the relay, which
-    # never takes it.
-    await conn.execute("select pg_advisory_xact_lock($1, hashtext($2))", LOCK_OUTBOX_KEY, envelope.subject)
+    # never takes it. One statement: the subquery (volatile, so never flattened) takes the
+    # lock before the row it yields gets its seq.
     await conn.execute(
         """insert into outbox (event_id, topic, key, event_type, headers, payload)
-           values ($1, $2, $3, $4, $5, $6)""",
+           select $1, $2, $3, $4, $5, $6 from (select pg_advisory_xact_lock($7, hashtext($3))) as key_locked""",
         envelope.id,
         topic or event.topic(),
         envelope.subject,
         envelope.type,
         envelope.headers(),
         envelope.data,
+        LOCK_OUTBOX_KEY,
     )
     return envelope
 

@@ -10,6 +10,7 @@ outbox, which no relay publishes: a replay never publishes anything.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from sangsaeng_common import tracing
-from sangsaeng_common.consumer import Handlers, apply_batch, decode_records
+from sangsaeng_common.consumer import Handlers, _Decoded, apply_batch, decode_records
 from sangsaeng_common.db import connect, create_pool, migrate, service_migrations
 from sangsaeng_common.envelope import Envelope, PoisonMessage
 from sangsaeng_common.kafka import KafkaOptions
@@ -106,12 +107,21 @@ def _keep(handlers: Handlers, record: ConsumerRecord, until: datetime | None, su
     return (until is None or envelope.time <= until) and (subject is None or envelope.subject == subject)
 
 
-async def _apply_records(pool: asyncpg.Pool, handlers: Handlers, records: list[ConsumerRecord], until: datetime | None, subject: str | None) -> None:
+def _decode(handlers: Handlers, records: list[ConsumerRecord], until: datetime | None, subject: str | None) -> list[_Decoded]:
     kept = [r for r in records if _keep(handlers, r, until, subject)]
     decoded, _poison = decode_records(handlers, kept)  # poison was dead-lettered live
-    if decoded:
-        with tracing.suppressed():  # old events, not new work in their traces
-            await apply_batch(pool, handlers.consumer, decoded)
+    return decoded
+
+
+async def _apply_records(pool: asyncpg.Pool, handlers: Handlers, records: list[ConsumerRecord], until: datetime | None, subject: str | None) -> None:
+    await _apply_in_order(pool, handlers, [_decode(handlers, records, until, subject)])
+
+
+async def _apply_in_order(pool: asyncpg.Pool, handlers: Handlers, batches: list[list[_Decoded]]) -> None:
+    with tracing.suppressed():  # old events, not new work in their traces
+        for decoded in batches:
+            if decoded:
+                await apply_batch(pool, handlers.consumer, decoded)
 
 
 async def _replay_from_ledger(
@@ -148,11 +158,17 @@ async def _replay_consumer(
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         count, idle_polls = 0, 0
+        # One poll is fetched and decoded while the one before is applied: the decoding
+        # (this process's CPU) overlaps the database's work. Polls are applied one after
+        # the other, in order.
+        applying: asyncio.Task | None = None
         while True:
             batches = await consumer.getmany(timeout_ms=300, max_records=2000)
-            for tp, records in batches.items():
-                await _apply_records(pool, handlers, records, until, subject)
-                count += len(records)
+            decoded = [_decode(handlers, records, until, subject) for records in batches.values()]
+            count += sum(len(records) for records in batches.values())
+            if applying is not None:
+                await applying
+            applying = asyncio.create_task(_apply_in_order(pool, handlers, decoded))
             if progress is not None:
                 known = sum(consumer.highwater(tp) or 0 for tp in tps)
                 progress(done + count, done + max(known, count))
@@ -162,8 +178,11 @@ async def _replay_consumer(
             caught_up = all(consumer.highwater(tp) is not None and pos >= consumer.highwater(tp) for tp, pos in zip(tps, positions))
             idle_polls = 0 if batches else idle_polls + 1
             if caught_up or idle_polls >= 10:
+                await applying
                 return count
     finally:
+        if applying is not None and not applying.done():
+            applying.cancel()
         await consumer.stop()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncpg
+
 from sangsaeng_common.consumer import EventContext, Handlers
 from sangsaeng_common.contracts import Event
 
@@ -12,6 +14,6 @@ EVERY_EVENTS_TOPIC = r"^sangsaeng\.[a-z_]+\.events$"
 handlers = Handlers("audit", topic_pattern=EVERY_EVENTS_TOPIC, keep_unknown_types=True)
 
 
-@handlers.on_any
-async def record(ctx: EventContext, _event: Event | None) -> None:
-    await append(ctx.conn, ctx.envelope, ctx.record)
+@handlers.on_any_batch
+async def record(conn: asyncpg.Connection, events: list[tuple[EventContext, Event | None]]) -> None:
+    await append(conn, [(ctx.envelope, ctx.record) for ctx, _ in events])

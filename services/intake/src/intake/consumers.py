@@ -6,6 +6,8 @@ import json
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from intake.domain import timeline as rules
 from intake.handlers import scrub_timeline
 from sangsaeng_common.consumer import EventContext, Handlers
@@ -29,33 +31,41 @@ def _about(ctx: EventContext, event: Event | None) -> tuple[UUID | None, dict[st
         return None, {}
 
 
-async def _record(ctx: EventContext, event: Event | None) -> UUID | None:
-    business_id, data = _about(ctx, event)
-    if business_id is None:  # not about one business: not on any timeline
-        return None
-    # FOR SHARE: an erasure of this business either committed before (we see its time and
-    # blank this event's free text if it happened before the erasure) or waits for us
-    # (and then scrubs the row we add). Unknown businesses are still recorded.
-    erased_at = await ctx.conn.fetchval("select erased_at from businesses where id = $1 for share", business_id)
-    if erased_at is not None and ctx.envelope.time <= erased_at:
-        data = rules.scrub(data)
-    await ctx.conn.execute(
+async def _record(conn: asyncpg.Connection, events: list[tuple[EventContext, Event | None]]) -> None:
+    """Put events on their businesses' timelines: one lookup and one insert for the lot."""
+    about = [(ctx, *_about(ctx, event)) for ctx, event in events]
+    about = [(ctx, business_id, data) for ctx, business_id, data in about if business_id is not None]  # others: on no timeline
+    if not about:
+        return
+    # FOR SHARE: an erasure of these businesses either committed before (we see its time and
+    # blank an event's free text if it happened before the erasure) or waits for us
+    # (and then scrubs the rows we add). Unknown businesses are still recorded.
+    erased = dict(await conn.fetch(
+        "select id, erased_at from businesses where id = any($1::uuid[]) order by id for share",
+        list({business_id for _, business_id, _ in about}),
+    ))
+    rows = []
+    for ctx, business_id, data in about:
+        erased_at = erased.get(business_id)
+        if erased_at is not None and ctx.envelope.time <= erased_at:
+            data = rules.scrub(data)
+        rows.append((ctx.envelope.id, business_id, ctx.envelope.type, ctx.envelope.source, ctx.envelope.time,
+                     rules.summarize(ctx.envelope.type, data), data))
+    await conn.executemany(
         """insert into timeline (event_id, business_id, event_type, source, occurred_at, summary, data)
            values ($1, $2, $3, $4, $5, $6, $7) on conflict (event_id) do nothing""",
-        ctx.envelope.id, business_id, ctx.envelope.type, ctx.envelope.source, ctx.envelope.time,
-        rules.summarize(ctx.envelope.type, data), data,
+        rows,
     )
-    return business_id
 
 
-@timeline.on_any
-async def record_on_timeline(ctx: EventContext, event: Event | None) -> None:
-    await _record(ctx, event)
+@timeline.on_any_batch
+async def record_on_timeline(conn: asyncpg.Connection, events: list[tuple[EventContext, Event | None]]) -> None:
+    await _record(conn, events)
 
 
 @timeline.on(BusinessErased)
 async def record_erasure(ctx: EventContext, event: BusinessErased) -> None:
     # The erasing command scrubbed the live timeline already; this makes a timeline
     # rebuilt from the log come out the same.
-    await _record(ctx, event)
+    await _record(ctx.conn, [(ctx, event)])
     await scrub_timeline(ctx.conn, event.business_id, event.erased_at)
