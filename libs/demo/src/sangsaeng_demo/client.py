@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -60,8 +61,9 @@ class Api:
         # several small pools per service instead, taken in turn.
         shards = max(1, -(-self.concurrency // self.POOL))
         limits = httpx.Limits(max_connections=self.POOL, max_keepalive_connections=self.POOL)
+        tls = ssl.create_default_context()  # one for all: each client would otherwise load the CA bundle anew
         self._clients = {
-            name: [httpx.AsyncClient(base_url=url, limits=limits, timeout=self.timeout) for _ in range(shards)]
+            name: [httpx.AsyncClient(base_url=url, limits=limits, timeout=self.timeout, verify=tls) for _ in range(shards)]
             for name, url in self.urls.items()
         }
         self._turn = 0
