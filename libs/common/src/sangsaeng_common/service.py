@@ -323,7 +323,8 @@ async def run(definition: ServiceDefinition, roles: set[str]) -> None:
         tasks += [asyncio.create_task(t(runtime, stop), name=f"task:{getattr(t, '__name__', 'task')}") for t in definition.tasks]
     if "api" in roles:
         app = build_app(definition, runtime)
-        server = _Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False))
+        server = _Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False,
+                                         timeout_keep_alive=settings.http_keepalive_s))
         tasks.append(asyncio.create_task(server.serve(), name="http"))
     log.info("service started", roles=sorted(roles), port=settings.http_port if server else None)
 

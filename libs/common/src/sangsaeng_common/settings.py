@@ -29,6 +29,11 @@ class ServiceSettings(BaseSettings):
     kafka_ssl_cafile: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # How long an idle keep-alive connection stays open. Longer than clients' and load
+    # balancers' own idle timeouts (httpx: 5 s, nginx: 75 s), so that the server is never the
+    # side that closes a connection a client is just reusing: that race loses the request
+    # (the client sees the connection reset, not an answer). uvicorn's default is 5 s.
+    http_keepalive_s: float = 90.0
 
     # The audit service, whose ledger a replay may rebuild from (`replay --source ledger`).
     ledger_url: str = "http://127.0.0.1:8005"
