@@ -331,6 +331,10 @@ def decode_records(handlers: Handlers, records: list[ConsumerRecord]) -> tuple[l
         except PoisonMessage as poison:
             dead.append((record, poison.reason, poison.detail))
             continue
+        except Exception as exc:  # noqa: BLE001 - decoding touches no I/O: whatever it raises, the
+            # record is at fault, and raising would restart the consumer on it for ever
+            dead.append((record, "undecodable", repr(exc)))
+            continue
         handler = handlers.by_type.get(type(event)) or handlers.fallback
         if handler is None:
             metrics.EVENTS_CONSUMED.labels(handlers.consumer, envelope.type, "not_handled").inc()

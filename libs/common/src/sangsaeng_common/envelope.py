@@ -144,22 +144,41 @@ class Envelope:
         return cls.from_headers(headers, value or b"")
 
     def decode(self, topic: str | None = None) -> Event:
-        """The typed event. Raises UnknownEventType (skip) or PoisonMessage (dead-letter)."""
+        """The typed event. Raises UnknownEventType (skip) or PoisonMessage (dead-letter).
+
+        Whatever the type, the envelope must be one its producer could have written:
+        a source that is the producer named by the type, on that producer's own topic
+        (a service writes only its own topic, so anything else is forged or misrouted),
+        and data that is a JSON document of sane size. Only then is an unknown type
+        skipped (or kept whole by a ledger); a known type must validate."""
         parsed = parse_ce_type(self.type)
         if parsed is None:
             raise PoisonMessage("invalid_type", f"ce_type {self.type!r} is not sangsaeng.<service>.<Name>.v<N>")
         producer, name, version = parsed
         if self.source != source_of(producer) or (topic and topic.startswith("sangsaeng.") and topic.endswith(".events") and topic != f"sangsaeng.{producer}.events"):
             raise PoisonMessage("wrong_source", f"{self.type} from {self.source!r} on topic {topic!r}")
+        if len(self.data) > MAX_EVENT_BYTES:
+            raise PoisonMessage("too_large", f"{len(self.data)} bytes of data; at most {MAX_EVENT_BYTES}")
+        try:
+            payload = json.loads(self.data)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: [[[[...
+            raise PoisonMessage("undecodable_data", repr(exc)) from exc
+        if (problem := _unstorable(payload)) is not None:
+            raise PoisonMessage("unstorable_value", problem)
         contract_cls = REGISTRY.get(self.type)
         if contract_cls is None:
+            # A known event at a version this build does not know is a breaking change by
+            # definition (a compatible one would have kept the version): reading it by the old
+            # contract would misread it and skipping it would lose its effect silently, so it
+            # is dead-lettered, kept for a replay once the consumer knows that version. A type
+            # never heard of is the tolerant reader's case: skipped and counted.
             if known_versions(producer, name):
                 raise PoisonMessage("unsupported_version", f"{self.type}; known versions {known_versions(producer, name)}")
             raise UnknownEventType(self.type)
         try:
-            # Parsed and validated in one pass (pydantic's own JSON parser): the consumer's
-            # biggest cost per event otherwise.
-            event = contract_cls.model_validate_json(self.data)
+            # Validated from the document parsed above (pydantic's one-pass model_validate_json
+            # would be cheaper, but every type's data must first be proved JSON and storable).
+            event = contract_cls.model_validate(payload)
         except ValidationError as exc:
             if any(e["type"] == "json_invalid" for e in exc.errors()):
                 raise PoisonMessage("undecodable_data", exc.json(include_url=False, include_input=False)) from exc
@@ -167,3 +186,25 @@ class Envelope:
         if event.subject() != self.subject:
             raise PoisonMessage("subject_mismatch", f"ce_subject {self.subject!r} != data {event.subject()!r}")
         return event
+
+
+# No contract's data comes near this (a visit record with twenty follow-ups is ~10 KB): a
+# bigger record is hostile, and would bloat every consumer's tables and the ledger forever.
+MAX_EVENT_BYTES = 256 * 1024
+_INT64 = range(-(2**63), 2**63)
+
+
+def _unstorable(value: object, depth: int = 0) -> str | None:
+    """What no consumer could store: an integer beyond 64 bits (no column holds it, and
+    many JSON readers would round it) or a NUL character (PostgreSQL text refuses it)."""
+    if depth > 64:
+        return "nested more than 64 levels deep"
+    if isinstance(value, str):
+        return "a string holding a NUL character" if "\x00" in value else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if value in _INT64 else f"{value} does not fit in 64 bits"
+    children = [*value.keys(), *value.values()] if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        if (problem := _unstorable(child, depth + 1)) is not None:
+            return problem
+    return None

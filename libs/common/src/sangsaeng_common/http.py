@@ -8,7 +8,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +17,8 @@ import asyncpg
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -92,6 +94,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":  # not JSON, not UTF-8
+            message = "is not a JSON document"
+            return problem_response(request, Problem(400, "Unreadable body", f"body: {message}", errors=[{"field": "body", "message": message}]))
         return problem_response(request, Problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None)))
 
     @app.exception_handler(Exception)
@@ -212,7 +217,101 @@ def require(*roles: str) -> Any:
         bind_contextvars(principal=principal.name)
         return principal
 
+    dependency.roles = roles  # type: ignore[attr-defined]  # read by document_problems for the OpenAPI
     return Depends(dependency)
+
+
+def roles_of(route: APIRoute) -> tuple[str, ...] | None:
+    """The roles a route's `require` admits, or None for an open route."""
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependant = pending.pop()
+        roles = getattr(dependant.call, "roles", None)
+        if roles is not None:
+            return roles
+        pending.extend(dependant.dependencies)
+    return None
+
+
+# ---------------------------------------------------------------- the answers in the OpenAPI
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "location": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+
+# Answers the shared mechanisms give, whatever the route: documented once here.
+_SHARED_PROBLEMS = {
+    "400": "the body is not a JSON document",
+    "404": "no such resource (or not one the caller may see)",
+    "409": "conflicts with the resource's current state",
+    "401": "no bearer token, or an unknown one",
+    "403": "the caller's role may not do this (`x-roles` lists the roles that may)",
+    "422": "invalid input; `errors[].field` names the field",
+    "503": "a dependency (database, broker) is unreachable; try again after Retry-After",
+}
+
+
+def document_problems(app: FastAPI, routes: Iterable[BaseRoute]) -> None:
+    """Make the OpenAPI tell the truth about errors: every error answer is problem+json
+    (FastAPI documents its own 422 shape, which this project never sends); secured routes
+    list `x-roles` and their 401/403; every route with input can answer 422, and every
+    route 503. `routes`: the app's and its routers' (an included router keeps its own)."""
+    for route in routes:
+        if isinstance(route, APIRoute) and (roles := roles_of(route)) is not None:
+            route.openapi_extra = {**(route.openapi_extra or {}), "x-roles": list(roles)}
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for item in schema.get("paths", {}).values():
+            for method, operation in item.items():
+                responses = operation.setdefault("responses", {})
+                parameters = operation.get("parameters", [])
+                shared = ["503"] + (["422"] if parameters or "requestBody" in operation else [])
+                shared += ["400"] if "requestBody" in operation else []
+                # A path naming a resource by id answers 404 when there is none.
+                by_id = any(p["in"] == "path" and p["name"].endswith("_id") for p in parameters)
+                shared += ["404"] if by_id else []
+                # ... and a change to it can conflict with the state it is in.
+                shared += ["409"] if by_id and method in ("post", "put") else []
+                shared += ["401", "403"] if "x-roles" in operation else []
+                for code in shared:
+                    responses.setdefault(code, {"description": _SHARED_PROBLEMS[code]})
+                for code, response in responses.items():
+                    if code[0] in "45":
+                        response["content"] = problem
+                        if code == "503":
+                            response["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds"}}
+                        if code == "422":
+                            response["description"] = _SHARED_PROBLEMS["422"]
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema["components"]["schemas"].pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------- idempotency

@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rich.console import Console
 from rich.progress import Progress, TextColumn
@@ -40,7 +40,7 @@ from sangsaeng_common import failpoints, tracing
 from sangsaeng_common.consumer import EventConsumer, Handlers
 from sangsaeng_common.contracts import Event, events_topic
 from sangsaeng_common.db import MigrationError, connect, create_pool, is_transient, migrate, role_of, service_migrations
-from sangsaeng_common.http import Authenticator, Principal, Problem, idempotent, install_problem_handlers, install_request_context, require
+from sangsaeng_common.http import Authenticator, Principal, Problem, document_problems, idempotent, install_problem_handlers, install_request_context, require
 from sangsaeng_common.kafka import ensure_topics
 from sangsaeng_common.ledger_client import LedgerSource, LedgerUnavailable
 from sangsaeng_common.logging import configure_logging, get_logger
@@ -147,7 +147,7 @@ def build_app(definition: ServiceDefinition, runtime: Runtime) -> FastAPI:
         body = {"status": "ready" if database and broker else "not ready", "database": database, "broker": broker}
         return JSONResponse(body, status_code=200 if database and broker else 503)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -160,7 +160,8 @@ def build_app(definition: ServiceDefinition, runtime: Runtime) -> FastAPI:
             description="Runs this service's own handlers over every event, from Kafka's offset zero (`source=kafka`) or "
             "from the audit ledger (`source=ledger`, read with the caller's own auditor token), into the scratch schema "
             "`<service>_replay` (nothing is published) and compares each read model with the live one. Auditors only.",
-            responses={200: {"content": {"application/json": {"example": _REPLAY_EXAMPLE}}}},
+            responses={200: {"content": {"application/json": {"example": _REPLAY_EXAMPLE}}},
+                       502: {"description": "the audit ledger did not answer (`source=ledger`)"}},
         )
         async def replay(
             source: Annotated[ReplaySource, Query(description="where the events come from")] = ReplaySource.kafka,
@@ -175,7 +176,9 @@ def build_app(definition: ServiceDefinition, runtime: Runtime) -> FastAPI:
             except LedgerUnavailable as exc:
                 raise Problem(502, "The audit ledger did not answer", str(exc)) from None
 
-    for router in definition.routes(runtime):
+    routers = list(definition.routes(runtime))
+    document_problems(app, [*app.routes, *(route for router in routers for route in router.routes)])
+    for router in routers:
         app.include_router(router)
     tracing.instrument_app(app)
     return app

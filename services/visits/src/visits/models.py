@@ -28,6 +28,9 @@ class ScheduleIn(BaseModel):
     needs: list[Need] = Field(default_factory=list)
 
 
+MAX_FOLLOW_UPS = 20  # per visit; numbered 1..MAX_FOLLOW_UPS
+
+
 class RecordIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -53,7 +56,7 @@ class RecordIn(BaseModel):
     stage_observed: Stage | None = None
     needs_identified: list[Need] = Field(default_factory=list)
     services_given: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=20)
-    follow_ups: list[FollowUp] = Field(default_factory=list, max_length=20)
+    follow_ups: list[FollowUp] = Field(default_factory=list, max_length=MAX_FOLLOW_UPS)
     notes: Annotated[str, Field(max_length=4000)] | None = Field(None, description="free text (Korean); stays in visits, never in events")
     override_reason: Annotated[str, Field(max_length=500)] | None = Field(
         None, description="required when the business's dong is outside the planner's territory"

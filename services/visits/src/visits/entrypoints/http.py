@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,7 +18,7 @@ from sangsaeng_common.service import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
 from visits import handlers, queries
 from visits.config import policy
-from visits.models import CancelIn, PlannerOut, ReassignIn, RecordIn, ScheduleIn, Visit
+from visits.models import MAX_FOLLOW_UPS, CancelIn, PlannerOut, ReassignIn, RecordIn, ScheduleIn, Visit
 
 
 
@@ -238,7 +238,10 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         return JSONResponse(payload, status_code=status)
 
     @visits.post("/visits/{visit_id}/follow-ups/{position}/done", response_model=Visit, summary="Mark a follow-up done")
-    async def complete_follow_up(visit_id: UUID, position: int, principal: Principal = planner) -> Visit:
+    async def complete_follow_up(
+        visit_id: UUID, position: Annotated[int, Path(ge=1, le=MAX_FOLLOW_UPS, description="the follow-up's `position` in the visit")],
+        principal: Principal = planner,
+    ) -> Visit:
         async with runtime.uow() as uow:
             await handlers.complete_follow_up(uow, visit_id, position, handlers.today_in_seoul())
             found = await queries.visit(uow.conn, visit_id, with_notes=True)
