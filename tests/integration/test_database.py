@@ -1,4 +1,4 @@
-"""Migrations, least-privilege roles, and the consumer riding out a database outage."""
+"""Migrations, and the consumer riding out a database outage (least-privilege roles: tests/chaos/test_access.py)."""
 
 from __future__ import annotations
 
@@ -36,22 +36,6 @@ async def test_replicas_migrating_at_once_apply_each_file_once(stack):
         for c in connections:
             await c.close()
         await admin.close()
-
-
-async def test_each_service_role_is_refused_the_other_schemas(stack):
-    await asyncio.gather(stack.start("intake"), stack.start("visits"))  # both schemas migrated
-    for own, other in (("intake", "visits"), ("visits", "intake")):
-        conn = await asyncpg.connect(stack.dsns[own])
-        try:
-            assert await conn.fetchval(f"select count(*) from {own}.outbox") >= 0
-            with pytest.raises(asyncpg.InsufficientPrivilegeError):
-                await conn.fetchval(f"select count(*) from {other}.businesses")
-            with pytest.raises(asyncpg.InsufficientPrivilegeError):
-                await conn.execute(f"create table {other}.intruder (id int)")
-            with pytest.raises(asyncpg.InsufficientPrivilegeError):
-                await conn.execute("create table public.intruder (id int)")
-        finally:
-            await conn.close()
 
 
 async def test_consumer_retries_through_lost_database_connections_and_skips_nothing(stack):

@@ -161,6 +161,9 @@ class Shop:
     consent_agencies: list[str] = field(default_factory=list)
     consent_on: date | None = None
     loan: int | None = None  # LoanPlan.seq
+    # The owner staff record at registration: personal data, which stays in intake.
+    owner_name: str = ""
+    owner_phone: str = ""
 
     @property
     def is_micro(self) -> bool:
@@ -257,6 +260,18 @@ def _amount(rng: random.Random, micro: bool) -> int:
     return rng.choice(steps) * 1_000_000
 
 
+SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
+GIVEN_SYLLABLES = "민서지현준우예도하윤수연채은성재영태혜진"
+
+
+def _owner(seed: int, seq: int) -> tuple[str, str]:
+    """A shop owner's name and mobile number, from their own generator (the rest of the
+    plan does not depend on them)."""
+    r = keyed_rng(seed, "owner", seq)
+    name = r.choice(SURNAMES) + "".join(r.choice(GIVEN_SYLLABLES) for _ in range(2))
+    return name, f"010-{r.randrange(2000, 10000)}-{r.randrange(10000):04d}"
+
+
 def make_plan(seed: int = 2025, shops: int = 4500, bank: int = 118, fund: int = 130) -> Plan:
     """The half-year: `shops` distinct shops visited, `bank` + `fund` loan applications."""
     if bank + fund > shops + (bank + fund):
@@ -288,7 +303,9 @@ def make_plan(seed: int = 2025, shops: int = 4500, bank: int = 118, fund: int = 
         name = f"{rng.choice(words)} {rng.choice(kinds[industry])}"
         if rng.random() < 0.3:
             name += f" {rng.randint(1, 3)}호점"
-        all_shops.append(Shop(seq, number, name, str(_choice(rng, DONGS)), industry, employees, stage, registered_on))
+        owner_name, owner_phone = _owner(seed, seq)
+        all_shops.append(Shop(seq, number, name, str(_choice(rng, DONGS)), industry, employees, stage, registered_on,
+                              owner_name=owner_name, owner_phone=owner_phone))
 
     # ---- loan applications: their shops and dates first (visits are planned around them)
     eligible_shops = [s for s in all_shops[:shops] if s.stage in ("operating", "closing", "restarting")]

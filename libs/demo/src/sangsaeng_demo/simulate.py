@@ -188,12 +188,16 @@ class Simulation:
 
     async def shop_flow(self, shop: Shop) -> None:
         await self.register(shop)
+        owner = await self.api.call(
+            "intake", "POST", f"/businesses/{self.business[shop.seq]}/owners", role="staff", key=f"{self.run}-owner-{shop.seq}",
+            body={"name": shop.owner_name, "relation": "owner", "phone": shop.owner_phone},
+        )
         if shop.consent_agencies:
             await self.api.call(
                 "intake", "POST", f"/businesses/{self.business[shop.seq]}/consents", role="staff",
                 key=f"{self.run}-consent-{shop.seq}",
-                body={"agencies": shop.consent_agencies, "signed_by": "대표자", "given_at": at_seoul(shop.consent_on, 10),
-                      "note": "개인정보 제3자 제공 동의서 접수"},
+                body={"agencies": shop.consent_agencies, "owner_id": owner["id"], "signed_by": shop.owner_name,
+                      "given_at": at_seoul(shop.consent_on, 10), "note": "개인정보 제3자 제공 동의서 접수"},
             )
         if shop.visits:
             await self.request_support(shop, 0)
