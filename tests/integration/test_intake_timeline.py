@@ -197,7 +197,11 @@ async def test_erasure_removes_the_owners_personal_data_everywhere_in_intake_and
         assert replay.json()["id"] != owner.json()["id"]
         await client.post(url_for(intake, f"{base}/erasure"), json={}, headers=STAFF)
 
-    records = await read_topic(stack.bootstrap_servers, "sangsaeng.intake.events")
+    async def all_published():  # the relay publishes after the last POST answered
+        records = await read_topic(stack.bootstrap_servers, "sangsaeng.intake.events")
+        return records if len(records) >= 6 else None
+
+    records = await eventually(all_published, what="six intake events on the topic")
     types = [headers_of(r)["ce_type"].split(".")[2] for r in records]
     assert sorted(types) == sorted(["BusinessRegistered", "ConsentGiven", "SupportRequested", "BusinessStageChanged", "BusinessErased", "BusinessErased"])
     erasure_event = next(json.loads(r.value) for r in records if headers_of(r)["ce_type"].endswith("BusinessErased.v1"))

@@ -301,7 +301,8 @@ def document_problems(app: FastAPI, routes: Iterable[BaseRoute]) -> None:
                     responses.setdefault(code, {"description": _SHARED_PROBLEMS[code]})
                 for code, response in responses.items():
                     if code[0] in "45":
-                        response["content"] = problem
+                        own = response.get("content", {}).get("application/json")  # a route's own problem model
+                        response["content"] = {PROBLEM_JSON: own} if own and code not in ("422",) else problem
                         if code == "503":
                             response["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds"}}
                         if code == "422":

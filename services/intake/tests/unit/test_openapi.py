@@ -55,7 +55,7 @@ def test_every_body_and_answer_has_an_example_and_errors_are_problems(spec):
         answer = _schema(spec, operation["responses"][success]["content"]["application/json"]["schema"])
         assert answer.get("examples"), (method, path, "response")
         for code in ("401", "403"):
-            assert operation["responses"][code]["content"]["application/json"]["schema"]["$ref"].endswith("/ProblemOut")
+            assert operation["responses"][code]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/ProblemOut")
         if method == "post":
             names = {p["name"] for p in operation.get("parameters", [])}
             assert "Idempotency-Key" in names, (method, path)
