@@ -24,7 +24,7 @@ from tests.chaos.everything import start_everything
 from tests.conftest import SERVICES
 from tests.support import TOKENS, url_for
 
-EXAMPLES_PER_OPERATION = size(5, 100)
+EXAMPLES_PER_OPERATION = size(5, 20)
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     openapi_checks.status_code_conformance,

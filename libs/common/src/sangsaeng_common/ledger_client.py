@@ -46,20 +46,23 @@ async def ledger_batches(
     params = [("topic", t) for t in topics or ()]
     pattern = re.compile(topic_pattern) if topic_pattern else None
     headers = {"Authorization": f"Bearer {source.token}"}
-    async with httpx.AsyncClient(base_url=source.url, timeout=httpx.Timeout(60.0)) as client:
-        async with client.stream("GET", "/events", params=params, headers=headers) as response:
-            if response.status_code != 200:
-                await response.aread()
-                raise LedgerUnavailable(f"the ledger at {source.url} answered {response.status_code}: {response.text[:300]}")
-            total = int(response.headers.get("Event-Count", 0))
-            records: list[ConsumerRecord] = []
-            async for line in response.aiter_lines():
-                if not line:
-                    continue
-                event = json.loads(line)
-                if pattern is None or pattern.match(event["topic"]):
-                    records.append(record_of(event))
-                if len(records) >= batch:
-                    yield total, records
-                    records = []
-            yield total, records
+    try:
+        async with httpx.AsyncClient(base_url=source.url, timeout=httpx.Timeout(60.0)) as client:
+            async with client.stream("GET", "/events", params=params, headers=headers) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise LedgerUnavailable(f"the ledger at {source.url} answered {response.status_code}: {response.text[:300]}")
+                total = int(response.headers.get("Event-Count", 0))
+                records: list[ConsumerRecord] = []
+                async for line in response.aiter_lines():
+                    if not line:
+                        continue
+                    event = json.loads(line)
+                    if pattern is None or pattern.match(event["topic"]):
+                        records.append(record_of(event))
+                    if len(records) >= batch:
+                        yield total, records
+                        records = []
+                yield total, records
+    except httpx.HTTPError as exc:  # unreachable, reset, timed out: the caller answers 502, not 500
+        raise LedgerUnavailable(f"the ledger at {source.url} did not answer: {exc!r}") from exc
