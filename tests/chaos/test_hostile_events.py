@@ -10,6 +10,7 @@ up to the end of every topic.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import re
@@ -151,8 +152,7 @@ async def test_hostile_events_are_dead_lettered_with_their_reason_and_nothing_st
                         if reads(handlers, topic):
                             expected[name, topic, hostile.reason] += 1
                 # A type nobody has heard of (tolerant readers skip it; the ledger keeps it).
-                novel = Envelope.wrap(event)
-                novel = Envelope(**{**novel.__dict__, "type": f"sangsaeng.{event.producer}.SomethingNew.v1"})
+                novel = dataclasses.replace(Envelope.wrap(event), type=f"sangsaeng.{event.producer}.SomethingNew.v1")
                 unknown.append(await publisher.publish_envelope(novel, topic))
             # ... and the valid events keep coming after the hostile ones.
             valid.append(await publisher.publish(BusinessStageChanged(
