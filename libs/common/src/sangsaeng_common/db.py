@@ -27,6 +27,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.InterfaceError,
+    # What asyncpg raises for the next statement when the server ended the session under a
+    # transaction (pg_terminate_backend, a restart): "cannot switch to state ..; another
+    # operation is in progress" (MagicStack/asyncpg#1069). The pool discards the connection.
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.PostgresConnectionError,  # class 08
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.TooManyConnectionsError,

@@ -77,3 +77,14 @@ async def ensure_topics(kafka: KafkaOptions | str, partitions: dict[str, int]) -
                 pass  # another replica created it first
     finally:
         await admin.close()
+
+
+async def partition_counts(kafka: KafkaOptions | str, topics: list[str]) -> dict[str, int]:
+    """How many partitions each of `topics` has on the broker (0: it does not exist)."""
+    admin = AIOKafkaAdminClient(**as_options(kafka).client_kwargs(), client_id="sangsaeng-topics")
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+        return {t["topic"]: len(t.get("partitions") or ()) for t in described}
+    finally:
+        await admin.close()

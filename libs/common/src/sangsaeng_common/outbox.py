@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -229,3 +230,66 @@ class _Batch:
 
     seqs: list[int]
     acknowledged: asyncio.Future
+
+
+async def republish(
+    *,
+    dsn: str,
+    schema: str,
+    kafka: KafkaOptions,
+    from_sequence: int = 1,
+    batch_size: int = 500,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """Publish the outbox again from `from_sequence`, in sequence order, every row whether
+    published or not, with its original ce_id; mark the unpublished ones published.
+    Returns how many events went to each topic. For refilling a lost or rebuilt broker.
+
+    Safe with the service running: this takes over the relay's leadership for its run
+    (ending the leader's session; that relay stands by and leads again afterwards), so
+    nothing else publishes the outbox meanwhile and one service's events reach the broker
+    in sequence order. What the old leader still had in flight may arrive once more:
+    consumers' inboxes absorb repeats. A row committed later with a lower sequence number
+    (its transaction was still open) stays unpublished, and the relay publishes it next,
+    after its business's earlier events.
+    """
+    conn = await connect(dsn, schema, f"{schema}-republish-{os.getpid()}")
+    producer = make_producer(kafka, f"{schema}-republish")
+    per_topic: dict[str, int] = {}
+    try:
+        await _take_over_leadership(conn, schema)
+        total = await conn.fetchval("select count(*) from outbox where seq >= $1", from_sequence)
+        await producer.start()
+        after, done = from_sequence - 1, 0
+        while True:
+            rows = await conn.fetch(
+                "select seq, topic, key, headers, payload from outbox where seq > $1 order by seq limit $2", after, batch_size
+            )
+            if not rows:
+                return per_topic
+            await (await OutboxRelay._send(producer, rows))
+            await conn.execute(
+                "update outbox set published_at = now() where seq = any($1::bigint[]) and published_at is null",
+                [r["seq"] for r in rows],
+            )
+            for row in rows:
+                per_topic[row["topic"]] = per_topic.get(row["topic"], 0) + 1
+            after, done = rows[-1]["seq"], done + len(rows)
+            if progress is not None:
+                progress(done, max(total, done))
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(producer.stop(), 10)
+        await conn.close()  # ends the session, and with it the leadership
+
+
+async def _take_over_leadership(conn: asyncpg.Connection, schema: str) -> None:
+    while not await conn.fetchval("select pg_try_advisory_lock($1, hashtext($2))", LOCK_RELAY_LEADER, schema):
+        # The leader's session holds the lock (a two-key advisory lock: classid, objid).
+        await conn.execute(
+            """select pg_terminate_backend(pid) from pg_locks
+               where locktype = 'advisory' and granted and objsubid = 2
+                 and classid = $1::bigint::oid and objid = (hashtext($2)::bigint & 4294967295)::oid""",
+            LOCK_RELAY_LEADER, schema,
+        )
+        await asyncio.sleep(0.1)

@@ -5,6 +5,7 @@ relay, consumers and HTTP API, started and stopped as one process.
     python -m intake api        # only the HTTP API
     python -m intake relay      # only the outbox relay (one leader per service)
     python -m intake consume    # only the consumers (scale these out)
+    python -m intake republish  # refill a lost broker from the outbox
 
 Service processes run on uvloop, and uvicorn parses HTTP with httptools: both take less
 CPU per request and per event than asyncio's own loop and h11 (see BENCHMARKS.md).
@@ -17,6 +18,7 @@ import contextlib
 import json
 import os
 import signal
+import time
 from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,12 +38,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 
-from sangsaeng_common import failpoints, tracing
+from sangsaeng_common import failpoints, outbox, tracing
 from sangsaeng_common.consumer import EventConsumer, Handlers
 from sangsaeng_common.contracts import Event, events_topic
 from sangsaeng_common.db import MigrationError, connect, create_pool, is_transient, migrate, role_of, service_migrations
 from sangsaeng_common.http import Authenticator, Principal, Problem, document_problems, idempotent, install_problem_handlers, install_request_context, require
-from sangsaeng_common.kafka import ensure_topics
+from sangsaeng_common.kafka import ensure_topics, partition_counts
 from sangsaeng_common.ledger_client import LedgerSource, LedgerUnavailable
 from sangsaeng_common.logging import configure_logging, get_logger
 from sangsaeng_common.outbox import OutboxRelay
@@ -258,16 +260,36 @@ async def migrate_schema(definition: ServiceDefinition, settings: ServiceSetting
         await conn.close()
 
 
-async def prepare(definition: ServiceDefinition, settings: ServiceSettings) -> Runtime:
-    """Migrate the schema, create the topics, open the pool."""
-    await _retry_until_ready("database", lambda: migrate_schema(definition, settings))
+def service_topics(definition: ServiceDefinition, settings: ServiceSettings) -> dict[str, int]:
+    """Every topic the service writes or reads, with its partition count."""
     topics = {events_topic(definition.name), *definition.extra_topics}
     for handlers in definition.consumers:
         topics.update(handlers.topics)
         topics.add(handlers.dlq_topic)
-    await _retry_until_ready(
-        "broker", lambda: ensure_topics(settings.kafka, {t: settings.partitions_for(t) for t in topics})
+    return {t: settings.partitions_for(t) for t in sorted(topics)}
+
+
+async def _republish(definition: ServiceDefinition, settings: ServiceSettings, from_sequence: int,
+                     progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """Create the missing topics, republish; returns the events per topic and the topics whose
+    partition count is not the configured one (a client created them first, e.g. a broker
+    that auto-creates topics on a producer's request): per-key order holds on them all the
+    same, but fewer partitions bound how far consumers scale out."""
+    wanted = service_topics(definition, settings)
+    await ensure_topics(settings.kafka, wanted)
+    have = await partition_counts(settings.kafka, sorted(wanted))
+    mismatched = {t: {"partitions": have.get(t, 0), "configured": n} for t, n in wanted.items() if have.get(t, 0) != n}
+    per_topic = await outbox.republish(
+        dsn=settings.database_url, schema=settings.schema, kafka=settings.kafka, from_sequence=from_sequence,
+        batch_size=settings.relay_batch_size, progress=progress,
     )
+    return per_topic, mismatched
+
+
+async def prepare(definition: ServiceDefinition, settings: ServiceSettings) -> Runtime:
+    """Migrate the schema, create the topics, open the pool."""
+    await _retry_until_ready("database", lambda: migrate_schema(definition, settings))
+    await _retry_until_ready("broker", lambda: ensure_topics(settings.kafka, service_topics(definition, settings)))
     pool = await _retry_until_ready(
         "database",
         lambda: create_pool(settings.database_url, settings.schema, settings.service_name, settings.db_pool_min, settings.db_pool_max),
@@ -384,6 +406,31 @@ def cli(definition: ServiceDefinition) -> typer.Typer:
         settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
         configure_logging(definition.name, settings.log_level)
         asyncio.run(migrate_schema(definition, settings))
+
+    @app.command()
+    def republish(
+        from_sequence: Annotated[int, typer.Option(help="start at this outbox sequence number (default: the whole outbox)")] = 1,
+    ) -> None:
+        """Refill the broker from the outbox after it lost its topics: create the topics again (with their partition
+        counts) and publish every event from --from-sequence on, in sequence order, with its original ce_id.
+        Safe while the service runs (its relay stands by meanwhile); consumers' inboxes absorb the repeats."""
+        settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
+        configure_logging(definition.name, "WARNING")
+        console = Console(stderr=True)
+        started = time.perf_counter()
+        with Progress(*Progress.get_default_columns(), TextColumn("{task.completed} events"), console=console) as bar:
+            task = bar.add_task(f"republishing {definition.name}", total=None)
+            per_topic, mismatched = asyncio.run(
+                _republish(definition, settings, from_sequence, lambda done, total: bar.update(task, completed=done, total=total))
+            )
+        seconds = time.perf_counter() - started
+        Console().print_json(json.dumps({"service": definition.name, "from_sequence": from_sequence,
+                                         "events": sum(per_topic.values()), "topics": per_topic, "seconds": round(seconds, 3),
+                                         "partition_mismatches": mismatched}))
+        console.print(f"{sum(per_topic.values())} events republished to {len(per_topic)} topic(s) in {seconds:.2f} s")
+        for topic, counts in mismatched.items():
+            console.print(f"[yellow]warning:[/] {topic} has {counts['partitions']} partitions, configured {counts['configured']} "
+                          "(created before this command ran); raise them with the broker's tools if consumers must scale further")
 
     if definition.read_models:
 

@@ -96,7 +96,9 @@ class Api:
         A `priority` call (a poll) does not queue behind the bounded commands."""
         headers = {"Authorization": f"Bearer {self.token(role)}"}
         if key:
-            headers["Idempotency-Key"] = key
+            # The key names the command: as its correlation id it marks the command's events
+            # (ce_correlationid), and every retry of the command carries the same one.
+            headers["Idempotency-Key"] = headers["X-Correlation-ID"] = key
         pools = self._clients[service]
         deadline = time.monotonic() + deadline_s
         delay = 0.05

@@ -329,6 +329,26 @@ class Postgres:
         self._kill()
         return False, f"postgres not ready on port {port} after {self.startup_timeout}s:\n{log_tail(self.log_path)}"
 
+    def stop_server(self, timeout: float = 10.0) -> None:
+        """Shut the server down (fast) but keep its data: an outage. `start_server` ends it."""
+        if self._popen is not None and self._popen.poll() is None:
+            try:
+                self._popen.send_signal(signal.SIGINT)
+                self._popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill()
+
+    def start_server(self) -> None:
+        """Start the server again after `stop_server`, on the same port, with the same data."""
+        if self.running:
+            return
+        if self.port is None or self.data_dir is None:
+            raise RuntimeError("postgres was never started")
+        ok, error = self._spawn(pg_bin_dir(), self.port)
+        if not ok:
+            raise RuntimeError(error)
+
     def stop(self, timeout: float = 10.0) -> None:
         if self._popen is not None and self._popen.poll() is None:
             # SIGINT = "fast" shutdown: roll back open transactions, disconnect, exit.
