@@ -141,7 +141,7 @@ async def test_a_stopped_database_server_answers_503_never_500_and_everything_re
     broker = Broker().start()
     database = new_database_name()
     stack = Stack(bootstrap_servers=broker.bootstrap_servers, admin_url=admin_url_for(postgres.admin_url, database),
-                  dsns=await provision(postgres.admin_url, database, list(SERVICES)), log_dir=log_dir, broker=broker)
+                  databases=await provision(postgres.admin_url, database, list(SERVICES)), log_dir=log_dir, broker=broker)
     commands = None
     try:
         processes = await start_all(stack)
