@@ -11,6 +11,8 @@ import random
 import statistics
 import time
 
+import pytest
+
 from tests.chaos.scale import size
 from tests.chaos.system import (
     SERVICES,
@@ -27,6 +29,8 @@ from tests.chaos.system import (
 )
 
 
+# 20 kills, each followed by a restart and a full catch-up, take longer than a test's usual 300 s.
+@pytest.mark.timeout(size(600, 2400))
 async def test_random_sigkills_under_load_lose_nothing_and_repeat_nothing(stack):
     seed = int(os.environ.get("SANGSAENG_CHAOS_SEED", time.time_ns() % 1_000_000))
     print(f"\nchaos seed {seed} (SANGSAENG_CHAOS_SEED={seed} repeats this run's kills)")

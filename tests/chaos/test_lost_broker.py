@@ -10,10 +10,15 @@ import os
 import sys
 from collections import Counter
 
-from tests.chaos.scale import size
+import pytest
+
 from sangsaeng_common.kafka import partition_counts
+from tests.chaos.scale import size
 from tests.chaos.system import SERVICES, Commands, caught_up, command_log, exactly_once, figures, play, start_all, verify_ok
 from tests.support import business_body, committed_offsets, eventually, headers_of, read_topic
+
+# The full size runs longer than a test's usual 300 s on a loaded machine.
+pytestmark = pytest.mark.timeout(size(600, 1200))
 
 
 # The development broker itself creates a topic that a running client asks about, with 4

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from sangsaeng_devstack.broker import Broker
 from sangsaeng_devstack.postgres import Postgres
@@ -21,6 +22,9 @@ from tests.chaos.scale import size
 from tests.chaos.system import SERVICES, Commands, caught_up, dead_letters, exactly_once, figures, start_all
 from tests.integration.loans_helpers import application_body
 from tests.support import Stack, admin_url_for, business_body, new_database_name, url_for
+
+# The full size runs longer than a test's usual 300 s on a loaded machine.
+pytestmark = pytest.mark.timeout(size(600, 1200))
 
 
 async def _businesses_known_everywhere(commands: Commands, stack: Stack, count: int, tag: str) -> list[str]:
