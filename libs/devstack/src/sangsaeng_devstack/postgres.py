@@ -332,6 +332,7 @@ class Postgres:
     def stop_server(self, timeout: float = 10.0) -> None:
         """Shut the server down (fast) but keep its data: an outage. `start_server` ends it."""
         if self._popen is not None and self._popen.poll() is None:
+            # SIGINT = "fast" shutdown: roll back open transactions, disconnect, exit.
             try:
                 self._popen.send_signal(signal.SIGINT)
                 self._popen.wait(timeout)
@@ -350,14 +351,7 @@ class Postgres:
             raise RuntimeError(error)
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self._popen is not None and self._popen.poll() is None:
-            # SIGINT = "fast" shutdown: roll back open transactions, disconnect, exit.
-            try:
-                self._popen.send_signal(signal.SIGINT)
-                self._popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        self._kill()
+        self.stop_server(timeout)
         unregister(self)
         if self.base_dir is not None:
             shutil.rmtree(self.base_dir, ignore_errors=True)
