@@ -58,9 +58,15 @@ async def add(
     # commit, so it cannot outlive the transaction or deadlock with the relay, which
     # never takes it. One statement: the subquery (volatile, so never flattened) takes the
     # lock before the row it yields gets its seq.
+    # Advisory locks are database-wide, but the order that matters is one outbox's: the
+    # lock names the schema as well as the key. Otherwise every service (and every replay
+    # into a scratch schema) writing events about the same business would queue behind
+    # one another, and two poll-sized transactions taking two businesses' locks in
+    # opposite orders would deadlock.
     await conn.execute(
         """insert into outbox (event_id, topic, key, event_type, headers, payload)
-           select $1, $2, $3, $4, $5, $6 from (select pg_advisory_xact_lock($7, hashtext($3))) as key_locked""",
+           select $1, $2, $3, $4, $5, $6
+             from (select pg_advisory_xact_lock($7, hashtext(current_schema() || ':' || $3))) as key_locked""",
         envelope.id,
         topic or event.topic(),
         envelope.subject,
