@@ -13,9 +13,13 @@ development broker takes seconds to form a group) and stops when the last offset
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -70,7 +74,22 @@ async def run_pipeline(dsn: str, bootstrap: str, expected: int, businesses: int)
         await pool.close()
 
 
-async def measure(quick: bool) -> list[Row]:
+@dataclass
+class PipelineRun:
+    """Intake's topic filled, consumed raw and through visits' real consumer, on servers still up."""
+
+    businesses: int
+    events: int
+    bootstrap: str
+    postgres: Any
+    dsn: str
+    raw: Rate
+    pipeline: Rate
+
+
+@contextlib.asynccontextmanager
+async def pipeline_run(quick: bool) -> AsyncIterator[PipelineRun]:
+    """The same events, the raw baseline and the live pipeline, for this row and the replay's."""
     from sangsaeng_devstack.broker import Broker
     from sangsaeng_devstack.postgres import Postgres
 
@@ -81,6 +100,12 @@ async def measure(quick: bool) -> list[Row]:
         raw = await raw_consume(bootstrap, events)
         dsn = await visits_schema(postgres.admin_url)
         pipeline = await run_pipeline(dsn, bootstrap, events, businesses)
+        yield PipelineRun(businesses, events, bootstrap, postgres, dsn, raw, pipeline)
+
+
+async def measure(quick: bool) -> list[Row]:
+    async with pipeline_run(quick) as run:
+        events, raw, pipeline = run.events, run.raw, run.pipeline
     ratio = pipeline.per_second / raw.per_second
     note = (f"{events:,} events through visits' real consumer, 6 partitions, up to 500 records a poll: one transaction per "
             "poll and partition (one inbox INSERT, the directory's batch handler, no savepoints unless a handler fails); "

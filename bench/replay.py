@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _log import Rate, cpu, events_for, fill_topic, raw_consume  # noqa: E402
+from _log import Rate, cpu, events_for  # noqa: E402
 from _row import Row  # noqa: E402
-from consumer_pipeline import run_pipeline, visits_schema  # noqa: E402
+from consumer_pipeline import pipeline_run  # noqa: E402
 
 WHAT = "audit replay into a scratch schema"
 TARGET = 0.5
@@ -76,18 +76,11 @@ async def raw_copy(url: str, businesses: int) -> Rate:
 
 
 async def measure(quick: bool) -> list[Row]:
-    from sangsaeng_devstack.broker import Broker
-    from sangsaeng_devstack.postgres import Postgres
-
-    businesses = 2_000 if quick else 10_000
-    with Broker() as broker, Postgres() as postgres:
-        bootstrap = broker.bootstrap_servers
-        events = await fill_topic(bootstrap, businesses)
-        raw = await raw_consume(bootstrap, events)
-        dsn = await visits_schema(postgres.admin_url)
-        await run_pipeline(dsn, bootstrap, events, businesses)  # the live tables the rebuild is compared with
-        rebuilt, equal = await replay(dsn, bootstrap)
-        copy = await raw_copy(postgres.url("bench"), businesses)
+    # The pipeline's run leaves the live tables the rebuild is compared with.
+    async with pipeline_run(quick) as run:
+        events, raw = run.events, run.raw
+        rebuilt, equal = await replay(run.dsn, run.bootstrap)
+        copy = await raw_copy(run.postgres.url("bench"), run.businesses)
     if not equal:
         raise RuntimeError("the rebuilt read models differ from the live ones")
     ratio = rebuilt.per_second / raw.per_second
