@@ -7,17 +7,19 @@
         await ctx.conn.execute(...)        # the effect, in the inbox transaction
         await ctx.emit(SomethingHappened(...))  # follow-up event, same transaction
 
-For every poll and partition, `EventConsumer`:
+For every poll, `EventConsumer`:
 1. decodes each record; a poison record (no CloudEvents headers, bad JSON, schema
    violation, unsupported version, wrong source) goes to `sangsaeng.<consumer>.dlq`
    with its reason and origin; an unknown event type is skipped and counted;
-2. in ONE transaction, inserts the batch's `(consumer, event_id)` inbox rows in one
+2. for each partition of the poll (at once, on connections of their own), in ONE
+   transaction, inserts the batch's `(consumer, event_id)` inbox rows in one
    statement and runs the handler of each event that was not there yet (a redelivered
    event has no second effect); batch handlers take runs of events at once. If a
    handler fails for good, that transaction is rolled back and the batch redone event
    by event, each in a savepoint: the failing event is dead-lettered, its inbox row
    removed, and the others take effect;
-3. commits the Kafka offset only after that transaction committed.
+3. commits the poll's Kafka offsets only after those transactions committed.
+The next poll is fetched and decoded while the database applies the one before.
 A transient fault (database or broker unreachable) retries the same batch with
 capped backoff: no event is ever skipped.
 """
@@ -145,6 +147,11 @@ class _Decoded:
     batched: bool = False
 
 
+Dead = tuple[ConsumerRecord, str, str]  # the record, the reason, the detail
+# A partition's records of one poll: what to apply and what to dead-letter.
+_Polled = tuple[TopicPartition, list[ConsumerRecord], list[_Decoded], list[Dead]]
+
+
 class _Revoked(Exception):
     """The partition was taken away while its batch was being retried."""
 
@@ -173,9 +180,11 @@ class EventConsumer:
         self._backoff_args = (backoff_initial_s, backoff_max_s)
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
-        # Held while a batch is applied; a rebalance waits for it, so a partition is
-        # handed over only between batches, with its offset committed.
+        # Held while a poll is applied; a rebalance waits for it, so a partition is
+        # handed over only between polls, with its offset committed.
         self._busy = asyncio.Lock()
+        # Counts rebalances: a poll decoded before one is not applied after it (see _consume).
+        self._generation = 0
         self._revoking: set[TopicPartition] = set()
         self._stopping = False
         self._positions: dict[TopicPartition, int] = {}
@@ -222,13 +231,7 @@ class EventConsumer:
         self._consumer, self._dlq = consumer, dlq
         self.running = True
         try:
-            while not self._stopping:
-                batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
-                for tp, records in batches.items():
-                    if records:
-                        async with self._busy:
-                            await self._process_partition(consumer, tp, records)
-                self._report_lag(consumer)
+            await self._consume(consumer)
         finally:
             self.running = False
             with contextlib.suppress(Exception):
@@ -236,12 +239,62 @@ class EventConsumer:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(dlq.stop(), 10)
 
-    # ------------------------------------------------------------------ one batch
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        """Poll, decode, apply, commit, with the next poll fetched and decoded (this
+        process's CPU) while the database applies the one before (its own CPU).
 
-    async def _process_partition(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        Polls are applied strictly one after the other, so a partition's records still
+        take effect in order. A poll fetched before a rebalance is dropped, not applied:
+        the eager rebalance resets every partition's position to its committed offset,
+        so its records are fetched again by whoever owns them now."""
+        in_flight: asyncio.Task | None = None
+        try:
+            while not self._stopping:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                generation = self._generation
+                polled = [(tp, records, *decode_records(self.handlers, records)) for tp, records in batches.items() if records]
+                if in_flight is not None:
+                    await in_flight
+                    in_flight = None
+                if polled:
+                    in_flight = asyncio.create_task(self._apply_poll(consumer, generation, polled))
+                self._report_lag(consumer)
+            if in_flight is not None:
+                await in_flight
+        finally:
+            if in_flight is not None and not in_flight.done():
+                in_flight.cancel()
+                with contextlib.suppress(BaseException):
+                    await in_flight
+
+    # ------------------------------------------------------------------ one poll
+
+    async def _apply_poll(self, consumer: AIOKafkaConsumer, generation: int, polled: list[_Polled]) -> None:
+        """The poll's partitions at once, each in its own transaction on its own
+        connection (their events are independent: order is promised per partition),
+        then one offset commit for all of them."""
+        async with self._busy:
+            if generation != self._generation:
+                return
+            async with asyncio.TaskGroup() as group:  # one failing for good cancels the others
+                applying = [group.create_task(self._apply_partition(*partition)) for partition in polled]
+            offsets = {tp: offset for tp, offset in (task.result() for task in applying) if offset is not None}
+            if not offsets:
+                return
+            failpoints.hit("consumer.after_db_commit")
+            try:
+                await consumer.commit(offsets)
+                self._positions.update(offsets)
+            except (CommitFailedError, KafkaError) as exc:
+                # The effects are committed; whoever reads these partitions next gets the
+                # records again and the inbox turns them into no-ops.
+                log.warning("offset commit failed; redelivery will be absorbed by the inbox", error=repr(exc))
+
+    async def _apply_partition(
+        self, tp: TopicPartition, records: list[ConsumerRecord], decoded: list[_Decoded], dead: list[Dead]
+    ) -> tuple[TopicPartition, int | None]:
+        """One partition's records of a poll; the offset to commit, None if it was revoked."""
         started = time.perf_counter()
-        decoded, dead = decode_records(self.handlers, records)
-
         try:
             # Poison first: a crash after this and before the offset commit dead-letters
             # the record twice, which is harmless; it never loses it.
@@ -250,16 +303,9 @@ class EventConsumer:
             await self._dead_letter(tp, failed)
         except _Revoked:
             log.info("partition revoked during retries; its new owner resumes it", topic=tp.topic, partition=tp.partition)
-            return
-        failpoints.hit("consumer.after_db_commit")
-        try:
-            await consumer.commit({tp: records[-1].offset + 1})
-            self._positions[tp] = records[-1].offset + 1
-        except (CommitFailedError, KafkaError) as exc:
-            # The effects are committed; whoever reads this partition next gets the
-            # records again and the inbox turns them into no-ops.
-            log.warning("offset commit failed; redelivery will be absorbed by the inbox", error=repr(exc))
+            return tp, None
         metrics.HANDLER_LATENCY.labels(self.handlers.consumer).observe(time.perf_counter() - started)
+        return tp, records[-1].offset + 1
 
     async def _apply(self, tp: TopicPartition, batch: list[_Decoded]) -> list[tuple[ConsumerRecord, str, str]]:
         backoff = Backoff(*self._backoff_args)
@@ -310,7 +356,6 @@ class EventConsumer:
                 metrics.CONSUMER_LAG.labels(self.handlers.consumer, tp.topic, tp.partition).set(max(0, highwater - position))
 
 
-Dead = tuple[ConsumerRecord, str, str]  # the record, the reason, the detail
 
 
 def decode_records(handlers: Handlers, records: list[ConsumerRecord]) -> tuple[list[_Decoded], list[Dead]]:
@@ -461,7 +506,7 @@ class _Listener(ConsumerRebalanceListener):
         self.owner._revoking.update(revoked)  # noqa: SLF001
         try:
             async with self.owner._busy:  # noqa: SLF001
-                pass
+                self.owner._generation += 1  # noqa: SLF001
         finally:
             self.owner._revoking.clear()  # noqa: SLF001
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import uuid6
@@ -159,39 +161,66 @@ class Envelope:
             raise PoisonMessage("wrong_source", f"{self.type} from {self.source!r} on topic {topic!r}")
         if len(self.data) > MAX_EVENT_BYTES:
             raise PoisonMessage("too_large", f"{len(self.data)} bytes of data; at most {MAX_EVENT_BYTES}")
-        try:
-            payload = json.loads(self.data)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: [[[[...
-            raise PoisonMessage("undecodable_data", repr(exc)) from exc
-        if (problem := _unstorable(payload)) is not None:
-            raise PoisonMessage("unstorable_value", problem)
         contract_cls = REGISTRY.get(self.type)
-        if contract_cls is None:
-            # A known event at a version this build does not know is a breaking change by
-            # definition (a compatible one would have kept the version): reading it by the old
-            # contract would misread it and skipping it would lose its effect silently, so it
-            # is dead-lettered, kept for a replay once the consumer knows that version. A type
-            # never heard of is the tolerant reader's case: skipped and counted.
-            if known_versions(producer, name):
-                raise PoisonMessage("unsupported_version", f"{self.type}; known versions {known_versions(producer, name)}")
-            raise UnknownEventType(self.type)
-        try:
-            # Validated from the document parsed above (pydantic's one-pass model_validate_json
-            # would be cheaper, but every type's data must first be proved JSON and storable).
-            event = contract_cls.model_validate(payload)
-        except ValidationError as exc:
-            if any(e["type"] == "json_invalid" for e in exc.errors()):
-                raise PoisonMessage("undecodable_data", exc.json(include_url=False, include_input=False)) from exc
-            raise PoisonMessage("schema_invalid", exc.json(include_url=False)) from exc
+        if contract_cls is not None and _plainly_storable(self.data):
+            # The common case, in one pass: pydantic parses and validates the bytes at once
+            # (about a quarter of json.loads + model_validate), and the raw bytes have
+            # shown that whatever this document holds, also in fields the contract ignores,
+            # is storable. Only a valid JSON document gets through either check.
+            event = _validated(contract_cls.model_validate_json, self.data)
+        else:
+            try:
+                payload = json.loads(self.data)
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: [[[[...
+                raise PoisonMessage("undecodable_data", repr(exc)) from exc
+            if (problem := _unstorable(payload)) is not None:
+                raise PoisonMessage("unstorable_value", problem)
+            if contract_cls is None:
+                # A known event at a version this build does not know is a breaking change by
+                # definition (a compatible one would have kept the version): reading it by the old
+                # contract would misread it and skipping it would lose its effect silently, so it
+                # is dead-lettered, kept for a replay once the consumer knows that version. A type
+                # never heard of is the tolerant reader's case: skipped and counted.
+                if known_versions(producer, name):
+                    raise PoisonMessage("unsupported_version", f"{self.type}; known versions {known_versions(producer, name)}")
+                raise UnknownEventType(self.type)
+            event = _validated(contract_cls.model_validate, payload)
         if event.subject() != self.subject:
             raise PoisonMessage("subject_mismatch", f"ce_subject {self.subject!r} != data {event.subject()!r}")
         return event
+
+
+def _validated(validate: Callable[[Any], Event], data: object) -> Event:
+    try:
+        return validate(data)
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise PoisonMessage("undecodable_data", exc.json(include_url=False, include_input=False)) from exc
+        raise PoisonMessage("schema_invalid", exc.json(include_url=False)) from exc
 
 
 # No contract's data comes near this (a visit record with twenty follow-ups is ~10 KB): a
 # bigger record is hostile, and would bloat every consumer's tables and the ledger forever.
 MAX_EVENT_BYTES = 256 * 1024
 _INT64 = range(-(2**63), 2**63)
+
+
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONGEST_INT64 = 19  # digits
+
+
+def _plainly_storable(data: bytes) -> bool:
+    """What `_unstorable` would find in the parsed document, ruled out from the raw bytes
+    (a fifth of the cost of parsing, nothing to walk), for any valid JSON document: a NUL
+    can only be written as the escape \\u0000 (a raw one is invalid JSON); an integer
+    beyond 64 bits needs a run of at least 19 digits; nesting deeper than 64 levels needs
+    more than 64 brackets. Any of them in the bytes, in a string or not, means: parse and
+    walk the document to be sure."""
+    return (
+        b"\\u0000" not in data
+        and b"0" * _LONGEST_INT64 not in data.translate(_DIGITS_AS_ZERO)
+        and data.count(b"{") + data.count(b"[") <= 64
+    )
 
 
 def _unstorable(value: object, depth: int = 0) -> str | None:

@@ -89,3 +89,47 @@ def test_unknown_fields_are_ignored_by_a_tolerant_reader():
     data = json.dumps({**json.loads(event.model_dump_json()), "added_later": 1}).encode()
     envelope = Envelope.wrap(event)
     assert Envelope.from_kafka(envelope.kafka_headers(), data).decode() == event
+
+
+def _nested(depth: int) -> object:
+    value: object = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("ignored_field", "reason"),
+    [
+        # What no consumer can store is refused wherever it is, also in a field the contract
+        # ignores (the ledger keeps the whole document) ...
+        (10**30, "unstorable_value"),
+        (-(2**63) - 1, "unstorable_value"),
+        ("제기\x00동", "unstorable_value"),
+        (_nested(65), "unstorable_value"),
+        # ... and what only looks like it in the raw bytes is read as usual.
+        (2**63 - 1, None),
+        ("1234567890123456789012345", None),
+        ("a backslash then u0000: \\u0000", None),
+        (_nested(60), None),
+        ({"brackets in text": "[" * 100}, None),
+    ],
+)
+def test_unstorable_values_are_poison_in_any_field(ignored_field, reason):
+    event = _event()
+    data = json.dumps({**json.loads(event.model_dump_json()), "added_later": ignored_field}).encode()
+    decoded = Envelope.from_kafka(Envelope.wrap(event).kafka_headers(), data)
+    if reason is None:
+        assert decoded.decode() == event
+    else:
+        with pytest.raises(PoisonMessage) as poison:
+            decoded.decode()
+        assert poison.value.reason == reason
+
+
+@pytest.mark.parametrize("data", [b'{"business_id": "x", ', b'{"a": "x\x00y"}', b'{"name": "\xff"}', b"\xef\xbb\xbf{}"])
+def test_data_that_is_not_json_is_undecodable(data):
+    envelope = Envelope.wrap(_event())
+    with pytest.raises(PoisonMessage) as poison:
+        Envelope.from_kafka(envelope.kafka_headers(), data).decode()
+    assert poison.value.reason == "undecodable_data"
