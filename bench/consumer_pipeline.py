@@ -93,10 +93,13 @@ async def pipeline_run(quick: bool) -> AsyncIterator[PipelineRun]:
     from sangsaeng_devstack.broker import Broker
     from sangsaeng_devstack.postgres import Postgres
 
+    from sangsaeng_common.service import tune_gc
+
     businesses = 2_000 if quick else 10_000
     with Broker() as broker, Postgres() as postgres:
         bootstrap = broker.bootstrap_servers
         events = await fill_topic(bootstrap, businesses)
+        tune_gc()  # as a service's process does once started; the baseline gets it too
         raw = await raw_consume(bootstrap, events)
         dsn = await visits_schema(postgres.admin_url)
         pipeline = await run_pipeline(dsn, bootstrap, events, businesses)

@@ -113,15 +113,15 @@ def _decode(handlers: Handlers, records: list[ConsumerRecord], until: datetime |
     return decoded
 
 
-async def _apply_records(pool: asyncpg.Pool, handlers: Handlers, records: list[ConsumerRecord], until: datetime | None, subject: str | None) -> None:
-    await _apply_in_order(pool, handlers, [_decode(handlers, records, until, subject)])
 
 
-async def _apply_in_order(pool: asyncpg.Pool, handlers: Handlers, batches: list[list[_Decoded]]) -> None:
+async def _apply_partitions(pool: asyncpg.Pool, handlers: Handlers, batches: list[list[_Decoded]]) -> None:
+    """Each a partition's events: applied at once, as the live consumer applies a poll."""
     with tracing.suppressed():  # old events, not new work in their traces
-        for decoded in batches:
-            if decoded:
-                await apply_batch(pool, handlers.consumer, decoded)
+        async with asyncio.TaskGroup() as group:
+            for decoded in batches:
+                if decoded:
+                    group.create_task(apply_batch(pool, handlers.consumer, decoded))
 
 
 async def _replay_from_ledger(
@@ -135,8 +135,7 @@ async def _replay_from_ledger(
         by_partition: dict[tuple[str, int], list[ConsumerRecord]] = {}
         for record in records:
             by_partition.setdefault((record.topic, record.partition), []).append(record)
-        for batch in by_partition.values():
-            await _apply_records(pool, handlers, batch, until, subject)
+        await _apply_partitions(pool, handlers, [_decode(handlers, batch, until, subject) for batch in by_partition.values()])
         count += len(records)
         if progress is not None:
             progress(done + count, done + max(total, count))
@@ -160,7 +159,7 @@ async def _replay_consumer(
         count, idle_polls = 0, 0
         # One poll is fetched and decoded while the one before is applied: the decoding
         # (this process's CPU) overlaps the database's work. Polls are applied one after
-        # the other, in order.
+        # the other, in order; a poll's partitions at once.
         applying: asyncio.Task | None = None
         while True:
             batches = await consumer.getmany(timeout_ms=300, max_records=2000)
@@ -168,7 +167,7 @@ async def _replay_consumer(
             count += sum(len(records) for records in batches.values())
             if applying is not None:
                 await applying
-            applying = asyncio.create_task(_apply_in_order(pool, handlers, decoded))
+            applying = asyncio.create_task(_apply_partitions(pool, handlers, decoded))
             if progress is not None:
                 known = sum(consumer.highwater(tp) or 0 for tp in tps)
                 progress(done + count, done + max(known, count))

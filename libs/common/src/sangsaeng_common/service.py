@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -303,6 +304,17 @@ class _Server(uvicorn.Server):
         yield  # signals are handled by `run` for the whole process
 
 
+def tune_gc() -> None:
+    """Call once start-up has built what lives as long as the process (modules, contracts,
+    the app). A service allocates many short-lived objects per request and event (records,
+    envelopes, models, rows) and keeps little: freezing the start-up heap takes it out of
+    every later collection, and a larger young generation collects less often. Decoding a
+    consumed event took about a quarter less CPU (bench/consumer_pipeline.py)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 async def run(definition: ServiceDefinition, roles: set[str]) -> None:
     settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
     configure_logging(definition.name, settings.log_level)
@@ -310,6 +322,7 @@ async def run(definition: ServiceDefinition, roles: set[str]) -> None:
         log.info("tracing on", exporter=os.environ.get("OTEL_TRACES_EXPORTER", "otlp"))
     failpoints.configure(settings.sangsaeng_failpoints)
     runtime = await prepare(definition, settings)
+    tune_gc()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -451,6 +464,7 @@ def cli(definition: ServiceDefinition) -> typer.Typer:
                     raise typer.BadParameter("reading the ledger needs an auditor's token (--token or AUDITOR_TOKEN)", param_hint="--token")
                 ledger = LedgerSource(ledger_url or settings.ledger_url, token)
             console = Console(stderr=True)
+            tune_gc()
             try:
                 with Progress(*Progress.get_default_columns(), TextColumn("{task.completed} events"), console=console) as bar:
                     task = bar.add_task(f"replaying {definition.name} from {source.value}", total=None)
