@@ -72,6 +72,18 @@ def machine() -> dict[str, object]:
     }
 
 
+def python_speed() -> float:
+    """Milliseconds for a fixed pure-Python loop, best of three: how fast this machine ran
+    Python when it was measured (a shared VM's speed drifts, by 1.5× within an hour here),
+    for comparing runs of the table."""
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(i * i for i in range(2_000_000))
+        timings.append(time.perf_counter() - started)
+    return round(min(timings) * 1000, 1)
+
+
 def find_measure(modules: tuple[str, ...]):
     for name in modules:
         if not (Path(__file__).resolve().parent / f"{name}.py").exists():
@@ -116,7 +128,9 @@ async def main(quick: bool, only: set[str] | None, json_path: Path) -> int:
     configure_logging("bench", "WARNING")
     console = Console(width=None if sys.stdout.isatty() else 160)
     info = machine()
-    console.print(f"machine: {info['cores']} cores, {info['cpu']}, Python {info['python']}, load {info['load_average_at_start']}")
+    info["python_speed_ms_at_start"] = python_speed()
+    console.print(f"machine: {info['cores']} cores, {info['cpu']}, Python {info['python']}, load {info['load_average_at_start']}, "
+                  f"fixed Python loop {info['python_speed_ms_at_start']} ms")
     console.print("versions: " + ", ".join(f"{k} {v}" for k, v in info["packages"].items()))
     started = time.perf_counter()
     rows: list[Row] = []
@@ -130,6 +144,8 @@ async def main(quick: bool, only: set[str] | None, json_path: Path) -> int:
         timings[name] = round(seconds, 1)
         all_ok &= ok
     total = time.perf_counter() - started
+    info["python_speed_ms_at_end"] = python_speed()
+    console.print(f"fixed Python loop at the end: {info['python_speed_ms_at_end']} ms")
     console.print(table(rows, f"make bench{' --quick' if quick else ''}: {sum(r.met for r in rows)} of {len(rows)} targets met ({total:.0f} s)"))
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps({

@@ -11,14 +11,14 @@ For every poll, `EventConsumer`:
 1. decodes each record; a poison record (no CloudEvents headers, bad JSON, schema
    violation, unsupported version, wrong source) goes to `sangsaeng.<consumer>.dlq`
    with its reason and origin; an unknown event type is skipped and counted;
-2. for each partition of the poll (at once, on connections of their own), in ONE
-   transaction, inserts the batch's `(consumer, event_id)` inbox rows in one
+2. in ONE transaction, inserts the batch's `(consumer, event_id)` inbox rows in one
    statement and runs the handler of each event that was not there yet (a redelivered
    event has no second effect); batch handlers take runs of events at once. If a
    handler fails for good, that transaction is rolled back and the batch redone event
    by event, each in a savepoint: the failing event is dead-lettered, its inbox row
-   removed, and the others take effect;
-3. commits the poll's Kafka offsets only after those transactions committed.
+   removed, and the others take effect. A poll's partitions share one transaction,
+   except those with a long run of records: each gets its own, and they run at once;
+3. commits the poll's Kafka offsets only after its transactions committed.
 The next poll is fetched and decoded while the database applies the one before.
 A transient fault (database or broker unreachable) retries the same batch with
 capped backoff: no event is ever skipped.
@@ -169,6 +169,7 @@ class EventConsumer:
         fetch_max_wait_ms: int = 100,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
+        own_transaction_from: int = 50,
     ):
         self.handlers = handlers
         self.pool = pool
@@ -177,6 +178,9 @@ class EventConsumer:
         self.session_timeout_ms = session_timeout_ms
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        # A partition with at least this many records in a poll is applied in a
+        # transaction of its own, alongside the others (see _apply_poll).
+        self.own_transaction_from = own_transaction_from
         self._backoff_args = (backoff_initial_s, backoff_max_s)
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
@@ -270,15 +274,22 @@ class EventConsumer:
     # ------------------------------------------------------------------ one poll
 
     async def _apply_poll(self, consumer: AIOKafkaConsumer, generation: int, polled: list[_Polled]) -> None:
-        """The poll's partitions at once, each in its own transaction on its own
-        connection (their events are independent: order is promised per partition),
-        then one offset commit for all of them."""
+        """Apply a poll, then commit its offsets in one request.
+
+        A live system's poll is mostly a few events from each of many partitions: those
+        share ONE transaction, since each transaction costs round trips and CPU on both
+        sides. A partition with a long run of events (a backlog, a burst) gets a
+        transaction of its own, and these run at once on connections of their own, so the
+        database works on several while this process waits: order is promised only within
+        a partition, and each partition's events stay in one transaction, in order."""
         async with self._busy:
             if generation != self._generation:
                 return
+            small = [p for p in polled if len(p[1]) < self.own_transaction_from]
+            units = [[p] for p in polled if len(p[1]) >= self.own_transaction_from] + ([small] if small else [])
             async with asyncio.TaskGroup() as group:  # one failing for good cancels the others
-                applying = [group.create_task(self._apply_partition(*partition)) for partition in polled]
-            offsets = {tp: offset for tp, offset in (task.result() for task in applying) if offset is not None}
+                applying = [group.create_task(self._apply_unit(unit)) for unit in units]
+            offsets = {tp: offset for task in applying for tp, offset in task.result().items()}
             if not offsets:
                 return
             failpoints.hit("consumer.after_db_commit")
@@ -290,24 +301,29 @@ class EventConsumer:
                 # records again and the inbox turns them into no-ops.
                 log.warning("offset commit failed; redelivery will be absorbed by the inbox", error=repr(exc))
 
-    async def _apply_partition(
-        self, tp: TopicPartition, records: list[ConsumerRecord], decoded: list[_Decoded], dead: list[Dead]
-    ) -> tuple[TopicPartition, int | None]:
-        """One partition's records of a poll; the offset to commit, None if it was revoked."""
+    async def _apply_unit(self, unit: list[_Polled]) -> dict[TopicPartition, int]:
+        """Some partitions' records of a poll in one transaction; the offsets to commit
+        (none if a partition was taken away meanwhile)."""
         started = time.perf_counter()
+        tps = {tp for tp, *_ in unit}
         try:
             # Poison first: a crash after this and before the offset commit dead-letters
             # the record twice, which is harmless; it never loses it.
-            await self._dead_letter(tp, dead)
-            failed = await self._apply(tp, decoded) if decoded else []
-            await self._dead_letter(tp, failed)
+            await self._dead_letter(tps, [d for *_, dead in unit for d in dead])
+            decoded = [d for _, _, batch, _ in unit for d in batch]
+            failed = await self._apply(tps, decoded) if decoded else []
+            await self._dead_letter(tps, failed)
         except _Revoked:
-            log.info("partition revoked during retries; its new owner resumes it", topic=tp.topic, partition=tp.partition)
-            return tp, None
+            log.info("partition revoked during retries; its new owner resumes it", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in tps))
+            return {}
         metrics.HANDLER_LATENCY.labels(self.handlers.consumer).observe(time.perf_counter() - started)
-        return tp, records[-1].offset + 1
+        return {tp: records[-1].offset + 1 for tp, records, _, _ in unit}
 
-    async def _apply(self, tp: TopicPartition, batch: list[_Decoded]) -> list[tuple[ConsumerRecord, str, str]]:
+    def _give_up(self, tps: set[TopicPartition]) -> bool:
+        """Stop retrying: a partition is being taken away, or the consumer stops."""
+        return bool(self._revoking & tps) or self._stopping
+
+    async def _apply(self, tps: set[TopicPartition], batch: list[_Decoded]) -> list[tuple[ConsumerRecord, str, str]]:
         backoff = Backoff(*self._backoff_args)
         while True:
             try:
@@ -315,13 +331,13 @@ class EventConsumer:
             except Exception as exc:
                 if not is_transient(exc):
                     raise
-                if tp in self._revoking or self._stopping:
+                if self._give_up(tps):
                     raise _Revoked() from exc
                 delay = backoff.next()
                 log.warning("transient fault applying batch, retrying", error=repr(exc), retry_in_s=round(delay, 2), size=len(batch))
                 await asyncio.sleep(delay)
 
-    async def _dead_letter(self, tp: TopicPartition, dead: list[tuple[ConsumerRecord, str, str]]) -> None:
+    async def _dead_letter(self, tps: set[TopicPartition], dead: list[tuple[ConsumerRecord, str, str]]) -> None:
         if not dead:
             return
         assert self._dlq is not None
@@ -341,7 +357,7 @@ class EventConsumer:
                     await (await self._dlq.send(self.handlers.dlq_topic, key=record.key, value=record.value, headers=headers))
                     break
                 except KafkaError as exc:
-                    if tp in self._revoking or self._stopping:
+                    if self._give_up(tps):
                         raise _Revoked() from exc
                     await asyncio.sleep(backoff.next())
             metrics.DEAD_LETTERS.labels(self.handlers.consumer, reason).inc()
