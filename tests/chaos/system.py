@@ -229,8 +229,8 @@ async def replays_equal(stack: Stack) -> dict[str, bool]:
         out, err = await asyncio.wait_for(proc.communicate(), 300)
         return service, proc.returncode == 0, (out + err).decode(errors="replace")[-3000:]
 
-    # One at a time, as an auditor runs them: replays running at once deadlock on the outbox's
-    # key locks (one lock space for every schema of the database) and a replay does not retry.
+    # One at a time, as an auditor runs them (replays running at once would contend for the
+    # outbox's key locks, one lock space for every schema of the database).
     results = [await one(s) for s in SERVICES if importlib.import_module(f"{s}.bootstrap").definition.read_models]
     for service, equal, output in results:
         if not equal:

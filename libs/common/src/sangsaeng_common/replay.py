@@ -24,10 +24,11 @@ from aiokafka.structs import ConsumerRecord
 
 from sangsaeng_common import tracing
 from sangsaeng_common.consumer import Handlers, _Decoded, apply_batch, decode_records
-from sangsaeng_common.db import connect, create_pool, migrate, service_migrations
+from sangsaeng_common.db import connect, create_pool, is_transient, migrate, service_migrations
 from sangsaeng_common.envelope import Envelope, PoisonMessage
 from sangsaeng_common.kafka import KafkaOptions
 from sangsaeng_common.ledger_client import LedgerSource, ledger_batches
+from sangsaeng_common.retry import Backoff
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,25 @@ async def _apply_partitions(pool: asyncpg.Pool, handlers: Handlers, batches: lis
         async with asyncio.TaskGroup() as group:
             for decoded in batches:
                 if decoded:
-                    group.create_task(apply_batch(pool, handlers.consumer, decoded))
+                    group.create_task(_apply_retrying(pool, handlers, decoded))
+
+
+async def _apply_retrying(pool: asyncpg.Pool, handlers: Handlers, decoded: list[_Decoded]) -> None:
+    """A batch is one transaction: after a transient fault (a deadlock between two of the
+    batches applied at once, the database restarting) it is applied again, as live."""
+    backoff = Backoff(0.05, 2.0)
+    for attempt in range(1, REPLAY_ATTEMPTS + 1):
+        try:
+            await apply_batch(pool, handlers.consumer, decoded)
+            return
+        except Exception as exc:
+            if not is_transient(exc) or attempt == REPLAY_ATTEMPTS:
+                raise
+            await asyncio.sleep(backoff.next())
+
+
+# A replay is run by hand and watched: retry a while, then fail loudly rather than hang.
+REPLAY_ATTEMPTS = 20
 
 
 async def _replay_from_ledger(

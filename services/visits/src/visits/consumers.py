@@ -30,7 +30,9 @@ async def keep_directory(conn: asyncpg.Connection, events: list[tuple[EventConte
             *map(list, zip(*[(e.business_id, e.registration_number, e.name, e.dong, e.industry, e.employees, e.is_micro_business,
                               e.stage.value, e.registered_on) for e in registered])),
         )
-        per_dong = Counter(e.dong for e in registered)
+        # In one order (by dong) in every transaction: two batches counting the same dongs
+        # at once then wait for each other instead of deadlocking.
+        per_dong = dict(sorted(Counter(e.dong for e in registered).items()))
         await conn.execute(
             """insert into dong_business_counts (dong, businesses) select * from unnest($1::text[], $2::int[])
                on conflict (dong) do update set businesses = dong_business_counts.businesses + excluded.businesses""",
