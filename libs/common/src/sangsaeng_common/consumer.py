@@ -285,10 +285,8 @@ class EventConsumer:
         async with self._busy:
             if generation != self._generation:
                 return
-            small = [p for p in polled if len(p[1]) < self.own_transaction_from]
-            units = [[p] for p in polled if len(p[1]) >= self.own_transaction_from] + ([small] if small else [])
             async with asyncio.TaskGroup() as group:  # one failing for good cancels the others
-                applying = [group.create_task(self._apply_unit(unit)) for unit in units]
+                applying = [group.create_task(self._apply_unit(unit)) for unit in transaction_units(polled, self.own_transaction_from)]
             offsets = {tp: offset for task in applying for tp, offset in task.result().items()}
             if not offsets:
                 return
@@ -372,6 +370,13 @@ class EventConsumer:
                 metrics.CONSUMER_LAG.labels(self.handlers.consumer, tp.topic, tp.partition).set(max(0, highwater - position))
 
 
+
+def transaction_units(polled: list[_Polled], own_transaction_from: int) -> list[list[_Polled]]:
+    """How a poll is split into transactions: each partition with a long run of records
+    alone, all the others together (see EventConsumer._apply_poll)."""
+    long_runs = [[partition] for partition in polled if len(partition[1]) >= own_transaction_from]
+    others = [partition for partition in polled if len(partition[1]) < own_transaction_from]
+    return long_runs + ([others] if others else [])
 
 
 def decode_records(handlers: Handlers, records: list[ConsumerRecord]) -> tuple[list[_Decoded], list[Dead]]:

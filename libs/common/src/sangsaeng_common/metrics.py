@@ -8,6 +8,6 @@ EVENTS_PUBLISHED = Counter("events_published_total", "Outbox rows published to K
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published", ["schema"])
 OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished outbox row", ["schema"])
 EVENTS_CONSUMED = Counter("events_consumed_total", "Events consumed", ["consumer", "type", "result"])
-HANDLER_LATENCY = Histogram("event_handler_duration_seconds", "Time to apply one poll's batch of a partition", ["consumer"])
+HANDLER_LATENCY = Histogram("event_handler_duration_seconds", "Time to apply one batch of a poll in its transaction (a poll's small partitions together, a long run alone)", ["consumer"])
 DEAD_LETTERS = Counter("dead_letters_total", "Records sent to the dead-letter topic", ["consumer", "reason"])
 CONSUMER_LAG = Gauge("consumer_lag", "Records between the consumer's position and the partition's highwater", ["consumer", "topic", "partition"])
