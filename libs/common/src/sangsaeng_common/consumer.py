@@ -477,7 +477,7 @@ async def _apply_in(conn: asyncpg.Connection, consumer_name: str, batch: list[_D
             event_id=str(first.envelope.id),
             event_type=first.envelope.type,
             events=len(group),
-        ), tracing.processing(consumer_group(consumer_name), first.record, first.envelope):  # a run: one span, its first event's
+        ), tracing.processing_run(consumer_group(consumer_name), [(item.record, item.envelope) for item in group]):
             try:
                 if isolate:
                     async with conn.transaction():  # savepoint: one bad event spoils only itself

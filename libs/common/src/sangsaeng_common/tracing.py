@@ -205,14 +205,36 @@ def processing(group: str, record: Any, envelope: Any) -> contextlib.AbstractCon
     a child of the event's traceparent; events the handler emits carry this span's context."""
     if _tracer is None or _suppressed.get():
         return _NO_SPAN
+    return _tracer.start_as_current_span(**_process_span(group, record, envelope))
+
+
+@contextlib.contextmanager
+def processing_run(group: str, events: list[tuple[Any, Any]]) -> Iterator[None]:
+    """The consumer spans around a batch handler's run of events, (record, envelope) each:
+    one per event, a child of that event's own traceparent, so every trace shows the
+    consumer that applied its event; all last as long as the run. The first is current
+    (what the handler emits carries its context)."""
+    if _tracer is None or _suppressed.get():
+        yield
+        return
+    others = [_tracer.start_span(**_process_span(group, record, envelope)) for record, envelope in events[1:]]
+    try:
+        with processing(group, *events[0]):
+            yield
+    finally:
+        for span in others:
+            span.end()
+
+
+def _process_span(group: str, record: Any, envelope: Any) -> dict[str, Any]:
     headers = envelope.headers()
     if "tracestate" in envelope.extra_headers:
         headers["tracestate"] = envelope.extra_headers["tracestate"]
-    return _tracer.start_as_current_span(
-        f"process {record.topic}",
-        context=_propagator.extract(headers),
-        kind=SpanKind.CONSUMER,
-        attributes={
+    return {
+        "name": f"process {record.topic}",
+        "context": _propagator.extract(headers),
+        "kind": SpanKind.CONSUMER,
+        "attributes": {
             **_message_attributes(record.topic, headers),
             "messaging.operation.type": "process",
             "messaging.operation.name": "process",
@@ -221,7 +243,7 @@ def processing(group: str, record: Any, envelope: Any) -> contextlib.AbstractCon
             "messaging.kafka.offset": record.offset,
             "messaging.kafka.message.key": (record.key or b"").decode(errors="replace"),
         },
-    )
+    }
 
 
 def failed(error: BaseException) -> None:

@@ -86,3 +86,45 @@ def test_an_unsupported_otlp_protocol_is_refused_at_start():
     with pytest.raises(subprocess.CalledProcessError) as refused:
         _probe(OTEL_EXPORTER_OTLP_ENDPOINT="http://collector:4317", OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
     assert "http/protobuf" in refused.value.stderr
+
+
+_RUN_PROBE = """
+import datetime, json, uuid
+from aiokafka.structs import ConsumerRecord
+from sangsaeng_common import tracing
+from sangsaeng_common.contracts.intake import BusinessErased
+from sangsaeng_common.envelope import Envelope
+
+tracing.configure("visits")
+run, published = [], {}
+for offset in range(3):  # three events of three traces, applied by a batch handler in one run
+    envelope = Envelope.wrap(BusinessErased(business_id=uuid.uuid4(), erased_at=datetime.datetime.now(datetime.UTC)))
+    span, headers = tracing.start_publish("sangsaeng.intake.events", envelope.subject, envelope.headers())
+    span.end()
+    sent = Envelope.from_kafka([(k, v.encode()) for k, v in headers.items()], envelope.data)
+    run.append((ConsumerRecord("sangsaeng.intake.events", 0, offset, 0, 0, envelope.key, envelope.data, None, 0, 0, []), sent))
+    published[offset] = headers["traceparent"].split("-")[2]
+with tracing.processing_run("sangsaeng.visits", run):
+    inside = tracing.current_traceparent()
+tracing.shutdown()
+print("PROBE " + json.dumps({"published": published, "inside": inside}))
+"""
+
+
+def test_a_batch_run_gives_every_event_its_own_consumer_span_in_its_own_trace():
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run([sys.executable, "-c", _RUN_PROBE], env={**clean, "OTEL_TRACES_EXPORTER": "console"},
+                          capture_output=True, text=True, timeout=60, check=True)
+    printed, probe = done.stdout.split("PROBE ")
+    decoder, spans, at = json.JSONDecoder(), [], 0
+    while (at := printed.find("{", at)) != -1:  # the console exporter prints one JSON object a span
+        span, end = decoder.raw_decode(printed, at)
+        spans.append(span)
+        at = end
+    probe = json.loads(probe)
+    consumer = [s for s in spans if s["kind"] == "SpanKind.CONSUMER"]
+    assert sorted(s["attributes"]["messaging.kafka.offset"] for s in consumer) == [0, 1, 2]
+    for s in consumer:  # each the child of its own event's publish span
+        assert s["parent_id"] == "0x" + probe["published"][str(s["attributes"]["messaging.kafka.offset"])]
+    first = next(s for s in consumer if s["attributes"]["messaging.kafka.offset"] == 0)
+    assert probe["inside"].split("-")[2] == first["context"]["span_id"][2:]  # the first is current
