@@ -126,14 +126,14 @@ async def measure(quick: bool) -> list[Row]:
         finally:
             await listener.close()
             await db.close()
-    p50, p99 = _p(full, 0.5), _p(full, 0.99)
+    (p50, p99), (half_p50, half_p99) = _p50_p99(full), _p50_p99(half)
     return [Row(WHAT, f"p50 {p50:.0f} ms, p99 {p99:.0f} ms", "—", None, "p50 < 50 ms, p99 < 250 ms", p50 < 50 and p99 < 250,
                 f"{len(full):,} visits at {RATE}/s; HTTP answer p99 {sample.p99:.0f} ms; at {HALF_RATE}/s before it: "
-                f"p50 {_p(half, 0.5):.0f} ms, p99 {_p(half, 0.99):.0f} ms")]
+                f"p50 {half_p50:.0f} ms, p99 {half_p99:.0f} ms")]
 
 
-def _p(sorted_ms: list[float], q: float) -> float:
-    return sorted_ms[len(sorted_ms) // 2] if q == 0.5 else sorted_ms[int(len(sorted_ms) * q) - 1]
+def _p50_p99(sorted_ms: list[float]) -> tuple[float, float]:
+    return sorted_ms[len(sorted_ms) // 2], sorted_ms[int(len(sorted_ms) * 0.99) - 1]
 
 
 if __name__ == "__main__":

@@ -322,18 +322,13 @@ class EventConsumer:
         return bool(self._revoking & tps) or self._stopping
 
     async def _apply(self, tps: set[TopicPartition], batch: list[_Decoded]) -> list[tuple[ConsumerRecord, str, str]]:
-        backoff = Backoff(*self._backoff_args)
-        while True:
-            try:
-                return await apply_batch(self.pool, self.handlers.consumer, batch)
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                if self._give_up(tps):
-                    raise _Revoked() from exc
-                delay = backoff.next()
-                log.warning("transient fault applying batch, retrying", error=repr(exc), retry_in_s=round(delay, 2), size=len(batch))
-                await asyncio.sleep(delay)
+        try:
+            return await apply_batch_retrying(self.pool, self.handlers.consumer, batch, Backoff(*self._backoff_args),
+                                              give_up=lambda: self._give_up(tps))
+        except Exception as exc:
+            if is_transient(exc):  # given up: the partition moves on, or the consumer stops
+                raise _Revoked() from exc
+            raise
 
     async def _dead_letter(self, tps: set[TopicPartition], dead: list[tuple[ConsumerRecord, str, str]]) -> None:
         if not dead:
@@ -428,6 +423,22 @@ async def apply_batch(pool: asyncpg.Pool, consumer_name: str, batch: list[_Decod
                 outcome = await _apply_in(conn, consumer_name, batch, isolate=True)
     outcome.count(consumer_name)  # once committed
     return outcome.failed
+
+
+async def apply_batch_retrying(
+    pool: asyncpg.Pool, consumer_name: str, batch: list[_Decoded], backoff: Backoff, give_up: Callable[[], bool]
+) -> list[Dead]:
+    """`apply_batch`, again after each transient fault (a failed attempt commits nothing),
+    until it succeeds or `give_up()` says to stop: then the fault is raised."""
+    while True:
+        try:
+            return await apply_batch(pool, consumer_name, batch)
+        except Exception as exc:
+            if not is_transient(exc) or give_up():
+                raise
+            delay = backoff.next()
+            log.warning("transient fault applying batch, retrying", error=repr(exc), retry_in_s=round(delay, 2), size=len(batch))
+            await asyncio.sleep(delay)
 
 
 class _HandlerFailed(Exception):

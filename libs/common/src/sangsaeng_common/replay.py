@@ -23,8 +23,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from sangsaeng_common import tracing
-from sangsaeng_common.consumer import Handlers, _Decoded, apply_batch, decode_records
-from sangsaeng_common.db import connect, create_pool, is_transient, migrate, service_migrations
+from sangsaeng_common.consumer import Handlers, _Decoded, apply_batch_retrying, decode_records
+from sangsaeng_common.db import connect, create_pool, migrate, service_migrations
 from sangsaeng_common.envelope import Envelope, PoisonMessage
 from sangsaeng_common.kafka import KafkaOptions
 from sangsaeng_common.ledger_client import LedgerSource, ledger_batches
@@ -114,8 +114,6 @@ def _decode(handlers: Handlers, records: list[ConsumerRecord], until: datetime |
     return decoded
 
 
-
-
 async def _apply_partitions(pool: asyncpg.Pool, handlers: Handlers, batches: list[list[_Decoded]]) -> None:
     """Each a partition's events: applied at once, as the live consumer applies a poll."""
     with tracing.suppressed():  # old events, not new work in their traces
@@ -127,19 +125,12 @@ async def _apply_partitions(pool: asyncpg.Pool, handlers: Handlers, batches: lis
 
 async def _apply_retrying(pool: asyncpg.Pool, handlers: Handlers, decoded: list[_Decoded]) -> None:
     """A batch is one transaction: after a transient fault (a deadlock between two of the
-    batches applied at once, the database restarting) it is applied again, as live."""
-    backoff = Backoff(0.05, 2.0)
-    for attempt in range(1, REPLAY_ATTEMPTS + 1):
-        try:
-            await apply_batch(pool, handlers.consumer, decoded)
-            return
-        except Exception as exc:
-            if not is_transient(exc) or attempt == REPLAY_ATTEMPTS:
-                raise
-            await asyncio.sleep(backoff.next())
+    batches applied at once, the database restarting) it is applied again, as live. A
+    replay is run by hand and watched: it retries a while, then fails loudly rather than hang."""
+    attempts = iter(range(REPLAY_ATTEMPTS - 1))
+    await apply_batch_retrying(pool, handlers.consumer, decoded, Backoff(0.05, 2.0), give_up=lambda: next(attempts, None) is None)
 
 
-# A replay is run by hand and watched: retry a while, then fail loudly rather than hang.
 REPLAY_ATTEMPTS = 20
 
 

@@ -309,7 +309,7 @@ def tune_gc() -> None:
     the app). A service allocates many short-lived objects per request and event (records,
     envelopes, models, rows) and keeps little: freezing the start-up heap takes it out of
     every later collection, and a larger young generation collects less often. Decoding a
-    consumed event took about a quarter less CPU (bench/consumer_pipeline.py)."""
+    consumed event took about a quarter less CPU (bench/decode_rate.py)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
