@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sangsaeng_common import metrics, tracing
 from sangsaeng_common.db import is_transient
+from sangsaeng_common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, NotYetKnown
 from sangsaeng_common.logging import bind_contextvars, clear_contextvars, get_logger
 
 log = get_logger(__name__)
@@ -78,10 +79,26 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "request")
 
 
+def problem_of(error: DomainError) -> Problem:
+    """The one place where a domain error becomes an HTTP answer."""
+    if isinstance(error, Invalid):
+        return Problem(
+            422, error.title, error.detail, errors=[{"field": f, "message": m} for f, m in error.errors], **error.extensions
+        )
+    if isinstance(error, NotYetKnown):
+        return Problem(503, error.title, error.detail, headers={"Retry-After": str(error.retry_after_s)}, **error.extensions)
+    status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, Conflict) else 403 if isinstance(error, Forbidden) else 400
+    return Problem(status, error.title, error.detail, **error.extensions)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(request, exc)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(request, problem_of(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -319,6 +336,13 @@ def document_problems(app: FastAPI, routes: Iterable[BaseRoute]) -> None:
 
 # The header every POST takes (pass the value to Runtime.command).
 IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeat a POST safely: the same key gets the first answer")
+
+
+def idempotency_scope(request: Request) -> str:
+    """Where a POST's Idempotency-Keys are remembered: its method and route template
+    ("POST /visits/{visit_id}/record"), the same for every id, never typed by hand."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
 
 
 async def idempotent(

@@ -32,7 +32,7 @@ import uvicorn
 import uvloop
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -43,7 +43,7 @@ from sangsaeng_common import failpoints, outbox, tracing
 from sangsaeng_common.consumer import EventConsumer, Handlers
 from sangsaeng_common.contracts import Event, events_topic
 from sangsaeng_common.db import MigrationError, connect, create_pool, is_transient, migrate, role_of, service_migrations
-from sangsaeng_common.http import Authenticator, Principal, Problem, document_problems, idempotent, install_problem_handlers, install_request_context, require
+from sangsaeng_common.http import Authenticator, Principal, Problem, document_problems, idempotency_scope, idempotent, install_problem_handlers, install_request_context, require
 from sangsaeng_common.kafka import ensure_topics, partition_counts
 from sangsaeng_common.ledger_client import LedgerSource, LedgerUnavailable
 from sangsaeng_common.logging import configure_logging, get_logger
@@ -90,16 +90,20 @@ class Runtime:
         self,
         run: Callable[[UnitOfWork], Awaitable[tuple[int, Any]]],
         *,
-        scope: str,
+        request: Request | None = None,
+        scope: str | None = None,
         principal: Principal,
         idempotency_key: str | None,
         request_body: Any,
     ) -> tuple[int, Any]:
         """Run one command in one unit of work, once per Idempotency-Key.
 
-        A key belongs to the caller: `scope` (e.g. "POST /visits/{id}/record") and the
-        principal together name where it is remembered, so two callers can never replay
-        each other's answers."""
+        A key belongs to the caller: the route (e.g. "POST /visits/{visit_id}/record", taken
+        from `request`) and the principal together name where it is remembered, so two
+        callers can never replay each other's answers."""
+        if scope is None:
+            assert request is not None, "pass the request (its route names the idempotency scope)"
+            scope = idempotency_scope(request)
         async with self.uow() as uow:
             status, payload, _ = await idempotent(
                 uow.conn, scope=f"{scope}:{principal.name}", key=idempotency_key, request_body=request_body,

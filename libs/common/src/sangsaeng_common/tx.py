@@ -1,0 +1,19 @@
+"""The transaction a handler works in: a command's unit of work or a consumer's event
+context. Both hold one connection inside one transaction and emit through the outbox."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from sangsaeng_common.contracts import Event
+    from sangsaeng_common.envelope import Envelope
+
+
+class Tx(Protocol):
+    @property
+    def conn(self) -> asyncpg.Connection: ...
+
+    async def emit(self, event: Event) -> Envelope: ...
