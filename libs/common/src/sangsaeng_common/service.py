@@ -391,7 +391,10 @@ async def run(definition: ServiceDefinition, roles: set[str]) -> None:
     tracing.shutdown()
 
 
-def cli(definition: ServiceDefinition) -> typer.Typer:
+def cli(definition: ServiceDefinition | Callable[[], ServiceDefinition]) -> typer.Typer:
+    """The service's command line; `definition` may be the composition root's `build`."""
+    if not isinstance(definition, ServiceDefinition):
+        definition = definition()
     app = typer.Typer(help=f"{definition.title}", no_args_is_help=False, add_completion=False)
 
     @app.command()
