@@ -57,5 +57,5 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dsn", required=True)
     args = parser.parse_args()
-    # The same uvicorn.Config as sangsaeng_common.service.run (loop and HTTP parser: uvicorn's defaults).
+    # The same uvicorn.Config as sangsaeng_common.process.run (loop and HTTP parser: uvicorn's defaults).
     uvicorn.Server(uvicorn.Config(build(args.dsn), host="127.0.0.1", port=args.port, log_config=None, access_log=False)).run()

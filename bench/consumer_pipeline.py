@@ -93,7 +93,7 @@ async def pipeline_run(quick: bool) -> AsyncIterator[PipelineRun]:
     from sangsaeng_devstack.broker import Broker
     from sangsaeng_devstack.postgres import Postgres
 
-    from sangsaeng_common.service import tune_gc
+    from sangsaeng_common.process import tune_gc
 
     businesses = 2_000 if quick else 10_000
     with Broker() as broker, Postgres() as postgres:

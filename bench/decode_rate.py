@@ -34,7 +34,7 @@ def records(events: int) -> list[ConsumerRecord]:
 
 
 def per_event_us(batch: list[ConsumerRecord], rounds: int = 5) -> float:
-    from sangsaeng_common.consumer import decode_records
+    from sangsaeng_common.decoding import decode_records
     from visits.consumers import handlers
 
     def once() -> None:
@@ -49,7 +49,7 @@ def per_event_us(batch: list[ConsumerRecord], rounds: int = 5) -> float:
 
 
 def main(events: int, profile: bool) -> None:
-    from sangsaeng_common.service import tune_gc
+    from sangsaeng_common.process import tune_gc
 
     batch = records(events)
     print(f"{len(batch):,} records, Python's default collector: {per_event_us(batch):.1f} µs/event")

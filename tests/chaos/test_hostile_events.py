@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
-from sangsaeng_common.consumer import Handlers
+from sangsaeng_common.handlers import Handlers
 from sangsaeng_common.contracts import Event, events_topic
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.intake import BusinessRegistered, BusinessStageChanged, Stage

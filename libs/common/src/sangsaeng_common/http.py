@@ -1,39 +1,29 @@
-"""HTTP building blocks every service uses the same way: RFC 9457 problem+json errors,
-bearer-token roles, correlation ids, request metrics, and Idempotency-Key."""
+"""HTTP building blocks every route uses the same way: RFC 9457 problem+json errors (the
+one mapping of domain errors to answers) and bearer-token roles. The request context is in
+request_context.py, the OpenAPI's error answers in openapi.py, Idempotency-Key in
+idempotency.py."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sangsaeng_common import metrics, tracing
 from sangsaeng_common.db import is_transient
 from sangsaeng_common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, NotYetKnown
-from sangsaeng_common.logging import bind_contextvars, clear_contextvars, get_logger
+from sangsaeng_common.logging import bind_contextvars, get_logger
 
 log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
-traceparent_var: ContextVar[str | None] = ContextVar("traceparent", default=None)
 
 
 # ---------------------------------------------------------------- problems
@@ -128,56 +118,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(request, Problem(500, "Internal error"))
 
 
-# ---------------------------------------------------------------- correlation + metrics
-
-
-def install_request_context(app: FastAPI) -> None:
-    app.add_middleware(_RequestContext, service_name=app.state.service_name)
-
-
-class _RequestContext:
-    """Correlation id, trace parent and log context for each request, its metrics and its log
-    line. A plain ASGI middleware: Starlette's BaseHTTPMiddleware (`@app.middleware`) runs
-    the app in a task of its own and streams the response through a queue, which cost
-    about a sixth of the CPU of a POST (see BENCHMARKS.md)."""
-
-    def __init__(self, app: ASGIApp, service_name: str):
-        self.app = app
-        self.service_name = service_name
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        correlation_id = headers.get("x-correlation-id") or str(uuid.uuid4())
-        correlation_id_var.set(correlation_id)
-        tracing.annotate(correlation_id)
-        traceparent_var.set(headers.get("traceparent"))
-        clear_contextvars()
-        bind_contextvars(service=self.service_name, correlation_id=correlation_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_correlation_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), (b"x-correlation-id", correlation_id.encode())]}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_correlation_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            path = getattr(scope.get("route"), "path", "unmatched")
-            method = scope["method"]
-            metrics.HTTP_REQUESTS.labels(method, path, status).inc()
-            metrics.HTTP_LATENCY.labels(method, path).observe(elapsed)
-            if path not in ("/health", "/ready", "/metrics"):
-                log.info("request", method=method, path=scope["path"], status=status, ms=round(elapsed * 1000, 1))
-
-
 # ---------------------------------------------------------------- authentication
 
 
@@ -248,138 +188,3 @@ def roles_of(route: APIRoute) -> tuple[str, ...] | None:
             return roles
         pending.extend(dependant.dependencies)
     return None
-
-
-# ---------------------------------------------------------------- the answers in the OpenAPI
-
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "RFC 9457 problem details",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "location": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-    },
-    "additionalProperties": True,
-}
-
-# Answers the shared mechanisms give, whatever the route: documented once here.
-_SHARED_PROBLEMS = {
-    "400": "the body is not a JSON document",
-    "404": "no such resource (or not one the caller may see)",
-    "409": "conflicts with the resource's current state",
-    "401": "no bearer token, or an unknown one",
-    "403": "the caller's role may not do this (`x-roles` lists the roles that may)",
-    "422": "invalid input; `errors[].field` names the field",
-    "503": "a dependency (database, broker) is unreachable; try again after Retry-After",
-}
-
-
-def document_problems(app: FastAPI, routes: Iterable[BaseRoute]) -> None:
-    """Make the OpenAPI tell the truth about errors: every error answer is problem+json
-    (FastAPI documents its own 422 shape, which this project never sends); secured routes
-    list `x-roles` and their 401/403; every route with input can answer 422, and every
-    route 503. `routes`: the app's and its routers' (an included router keeps its own)."""
-    for route in routes:
-        if isinstance(route, APIRoute) and (roles := roles_of(route)) is not None:
-            route.openapi_extra = {**(route.openapi_extra or {}), "x-roles": list(roles)}
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = generate()
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-        problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-        for item in schema.get("paths", {}).values():
-            for method, operation in item.items():
-                responses = operation.setdefault("responses", {})
-                parameters = operation.get("parameters", [])
-                shared = ["503"] + (["422"] if parameters or "requestBody" in operation else [])
-                shared += ["400"] if "requestBody" in operation else []
-                # A path naming a resource by id answers 404 when there is none.
-                by_id = any(p["in"] == "path" and p["name"].endswith("_id") for p in parameters)
-                shared += ["404"] if by_id else []
-                # ... and a change to it can conflict with the state it is in.
-                shared += ["409"] if by_id and method in ("post", "put") else []
-                shared += ["401", "403"] if "x-roles" in operation else []
-                for code in shared:
-                    responses.setdefault(code, {"description": _SHARED_PROBLEMS[code]})
-                for code, response in responses.items():
-                    if code[0] in "45":
-                        own = response.get("content", {}).get("application/json")  # a route's own problem model
-                        response["content"] = {PROBLEM_JSON: own} if own and code not in ("422",) else problem
-                        if code == "503":
-                            response["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds"}}
-                        if code == "422":
-                            response["description"] = _SHARED_PROBLEMS["422"]
-        for name in ("HTTPValidationError", "ValidationError"):
-            schema["components"]["schemas"].pop(name, None)
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-# ---------------------------------------------------------------- idempotency
-
-# The header every POST takes (pass the value to Runtime.command).
-IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeat a POST safely: the same key gets the first answer")
-
-
-def idempotency_scope(request: Request) -> str:
-    """Where a POST's Idempotency-Keys are remembered: its method and route template
-    ("POST /visits/{visit_id}/record"), the same for every id, never typed by hand."""
-    route = request.scope.get("route")
-    return f"{request.method} {getattr(route, 'path', request.url.path)}"
-
-
-async def idempotent(
-    conn: asyncpg.Connection,
-    *,
-    scope: str,
-    key: str | None,
-    request_body: Any,
-    command: Callable[[], Awaitable[tuple[int, Any]]],
-) -> tuple[int, Any, bool]:
-    """Run `command` once per (scope, Idempotency-Key); a repeat gets the first answer.
-
-    Runs inside the command's transaction: the stored answer commits with the effects.
-    The key row is inserted first; a concurrent request with the same key blocks on
-    that insert until the first transaction ends, then finds the stored answer.
-    Returns (status, body, replayed).
-    """
-    if key is None:
-        status, body = await command()
-        return status, body, False
-    if not 1 <= len(key) <= 200:
-        raise Problem.invalid("Idempotency-Key", "must be 1 to 200 characters")
-    request_hash = hashlib.sha256(json.dumps(request_body, sort_keys=True, default=str).encode()).hexdigest()
-    inserted = await conn.fetchval(
-        """insert into idempotency_keys (scope, key, request_hash) values ($1, $2, $3)
-           on conflict do nothing returning true""",
-        scope,
-        key,
-        request_hash,
-    )
-    if not inserted:
-        stored = await conn.fetchrow("select request_hash, status_code, response from idempotency_keys where scope = $1 and key = $2", scope, key)
-        if stored["request_hash"] != request_hash:
-            raise Problem(422, "Idempotency-Key reused", "this Idempotency-Key was used with a different request body")
-        return stored["status_code"], stored["response"], True
-    status, body = await command()
-    await conn.execute(
-        "update idempotency_keys set status_code = $3, response = $4 where scope = $1 and key = $2", scope, key, status, body
-    )
-    return status, body, False

@@ -14,46 +14,29 @@ import asyncio
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from sangsaeng_common import tracing
-from sangsaeng_common.consumer import Handlers, _Decoded, apply_batch_retrying, decode_records
+from sangsaeng_common.decoding import Decoded, decode_records
+from sangsaeng_common.handlers import Handlers
+from sangsaeng_common.inbox import apply_batch_retrying
 from sangsaeng_common.db import connect, create_pool, migrate, service_migrations
 from sangsaeng_common.envelope import Envelope, PoisonMessage
 from sangsaeng_common.kafka import KafkaOptions
 from sangsaeng_common.ledger_client import LedgerSource, ledger_batches
+from sangsaeng_common.read_models import ReadModel, TableDiff, diff_table
 from sangsaeng_common.retry import Backoff
 
-
-@dataclass(frozen=True)
-class ReadModel:
-    """A table built by consumers: `key` identifies a row; `ignore` lists columns that may
-    legitimately differ in a rebuild (times of processing, ids generated while handling)."""
-
-    table: str
-    key: tuple[str, ...]
-    ignore: tuple[str, ...] = ()
-    subject: str | None = None  # the column holding the business id, for time travel
-
-
-@dataclass
-class TableDiff:
-    table: str
-    live_rows: int
-    rebuilt_rows: int
-    missing: list[dict[str, Any]] = field(default_factory=list)  # live, not rebuilt
-    extra: list[dict[str, Any]] = field(default_factory=list)  # rebuilt, not live
-    different: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def equal(self) -> bool:
-        return not (self.missing or self.extra or self.different)
+if TYPE_CHECKING:
+    from sangsaeng_common.runtime import ServiceDefinition
+    from sangsaeng_common.settings import ServiceSettings
 
 
 @dataclass
@@ -108,13 +91,13 @@ def _keep(handlers: Handlers, record: ConsumerRecord, until: datetime | None, su
     return (until is None or envelope.time <= until) and (subject is None or envelope.subject == subject)
 
 
-def _decode(handlers: Handlers, records: list[ConsumerRecord], until: datetime | None, subject: str | None) -> list[_Decoded]:
+def _decode(handlers: Handlers, records: list[ConsumerRecord], until: datetime | None, subject: str | None) -> list[Decoded]:
     kept = [r for r in records if _keep(handlers, r, until, subject)]
     decoded, _poison = decode_records(handlers, kept)  # poison was dead-lettered live
     return decoded
 
 
-async def _apply_partitions(pool: asyncpg.Pool, handlers: Handlers, batches: list[list[_Decoded]]) -> None:
+async def _apply_partitions(pool: asyncpg.Pool, handlers: Handlers, batches: list[list[Decoded]]) -> None:
     """Each a partition's events: applied at once, as the live consumer applies a poll."""
     with tracing.suppressed():  # old events, not new work in their traces
         async with asyncio.TaskGroup() as group:
@@ -123,7 +106,7 @@ async def _apply_partitions(pool: asyncpg.Pool, handlers: Handlers, batches: lis
                     group.create_task(_apply_retrying(pool, handlers, decoded))
 
 
-async def _apply_retrying(pool: asyncpg.Pool, handlers: Handlers, decoded: list[_Decoded]) -> None:
+async def _apply_retrying(pool: asyncpg.Pool, handlers: Handlers, decoded: list[Decoded]) -> None:
     """A batch is one transaction: after a transient fault (a deadlock between two of the
     batches applied at once, the database restarting) it is applied again, as live. A
     replay is run by hand and watched: it retries a while, then fails loudly rather than hang."""
@@ -195,42 +178,6 @@ async def _replay_consumer(
         await consumer.stop()
 
 
-async def _rows(conn: asyncpg.Connection, schema: str, model: ReadModel, subject: str | None) -> dict[tuple, dict[str, Any]]:
-    where = f' where "{model.subject}"::text = $1' if subject and model.subject else ""
-    args = [subject] if where else []
-    rows = await conn.fetch(f'select * from "{schema}"."{model.table}"{where}', *args)
-    out = {}
-    for r in rows:
-        row = {k: v for k, v in dict(r).items() if k not in model.ignore}
-        out[tuple(str(row[k]) for k in model.key)] = row
-    return out
-
-
-async def diff_table(conn: asyncpg.Connection, live: str, scratch: str, model: ReadModel, subject: str | None = None, sample: int = 10) -> TableDiff:
-    live_rows, rebuilt = await _rows(conn, live, model, subject), await _rows(conn, scratch, model, subject)
-    result = TableDiff(model.table, len(live_rows), len(rebuilt))
-    for key, row in live_rows.items():
-        other = rebuilt.get(key)
-        if other is None:
-            result.missing.append(_jsonable(row))
-        elif other != row:
-            changed = {k: {"live": row[k], "rebuilt": other.get(k)} for k in row if row[k] != other.get(k)}
-            result.different.append(_jsonable({"key": dict(zip(model.key, key)), "columns": changed}))
-    result.extra = [_jsonable(row) for key, row in rebuilt.items() if key not in live_rows]
-    result.missing, result.extra, result.different = result.missing[:sample], result.extra[:sample], result.different[:sample]
-    return result
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
-
-
 async def rebuild(
     *,
     service: str,
@@ -270,3 +217,33 @@ async def rebuild(
     finally:
         await conn.close()
 
+
+class ReplaySource(StrEnum):
+    kafka = "kafka"  # every topic from offset zero
+    ledger = "ledger"  # the audit ledger, over its HTTP API
+
+
+async def replay_service(definition: ServiceDefinition, settings: ServiceSettings, **kwargs: Any) -> ReplayResult:
+    """`rebuild` for a service: its consumers, its read models, its schema."""
+    return await rebuild(
+        service=definition.name,
+        dsn=settings.database_url,
+        kafka=settings.kafka,
+        consumers=definition.consumers,
+        read_models=definition.read_models,
+        **kwargs,
+    )
+
+
+def replay_report(result: ReplayResult) -> dict[str, Any]:
+    return {
+        "equal": result.equal,
+        "events": result.events,
+        "seconds": round(result.seconds, 3),
+        "events_per_second": round(result.events_per_second, 1),
+        "tables": [
+            {"table": t.table, "live_rows": t.live_rows, "rebuilt_rows": t.rebuilt_rows, "equal": t.equal,
+             "missing": t.missing, "extra": t.extra, "different": t.different}
+            for t in result.tables
+        ],
+    }

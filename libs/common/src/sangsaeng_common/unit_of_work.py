@@ -9,7 +9,7 @@ import asyncpg
 from sangsaeng_common import outbox, tracing
 from sangsaeng_common.contracts import Event
 from sangsaeng_common.envelope import Envelope
-from sangsaeng_common.http import correlation_id_var, traceparent_var
+from sangsaeng_common.request_context import correlation_id_var, traceparent_var
 
 
 class UnitOfWork:

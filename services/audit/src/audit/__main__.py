@@ -25,7 +25,7 @@ from audit.domain.application import as_of
 from audit.queries import AuditSettings
 from sangsaeng_common.db import connect
 from sangsaeng_common.report_tables import print_report
-from sangsaeng_common.service import cli
+from sangsaeng_common.cli import cli
 from sangsaeng_common.settings import ServiceSettings
 
 app = cli(definition)

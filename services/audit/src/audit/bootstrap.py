@@ -2,7 +2,7 @@
 
 from audit.consumers import handlers
 from audit.entrypoints.http import routes
-from sangsaeng_common.service import ServiceDefinition
+from sangsaeng_common.runtime import ServiceDefinition
 
 definition = ServiceDefinition(
     name="audit",

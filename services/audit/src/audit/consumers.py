@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from sangsaeng_common.consumer import EventContext, Handlers
+from sangsaeng_common.handlers import EventContext, Handlers
 from sangsaeng_common.contracts import Event
 
 from audit.ledger import append

@@ -1,5 +1,5 @@
 from intake.bootstrap import definition
-from sangsaeng_common.service import cli
+from sangsaeng_common.cli import cli
 
 
 def main() -> None:

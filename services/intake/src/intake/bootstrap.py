@@ -10,8 +10,8 @@ from sangsaeng_common.contracts.intake import (
     ConsentWithdrawn,
     SupportRequested,
 )
-from sangsaeng_common.replay import ReadModel
-from sangsaeng_common.service import ServiceDefinition
+from sangsaeng_common.read_models import ReadModel
+from sangsaeng_common.runtime import ServiceDefinition
 
 definition = ServiceDefinition(
     name="intake",

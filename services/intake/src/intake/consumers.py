@@ -10,7 +10,7 @@ import asyncpg
 
 from intake.domain import timeline as rules
 from intake.handlers import scrub_timeline
-from sangsaeng_common.consumer import EventContext, Handlers
+from sangsaeng_common.handlers import EventContext, Handlers
 from sangsaeng_common.contracts import Event
 from sangsaeng_common.contracts.intake import BusinessErased
 

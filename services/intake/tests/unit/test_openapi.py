@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from intake.bootstrap import definition
-from sangsaeng_common.service import Runtime, build_app
+from sangsaeng_common.app import build_app
+from sangsaeng_common.runtime import Runtime
 from sangsaeng_common.settings import ServiceSettings
 
 OPERATIONS = {

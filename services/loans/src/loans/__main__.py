@@ -1,4 +1,4 @@
-from sangsaeng_common.service import cli
+from sangsaeng_common.cli import cli
 from loans.bootstrap import definition
 
 

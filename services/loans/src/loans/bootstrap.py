@@ -11,8 +11,8 @@ from sangsaeng_common.contracts.loans import (
     LoanSubmitted,
     LoanWithdrawn,
 )
-from sangsaeng_common.replay import ReadModel
-from sangsaeng_common.service import ServiceDefinition
+from sangsaeng_common.read_models import ReadModel
+from sangsaeng_common.runtime import ServiceDefinition
 from loans.consumers import guarantee_sweeper, handlers
 from loans.entrypoints.http import routes
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from sangsaeng_common.consumer import EventContext, Handlers
+from sangsaeng_common.handlers import EventContext, Handlers
 from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged
 from sangsaeng_common.contracts.loans import LoanSubmitted
 from sangsaeng_common.contracts.referrals import ReferralCompleted
 from sangsaeng_common.contracts.visits import VisitRecorded
 from sangsaeng_common.db import is_transient
 from sangsaeng_common.logging import get_logger
-from sangsaeng_common.service import Runtime
+from sangsaeng_common.runtime import Runtime
 from loans import handlers as commands
 from loans.config import settings
 

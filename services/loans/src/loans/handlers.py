@@ -14,7 +14,7 @@ from uuid import UUID
 import asyncpg
 import uuid6
 
-from sangsaeng_common.consumer import EventContext
+from sangsaeng_common.handlers import EventContext
 from sangsaeng_common.contracts import Event
 from sangsaeng_common.contracts.common import Need
 from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged

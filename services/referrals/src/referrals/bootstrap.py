@@ -2,8 +2,8 @@
 
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.referrals import ReferralAcknowledged, ReferralCompleted, ReferralSent, agency_topic
-from sangsaeng_common.replay import ReadModel
-from sangsaeng_common.service import ServiceDefinition
+from sangsaeng_common.read_models import ReadModel
+from sangsaeng_common.runtime import ServiceDefinition
 from referrals.consumers import handlers
 from referrals.entrypoints.http import routes
 

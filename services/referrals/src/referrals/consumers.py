@@ -3,7 +3,7 @@ erasure from intake's, and a small directory of businesses."""
 
 from __future__ import annotations
 
-from sangsaeng_common.consumer import EventContext, Handlers
+from sangsaeng_common.handlers import EventContext, Handlers
 from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged, ConsentGiven, ConsentWithdrawn
 from sangsaeng_common.contracts.loans import GuaranteeRequested
 from sangsaeng_common.contracts.visits import VisitRecorded

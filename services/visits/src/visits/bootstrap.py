@@ -1,8 +1,8 @@
 """Composition root of visits."""
 
 from sangsaeng_common.contracts.visits import VisitCancelled, VisitRecorded, VisitScheduled
-from sangsaeng_common.replay import ReadModel
-from sangsaeng_common.service import ServiceDefinition
+from sangsaeng_common.read_models import ReadModel
+from sangsaeng_common.runtime import ServiceDefinition
 from visits.consumers import handlers
 from visits.entrypoints.http import routes
 

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from sangsaeng_common.consumer import EventContext, Handlers
+from sangsaeng_common.handlers import EventContext, Handlers
 from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged, SupportRequested
 from visits import handlers as commands
 from visits.config import policy

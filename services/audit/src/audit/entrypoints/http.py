@@ -15,7 +15,7 @@ from audit import queries
 from audit.domain.application import as_of
 from audit.domain.period import Period, parse_period
 from sangsaeng_common.http import Principal, Problem, require
-from sangsaeng_common.service import Runtime
+from sangsaeng_common.runtime import Runtime
 
 PeriodName = Path(description="YYYYH1, YYYYH2, YYYYQ1..Q4, YYYY-MM or YYYY", examples=["2025H1"])
 

@@ -33,8 +33,9 @@ from intake.models import (
     TimelinePage,
 )
 from sangsaeng_common.contracts.intake import Stage
-from sangsaeng_common.http import IdempotencyKey, Principal, Problem, require
-from sangsaeng_common.service import Runtime
+from sangsaeng_common.http import Principal, Problem, require
+from sangsaeng_common.idempotency import IdempotencyKey
+from sangsaeng_common.runtime import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]

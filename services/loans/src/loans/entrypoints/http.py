@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sangsaeng_common.contracts.loans import LoanProgram
-from sangsaeng_common.http import IdempotencyKey, Principal, Problem, require
-from sangsaeng_common.service import Runtime
+from sangsaeng_common.http import Principal, Problem, require
+from sangsaeng_common.idempotency import IdempotencyKey
+from sangsaeng_common.runtime import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
 from loans import handlers, queries
 from loans.config import settings

@@ -14,9 +14,10 @@ from fastapi.responses import JSONResponse
 
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.referrals import agency_topic
-from sangsaeng_common.http import IdempotencyKey, Principal, Problem, require
+from sangsaeng_common.http import Principal, Problem, require
+from sangsaeng_common.idempotency import IdempotencyKey
 from sangsaeng_common.pii import contains_resident_number
-from sangsaeng_common.service import Runtime
+from sangsaeng_common.runtime import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
 from referrals import handlers
 from referrals.config import policy

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sangsaeng_common.contracts.common import Need
 from sangsaeng_common.contracts.intake import Stage
 from sangsaeng_common.contracts.visits import VisitOutcome
-from sangsaeng_common.http import IdempotencyKey, Principal, Problem, require
-from sangsaeng_common.service import Runtime
+from sangsaeng_common.http import Principal, Problem, require
+from sangsaeng_common.idempotency import IdempotencyKey
+from sangsaeng_common.runtime import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
 from visits import handlers, queries
 from visits.config import policy

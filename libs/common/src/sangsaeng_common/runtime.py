@@ -1,0 +1,102 @@
+"""What a service is (`ServiceDefinition`, built by its composition root) and what its
+handlers and routes use at run time (`Runtime`: settings, pool, commands, readiness)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaClient
+from fastapi import APIRouter, Request
+
+from sangsaeng_common.contracts import Event
+from sangsaeng_common.handlers import Handlers
+from sangsaeng_common.http import Principal
+from sangsaeng_common.idempotency import idempotency_scope, idempotent
+from sangsaeng_common.read_models import ReadModel
+from sangsaeng_common.settings import ServiceSettings
+from sangsaeng_common.unit_of_work import UnitOfWork
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    title: str
+    description: str
+    routes: Callable[[Runtime], Iterable[APIRouter]]
+    consumers: list[Handlers] = field(default_factory=list)
+    produces: list[type[Event]] = field(default_factory=list)
+    # Tables built by the consumers, which a replay rebuilds and compares.
+    read_models: list[ReadModel] = field(default_factory=list)
+    # Periodic jobs run next to the consumers (the `consume` role), e.g. a timeout sweep:
+    # each is called as `task(runtime, stop)` and returns once `stop` is set. Every
+    # replica runs them, so a task must be safe to run concurrently (FOR UPDATE SKIP LOCKED).
+    tasks: list[Callable[[Runtime, asyncio.Event], Awaitable[None]]] = field(default_factory=list)
+    # Topics the service writes besides its own events topic (e.g. per-agency topics),
+    # created at start-up like the others.
+    extra_topics: list[str] = field(default_factory=list)
+
+
+class Runtime:
+    """What handlers and routes need at run time, built once per process."""
+
+    def __init__(self, settings: ServiceSettings, pool: asyncpg.Pool):
+        self.settings = settings
+        self.pool = pool
+        self._kafka: AIOKafkaClient | None = None
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.pool)
+
+    async def command(
+        self,
+        run: Callable[[UnitOfWork], Awaitable[tuple[int, Any]]],
+        *,
+        request: Request | None = None,
+        scope: str | None = None,
+        principal: Principal,
+        idempotency_key: str | None,
+        request_body: Any,
+    ) -> tuple[int, Any]:
+        """Run one command in one unit of work, once per Idempotency-Key.
+
+        A key belongs to the caller: the route (e.g. "POST /visits/{visit_id}/record", taken
+        from `request`) and the principal together name where it is remembered, so two
+        callers can never replay each other's answers."""
+        if scope is None:
+            assert request is not None, "pass the request (its route names the idempotency scope)"
+            scope = idempotency_scope(request)
+        async with self.uow() as uow:
+            status, payload, _ = await idempotent(
+                uow.conn, scope=f"{scope}:{principal.name}", key=idempotency_key, request_body=request_body,
+                command=lambda: run(uow),
+            )
+            await uow.commit()
+        return status, payload
+
+    async def database_ready(self) -> bool:
+        try:
+            async with asyncio.timeout(2):
+                return await self.pool.fetchval("select 1") == 1
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return False
+
+    async def broker_ready(self) -> bool:
+        try:
+            async with asyncio.timeout(2):
+                if self._kafka is None:
+                    self._kafka = AIOKafkaClient(**self.settings.kafka.client_kwargs(), client_id=f"{self.settings.service_name}-ready")
+                    await self._kafka.bootstrap()
+                return bool(await self._kafka.fetch_all_metadata())
+        except Exception:  # noqa: BLE001
+            return False
+
+    async def close(self) -> None:
+        if self._kafka is not None:
+            with contextlib.suppress(Exception):
+                await self._kafka.close()
+        await self.pool.close()
