@@ -9,14 +9,18 @@ import asyncpg
 from sangsaeng_common import outbox, tracing
 from sangsaeng_common.contracts import Event
 from sangsaeng_common.envelope import Envelope
-from sangsaeng_common.request_context import correlation_id_var, traceparent_var
 
 
 class UnitOfWork:
-    """`async with uow:` opens a transaction that rolls back unless `commit()` is called."""
+    """`async with uow:` opens a transaction that rolls back unless `commit()` is called.
 
-    def __init__(self, pool: asyncpg.Pool):
+    `correlation_id` and `traceparent` are what the events it emits carry when no span is
+    current (the caller's: a request's headers, say); the unit of work reads no context."""
+
+    def __init__(self, pool: asyncpg.Pool, *, correlation_id: str | None = None, traceparent: str | None = None):
         self._pool = pool
+        self.correlation_id = correlation_id
+        self.traceparent = traceparent
         self._conn: asyncpg.Connection | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self._committed = False
@@ -35,7 +39,7 @@ class UnitOfWork:
 
     async def emit(self, event: Event, *, topic: str | None = None, envelope: Envelope | None = None) -> Envelope:
         envelope = await outbox.add(
-            self.conn, event, correlation_id=correlation_id_var.get(), traceparent=tracing.current_traceparent() or traceparent_var.get(),
+            self.conn, event, correlation_id=self.correlation_id, traceparent=tracing.current_traceparent() or self.traceparent,
             topic=topic, envelope=envelope,
         )
         self.events.append(envelope)
