@@ -18,7 +18,7 @@ from uuid import UUID
 import uuid6
 from pydantic import ValidationError
 
-from sangsaeng_common.contracts import REGISTRY, Event, known_versions, parse_ce_type
+from sangsaeng_common.contracts import REGISTRY, Event, known_versions, parse_ce_type, source_of
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -45,10 +45,6 @@ def new_event_id() -> UUID:
 
 def new_traceparent() -> str:
     return f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
-
-
-def source_of(service: str) -> str:
-    return f"/sangsaeng/{service}"
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__, which made

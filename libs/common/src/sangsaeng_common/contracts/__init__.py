@@ -3,6 +3,9 @@
 A contract's CloudEvents type is `sangsaeng.<producer>.<Name>.v<N>`. A published
 version never changes in a breaking way; a breaking change is a new version.
 Consumers are tolerant readers: unknown fields are ignored (extra="ignore").
+
+The contracts are the shared language and depend on nothing above them: the envelope
+(envelope.py) imports them, never the other way round.
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ def contract(producer: str, name: str, version: int):
         return cls
 
     return register
+
+
+def source_of(service: str) -> str:
+    """A producer's CloudEvents source (`ce_source`)."""
+    return f"/sangsaeng/{service}"
 
 
 def events_topic(service: str) -> str:

@@ -17,10 +17,9 @@ from typing import Any
 
 import typer
 
-from sangsaeng_common.contracts import REGISTRY, Event, dlq_topic, events_topic
+from sangsaeng_common.contracts import REGISTRY, Event, dlq_topic, events_topic, source_of
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.referrals import ReferralSent, agency_topic
-from sangsaeng_common.envelope import source_of
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 REGENERATE = "python -m sangsaeng_common.contracts.publish write"
