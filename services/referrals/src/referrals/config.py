@@ -1,8 +1,6 @@
-"""Referrals' own settings (environment, prefix REFERRAL_): policy as data."""
+"""Referrals' own settings (environment, prefix REFERRAL_): policy as data. Read by bootstrap.build()."""
 
 from __future__ import annotations
-
-from functools import lru_cache
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,8 +20,3 @@ class ReferralPolicy(BaseSettings):
     @property
     def agencies(self) -> dict[AgencyCode, Agency]:
         return with_rules({k.value: v for k, v in self.consent_rules.items()})
-
-
-@lru_cache(maxsize=1)
-def policy() -> ReferralPolicy:
-    return ReferralPolicy()

@@ -1,28 +1,29 @@
 """Referrals' thin HTTP routes: agencies, referrals, and the agency API.
 
 An agency's token (role `agency:<CODE>`) sees and answers only its own referrals, and only
-those sent to it: another agency's referral answers 404, exactly like one that does not exist."""
+those sent to it (service_layer/views.py and handlers.py decide that). Domain errors become
+problem+json in one place (sangsaeng_common.http.install_problem_handlers)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.referrals import agency_topic
-from sangsaeng_common.http import Principal, Problem, require
+from sangsaeng_common.http import Principal, require
 from sangsaeng_common.idempotency import IdempotencyKey
-from sangsaeng_common.pii import contains_resident_number
 from sangsaeng_common.runtime import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
-from referrals import handlers
-from referrals.config import policy
-from referrals.domain import referral as r
-from referrals.models import AcknowledgeIn, AgencyOut, OutcomeIn, OverdueReferral, ReferIn, Referral
+from referrals.entrypoints.schemas import AcknowledgeIn, AgencyOut, OutcomeIn, OverdueReferral, ReferIn, Referral
+from referrals.service_layer import handlers, views
+from referrals.service_layer.commands import Acknowledge, RecordOutcome, ReferByHand
+from referrals.service_layer.handlers import Deps
 
 STAFF_READERS = ("staff", "planner", "loan_officer", "auditor")
 
@@ -31,7 +32,19 @@ def _json(row) -> dict:
     return Referral.of(row).model_dump(mode="json")
 
 
-def routes(runtime: Runtime) -> list[APIRouter]:
+def _reader(principal: Principal) -> str | None:
+    """The agency a reader is (None: staff, who read every agency's referrals)."""
+    return principal.agency if principal.role == "agency" else None
+
+
+def routes(deps: Deps) -> Callable[[Runtime], list[APIRouter]]:
+    def build(runtime: Runtime) -> list[APIRouter]:
+        return _routes(runtime, deps)
+
+    return build
+
+
+def _routes(runtime: Runtime, deps: Deps) -> list[APIRouter]:
     agencies = APIRouter(tags=["agencies"])
     referrals = APIRouter(tags=["referrals"])
     agency_api = APIRouter(tags=["agency API"])
@@ -41,14 +54,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
 
     @agencies.get("/agencies", response_model=list[AgencyOut], summary="Partner agencies, their programs, consent rules and topics")
     async def list_agencies(_: Principal = anyone) -> list[AgencyOut]:
-        return [AgencyOut.of(a, agency_topic(a.code)) for a in policy().agencies.values()]
-
-    def _agency_filter(principal: Principal, agency: AgencyCode | None) -> str | None:
-        if principal.role != "agency":
-            return agency.value if agency else None
-        if agency is not None and agency.value != principal.agency:
-            raise Problem(403, "Forbidden", f"agency {principal.agency} may read only its own referrals")
-        return principal.agency
+        return [AgencyOut.of(a, agency_topic(a.code)) for a in deps.policy.agencies.values()]
 
     @referrals.get("/referrals", response_model=list[Referral], summary="Referrals (an agency sees only those sent to it)")
     async def list_referrals(
@@ -58,16 +64,8 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         state: Literal["held", "sent", "acknowledged", "completed", "cancelled"] | None = None,
         limit: int = Query(100, ge=1, le=1000),
     ) -> list[Referral]:
-        agency_code = _agency_filter(principal, agency)
-        visible = [s.value for s in r.VISIBLE_TO_AGENCY] if principal.role == "agency" else None
         async with runtime.pool.acquire() as conn:
-            rows = await conn.fetch(
-                """select * from referrals
-                   where ($1::uuid is null or business_id = $1) and ($2::text is null or agency = $2)
-                     and ($3::text is null or state = $3) and ($4::text[] is null or state = any($4::text[]))
-                   order by created_at, id limit $5""",
-                business_id, agency_code, state, visible, limit,
-            )
+            rows = await views.referrals(conn, _reader(principal), business_id=business_id, agency=agency, state=state, limit=limit)
         return [Referral.of(row) for row in rows]
 
     @referrals.get("/referrals/overdue", response_model=list[OverdueReferral],
@@ -77,55 +75,42 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         agency: AgencyCode | None = None,
         as_of: date | None = Query(None, description="default today (Seoul)"),
     ) -> list[OverdueReferral]:
-        agency_code = _agency_filter(principal, agency)
-        as_of = as_of or handlers.today_in_seoul()
-        days = policy().overdue_days
         async with runtime.pool.acquire() as conn:
-            rows = await conn.fetch(
-                """select * from referrals where state in ('sent', 'acknowledged') and ($1::text is null or agency = $1)
-                     and sent_on < $2::date - $3::int order by sent_on, id""",
-                agency_code, as_of, days,
-            )
-        return [
-            OverdueReferral(**Referral.of(row).model_dump(), days_waiting=(as_of - row["sent_on"]).days,
-                            waiting_for="acknowledgement" if row["state"] == "sent" else "outcome")
-            for row in rows
-            if r.is_overdue(r.State(row["state"]), row["sent_on"], as_of, days)
-        ]
+            found = await views.overdue(conn, deps, _reader(principal), agency=agency, as_of=as_of)
+        return [OverdueReferral(**Referral.of(o.row).model_dump(), days_waiting=o.days_waiting, waiting_for=o.waiting_for) for o in found]
 
     @referrals.get("/referrals/{referral_id}", response_model=Referral, summary="One referral")
     async def get_referral(referral_id: UUID, principal: Principal = anyone) -> Referral:
         async with runtime.pool.acquire() as conn:
-            row = await conn.fetchrow("select * from referrals where id = $1", referral_id)
-        if row is None or (principal.role == "agency" and (row["agency"] != principal.agency or row["state"] not in r.VISIBLE_TO_AGENCY)):
-            raise Problem(404, "Referral not found", f"no referral {referral_id}")
-        return Referral.of(row)
+            return Referral.of(await views.referral(conn, _reader(principal), referral_id))
 
     @referrals.post("/referrals", status_code=201, response_model=Referral, summary="Refer a business by hand (staff)")
-    async def refer(body: ReferIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey) -> JSONResponse:
-        if contains_resident_number(body.reason):
-            raise Problem.invalid("reason", "contains a resident registration number (주민등록번호), which is never stored")
+    async def refer(
+        request: Request, body: ReferIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey
+    ) -> JSONResponse:
+        cmd = ReferByHand(body.business_id, body.agency, body.program, body.reason, body.referred_on, by=principal.name)
 
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            row = await handlers.refer_by_hand(uow, policy(), body.business_id, body.agency, body.program, body.reason,
-                                               body.referred_on or handlers.today_in_seoul(), principal.name)
-            return 201, _json(row)
+            return 201, _json(await handlers.refer_by_hand(uow, deps, cmd))
 
         status, payload = await runtime.command(
-            run, scope="POST /referrals", principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json")
+            run, request=request, principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json")
         )
         return JSONResponse(payload, status_code=status, headers={"Location": f"/referrals/{payload['id']}"})
 
     @agency_api.post("/referrals/{referral_id}/acknowledge", response_model=Referral,
                      summary="The agency received the referral (emits ReferralAcknowledged); repeating it is a no-op")
     async def acknowledge(
-        referral_id: UUID, body: AcknowledgeIn, principal: Principal = agency_only, idempotency_key: str | None = IdempotencyKey
+        request: Request, referral_id: UUID, body: AcknowledgeIn, principal: Principal = agency_only,
+        idempotency_key: str | None = IdempotencyKey,
     ) -> JSONResponse:
+        cmd = Acknowledge(referral_id, principal.agency, body.agency_reference)
+
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 200, _json(await handlers.acknowledge(uow, referral_id, principal.agency, body.agency_reference))
+            return 200, _json(await handlers.acknowledge(uow, deps, cmd))
 
         status, payload = await runtime.command(
-            run, scope="POST /referrals/{id}/acknowledge", principal=principal, idempotency_key=idempotency_key,
+            run, request=request, principal=principal, idempotency_key=idempotency_key,
             request_body={"referral_id": str(referral_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
@@ -133,18 +118,16 @@ def routes(runtime: Runtime) -> list[APIRouter]:
     @agency_api.post("/referrals/{referral_id}/outcome", response_model=Referral,
                      summary="The agency's outcome (emits ReferralCompleted); the same outcome again is a no-op, another is 409")
     async def outcome(
-        referral_id: UUID, body: OutcomeIn, principal: Principal = agency_only, idempotency_key: str | None = IdempotencyKey
+        request: Request, referral_id: UUID, body: OutcomeIn, principal: Principal = agency_only,
+        idempotency_key: str | None = IdempotencyKey,
     ) -> JSONResponse:
-        if body.note and contains_resident_number(body.note):
-            raise Problem.invalid("note", "contains a resident registration number (주민등록번호), which is never stored")
+        cmd = RecordOutcome(referral_id, principal.agency, body.outcome, body.amount_krw, body.note, body.completed_on)
 
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            row = await handlers.complete(uow, referral_id, principal.agency, body.outcome, body.amount_krw, body.note,
-                                          body.completed_on or handlers.today_in_seoul())
-            return 200, _json(row)
+            return 200, _json(await handlers.complete(uow, deps, cmd))
 
         status, payload = await runtime.command(
-            run, scope="POST /referrals/{id}/outcome", principal=principal, idempotency_key=idempotency_key,
+            run, request=request, principal=principal, idempotency_key=idempotency_key,
             request_body={"referral_id": str(referral_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)

@@ -1,4 +1,4 @@
-"""The HTTP API's request and response bodies."""
+"""The HTTP API's request and response bodies (pydantic); routes turn them into commands."""
 
 from __future__ import annotations
 
