@@ -6,13 +6,15 @@ problem+json in one place (sangsaeng_common.http.install_problem_handlers)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Literal
 from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.referrals import agency_topic
@@ -98,6 +100,19 @@ def _routes(runtime: Runtime, deps: Deps) -> list[APIRouter]:
         )
         return JSONResponse(payload, status_code=status, headers={"Location": f"/referrals/{payload['id']}"})
 
+    async def answer(request: Request, principal: Principal, idempotency_key: str | None, body: BaseModel,
+                     cmd: Acknowledge | RecordOutcome, handle: Callable[..., Awaitable[asyncpg.Record]]) -> JSONResponse:
+        """An agency's answer to a referral: one command, once per Idempotency-Key."""
+
+        async def run(uow: UnitOfWork) -> tuple[int, dict]:
+            return 200, _json(await handle(uow, deps, cmd))
+
+        status, payload = await runtime.command(
+            run, request=request, principal=principal, idempotency_key=idempotency_key,
+            request_body={"referral_id": str(cmd.referral_id), **body.model_dump(mode="json")},
+        )
+        return JSONResponse(payload, status_code=status)
+
     @agency_api.post("/referrals/{referral_id}/acknowledge", response_model=Referral,
                      summary="The agency received the referral (emits ReferralAcknowledged); repeating it is a no-op")
     async def acknowledge(
@@ -105,15 +120,7 @@ def _routes(runtime: Runtime, deps: Deps) -> list[APIRouter]:
         idempotency_key: str | None = IdempotencyKey,
     ) -> JSONResponse:
         cmd = Acknowledge(referral_id, principal.agency, body.agency_reference)
-
-        async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 200, _json(await handlers.acknowledge(uow, deps, cmd))
-
-        status, payload = await runtime.command(
-            run, request=request, principal=principal, idempotency_key=idempotency_key,
-            request_body={"referral_id": str(referral_id), **body.model_dump(mode="json")},
-        )
-        return JSONResponse(payload, status_code=status)
+        return await answer(request, principal, idempotency_key, body, cmd, handlers.acknowledge)
 
     @agency_api.post("/referrals/{referral_id}/outcome", response_model=Referral,
                      summary="The agency's outcome (emits ReferralCompleted); the same outcome again is a no-op, another is 409")
@@ -122,14 +129,6 @@ def _routes(runtime: Runtime, deps: Deps) -> list[APIRouter]:
         idempotency_key: str | None = IdempotencyKey,
     ) -> JSONResponse:
         cmd = RecordOutcome(referral_id, principal.agency, body.outcome, body.amount_krw, body.note, body.completed_on)
-
-        async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 200, _json(await handlers.complete(uow, deps, cmd))
-
-        status, payload = await runtime.command(
-            run, request=request, principal=principal, idempotency_key=idempotency_key,
-            request_body={"referral_id": str(referral_id), **body.model_dump(mode="json")},
-        )
-        return JSONResponse(payload, status_code=status)
+        return await answer(request, principal, idempotency_key, body, cmd, handlers.complete)
 
     return [agencies, referrals, agency_api]
