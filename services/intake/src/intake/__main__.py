@@ -1,9 +1,9 @@
-from intake.bootstrap import definition
+from intake.bootstrap import build
 from sangsaeng_common.cli import cli
 
 
 def main() -> None:
-    cli(definition)()
+    cli(build)()
 
 
 if __name__ == "__main__":

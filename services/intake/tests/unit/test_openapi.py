@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intake.bootstrap import definition
+from intake.bootstrap import build
 from sangsaeng_common.app import build_app
 from sangsaeng_common.runtime import Runtime
 from sangsaeng_common.settings import ServiceSettings
@@ -22,7 +22,7 @@ OPERATIONS = {
 @pytest.fixture(scope="module")
 def spec() -> dict:
     settings = ServiceSettings(service_name="intake", database_url="postgresql://unused@127.0.0.1/unused")  # type: ignore[call-arg]
-    return build_app(definition, Runtime(settings, pool=None)).openapi()  # type: ignore[arg-type]
+    return build_app(build(), Runtime(settings, pool=None)).openapi()  # type: ignore[arg-type]
 
 
 def _schema(spec: dict, ref_or_schema: dict) -> dict:

@@ -1,18 +1,19 @@
-"""Thin HTTP routes: parse, authorise, run one handler in one unit of work, answer."""
+"""Thin HTTP routes: parse, authorise, turn the body into a command, run it in one unit of
+work (once per Idempotency-Key), answer.
+
+Domain errors raised by the service layer become problem+json in one place
+(sangsaeng_common.http.install_problem_handlers); 401/403 come from `require(...)`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from intake import handlers, queries
-from intake.domain import registration
-from intake.domain.business import DONGS, FORMER_DONGS
-from intake.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor
-from intake.models import (
+from intake.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from intake.entrypoints.schemas import (
     Business,
     BusinessIn,
     BusinessPage,
@@ -32,8 +33,11 @@ from intake.models import (
     TimelineEntry,
     TimelinePage,
 )
+from intake.service_layer import commands, handlers, reads
+from sangsaeng_common.clock import SeoulClock
 from sangsaeng_common.contracts.intake import Stage
-from sangsaeng_common.http import Principal, Problem, require
+from sangsaeng_common.errors import Conflict
+from sangsaeng_common.http import Principal, problem_of, require
 from sangsaeng_common.idempotency import IdempotencyKey
 from sangsaeng_common.runtime import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
@@ -72,7 +76,7 @@ def _support_view(row: Any, principal: Principal) -> dict[str, Any]:
     return view.model_dump(mode="json")
 
 
-def routes(runtime: Runtime) -> list[APIRouter]:
+def routes(runtime: Runtime, *, clock: SeoulClock) -> list[APIRouter]:
     businesses = APIRouter(tags=["businesses"])
     people = APIRouter(tags=["owners and consent"])
     support = APIRouter(tags=["support requests"])
@@ -81,22 +85,27 @@ def routes(runtime: Runtime) -> list[APIRouter]:
     readers = require("staff", "planner", "loan_officer", "auditor")
     staff_only = require("staff")
 
-
-    async def business_exists(business_id: UUID) -> None:
-        if not await runtime.pool.fetchval("select true from businesses where id = $1", business_id):
-            raise Problem(404, "Business not found", f"no business {business_id}")
-
     # ------------------------------------------------------------ businesses
 
     @businesses.post("/businesses", status_code=201, response_model=Business, summary="Register a business", responses=problems(409, 422))
     async def register_business(
-        body: BusinessIn, principal: Principal = writers, idempotency_key: str | None = IdempotencyKey
+        body: BusinessIn, request: Request, principal: Principal = writers, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
+        command = commands.RegisterBusiness(**body.model_dump())
+
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            row = await handlers.register_business(uow, body)
+            row = await handlers.register_business(uow, command)
             return 201, Business.model_validate(dict(row)).model_dump(mode="json")
 
-        status, payload = await runtime.command(run, scope="POST /businesses", principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json"))
+        try:
+            status, payload = await runtime.command(
+                run, request=request, principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json")
+            )
+        except Conflict as conflict:
+            # The 409 points at the business already registered under that number.
+            problem = problem_of(conflict)
+            problem.headers = {"Location": f"/businesses/{conflict.extensions['existing_id']}"}
+            raise problem from None
         return JSONResponse(payload, status_code=status, headers={"Location": f"/businesses/{payload['id']}"})
 
     @businesses.get(
@@ -114,29 +123,15 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> BusinessPage:
-        handlers.refuse_resident_numbers({"q": q, "industry": industry})
-        if dong is not None and dong not in DONGS and dong not in FORMER_DONGS:
-            raise Problem.invalid("dong", f"not an administrative dong of Dongdaemun-gu; one of: {', '.join(DONGS)}")
-        if registration_number is not None:
-            try:
-                registration_number = registration.normalize(registration_number)
-            except registration.InvalidRegistrationNumber as exc:
-                raise Problem.invalid("registration_number", str(exc)) from None
-        try:
-            rows, next_cursor = await queries.search_businesses(
-                runtime.pool, dong=dong, stage=stage, industry=industry, q=q,
-                registration_number=registration_number, limit=limit, cursor=cursor,
-            )
-        except InvalidCursor as exc:
-            raise Problem.invalid("cursor", str(exc)) from None
+        rows, next_cursor = await reads.search_businesses(
+            runtime.pool, dong=dong, stage=stage, industry=industry, q=q,
+            registration_number=registration_number, limit=limit, cursor=cursor,
+        )
         return BusinessPage(items=[Business.model_validate(dict(r)) for r in rows], next=next_cursor)
 
     @businesses.get("/businesses/{business_id}", response_model=Business, summary="One business", responses=problems(404))
     async def get_business(business_id: UUID, _: Principal = readers) -> Business:
-        row = await runtime.pool.fetchrow("select * from businesses where id = $1", business_id)
-        if row is None:
-            raise Problem(404, "Business not found", f"no business {business_id}")
-        return Business.model_validate(dict(row))
+        return Business.model_validate(dict(await reads.business(runtime.pool, business_id)))
 
     @businesses.post(
         "/businesses/{business_id}/stage", response_model=Business, summary="Move a business to another lifecycle stage",
@@ -145,14 +140,17 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         "A refused move answers 409 with `current` and `allowed`.",
     )
     async def change_stage(
-        business_id: UUID, body: StageChangeIn, principal: Principal = writers, idempotency_key: str | None = IdempotencyKey
+        business_id: UUID, body: StageChangeIn, request: Request, principal: Principal = writers,
+        idempotency_key: str | None = IdempotencyKey,
     ) -> JSONResponse:
+        command = commands.ChangeStage(business_id=business_id, stage=body.stage, reason=body.reason, changed_on=body.changed_on)
+
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            row = await handlers.change_stage(uow, business_id, body)
+            row = await handlers.change_stage(uow, command, clock)
             return 200, Business.model_validate(dict(row)).model_dump(mode="json")
 
         status, payload = await runtime.command(
-            run, scope="POST /businesses/{id}/stage", principal=principal, idempotency_key=idempotency_key,
+            run, request=request, principal=principal, idempotency_key=idempotency_key,
             request_body={"business_id": str(business_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
@@ -165,23 +163,26 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         "Input holding a resident registration number is refused.",
     )
     async def add_owner(
-        business_id: UUID, body: OwnerIn, principal: Principal = staff_only, idempotency_key: str | None = IdempotencyKey
+        business_id: UUID, body: OwnerIn, request: Request, principal: Principal = staff_only,
+        idempotency_key: str | None = IdempotencyKey,
     ) -> JSONResponse:
+        command = commands.AddOwner(
+            business_id=business_id, name=body.name, relation=body.relation.value, phone=body.phone, email=body.email
+        )
+
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            row = await handlers.add_owner(uow, business_id, body)
+            row = await handlers.add_owner(uow, command)
             return 201, Owner.model_validate(dict(row)).model_dump(mode="json")
 
         status, payload = await runtime.command(
-            run, scope="POST /businesses/{id}/owners", principal=principal, idempotency_key=idempotency_key,
+            run, request=request, principal=principal, idempotency_key=idempotency_key,
             request_body={"business_id": str(business_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
 
     @people.get("/businesses/{business_id}/owners", response_model=list[Owner], summary="Owners and contacts (staff only)", responses=problems(404))
     async def list_owners(business_id: UUID, _: Principal = staff_only) -> list[Owner]:
-        await business_exists(business_id)
-        rows = await runtime.pool.fetch("select * from owners where business_id = $1 order by id", business_id)
-        return [Owner.model_validate(dict(r)) for r in rows]
+        return [Owner.model_validate(dict(r)) for r in await reads.owners(runtime.pool, business_id)]
 
     @people.post(
         "/businesses/{business_id}/consents", status_code=201, response_model=Consent,
@@ -189,13 +190,19 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         description="개인정보 제3자 제공 동의: the agencies the owner agrees to share personal data with. Emits ConsentGiven.",
     )
     async def give_consent(
-        business_id: UUID, body: ConsentIn, principal: Principal = staff_only, idempotency_key: str | None = IdempotencyKey
+        business_id: UUID, body: ConsentIn, request: Request, principal: Principal = staff_only,
+        idempotency_key: str | None = IdempotencyKey,
     ) -> JSONResponse:
+        command = commands.GiveConsent(
+            business_id=business_id, agencies=tuple(body.agencies), owner_id=body.owner_id, signed_by=body.signed_by,
+            given_at=body.given_at, note=body.note,
+        )
+
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 201, _consent_view(await handlers.give_consent(uow, business_id, body), principal)
+            return 201, _consent_view(await handlers.give_consent(uow, command, clock), principal)
 
         status, payload = await runtime.command(
-            run, scope="POST /businesses/{id}/consents", principal=principal, idempotency_key=idempotency_key,
+            run, request=request, principal=principal, idempotency_key=idempotency_key,
             request_body={"business_id": str(business_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
@@ -205,8 +212,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         responses=problems(404), description="Who signed and notes are shown to staff only.",
     )
     async def list_consents(business_id: UUID, principal: Principal = readers) -> ConsentList:
-        await business_exists(business_id)
-        rows = await runtime.pool.fetch("select * from consents where business_id = $1 order by given_at desc, id desc", business_id)
+        rows = await reads.consents(runtime.pool, business_id)
         return ConsentList.model_validate({"items": [_consent_view(r, principal) for r in rows]})
 
     @people.post(
@@ -215,14 +221,16 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         description="Emits ConsentWithdrawn for all the consent's agencies; a consent is withdrawn once (409 after).",
     )
     async def withdraw_consent(
-        business_id: UUID, consent_id: UUID, body: ConsentWithdrawalIn, principal: Principal = staff_only,
+        business_id: UUID, consent_id: UUID, body: ConsentWithdrawalIn, request: Request, principal: Principal = staff_only,
         idempotency_key: str | None = IdempotencyKey,
     ) -> JSONResponse:
+        command = commands.WithdrawConsent(business_id=business_id, consent_id=consent_id, withdrawn_at=body.withdrawn_at, note=body.note)
+
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 200, _consent_view(await handlers.withdraw_consent(uow, business_id, consent_id, body), principal)
+            return 200, _consent_view(await handlers.withdraw_consent(uow, command, clock), principal)
 
         status, payload = await runtime.command(
-            run, scope="POST /businesses/{id}/consents/{consent_id}/withdraw", principal=principal, idempotency_key=idempotency_key,
+            run, request=request, principal=principal, idempotency_key=idempotency_key,
             request_body={"business_id": str(business_id), "consent_id": str(consent_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
@@ -235,17 +243,18 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         "other service removes or anonymises what it holds. The business itself stays.",
     )
     async def erase(
-        business_id: UUID, body: ErasureIn | None = None, principal: Principal = staff_only,
+        business_id: UUID, request: Request, body: ErasureIn | None = None, principal: Principal = staff_only,
         idempotency_key: str | None = IdempotencyKey,
     ) -> JSONResponse:
         body = body or ErasureIn()
+        command = commands.ErasePersonalData(business_id=business_id, requested_on=body.requested_on, recorded_by=principal.name)
 
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            erasure = await handlers.erase_personal_data(uow, business_id, body, principal.name)
+            erasure = await handlers.erase_personal_data(uow, command, clock)
             return 200, Erasure.model_validate(erasure).model_dump(mode="json")
 
         status, payload = await runtime.command(
-            run, scope="POST /businesses/{id}/erasure", principal=principal, idempotency_key=idempotency_key,
+            run, request=request, principal=principal, idempotency_key=idempotency_key,
             request_body={"business_id": str(business_id), **body.model_dump(mode="json")},
         )
         return JSONResponse(payload, status_code=status)
@@ -258,30 +267,31 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         "(the note stays in intake).",
     )
     async def request_support(
-        body: SupportRequestIn, principal: Principal = writers, idempotency_key: str | None = IdempotencyKey
+        body: SupportRequestIn, request: Request, principal: Principal = writers, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
-        async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 201, _support_view(await handlers.request_support(uow, body), principal)
+        command = commands.RequestSupport(
+            business_id=body.business_id, needs=tuple(body.needs), channel=body.channel, requested_on=body.requested_on,
+            visit_id=body.visit_id, note=body.note,
+        )
 
-        status, payload = await runtime.command(run, scope="POST /support-requests", principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json"))
+        async def run(uow: UnitOfWork) -> tuple[int, dict]:
+            return 201, _support_view(await handlers.request_support(uow, command, clock), principal)
+
+        status, payload = await runtime.command(
+            run, request=request, principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json")
+        )
         return JSONResponse(payload, status_code=status, headers={"Location": f"/support-requests/{payload['id']}"})
 
     @support.get("/support-requests", response_model=SupportRequestPage, summary="Support requests, newest first", responses=problems(422))
     async def list_support_requests(
         principal: Principal = readers, business_id: UUID | None = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
     ) -> SupportRequestPage:
-        try:
-            rows, next_cursor = await queries.support_requests(runtime.pool, business_id=business_id, limit=limit, cursor=cursor)
-        except InvalidCursor as exc:
-            raise Problem.invalid("cursor", str(exc)) from None
+        rows, next_cursor = await reads.support_requests(runtime.pool, business_id=business_id, limit=limit, cursor=cursor)
         return SupportRequestPage.model_validate({"items": [_support_view(r, principal) for r in rows], "next": next_cursor})
 
     @support.get("/support-requests/{request_id}", response_model=SupportRequest, summary="One support request", responses=problems(404))
     async def get_support_request(request_id: UUID, principal: Principal = readers) -> SupportRequest:
-        row = await runtime.pool.fetchrow("select * from support_requests where id = $1", request_id)
-        if row is None:
-            raise Problem(404, "Support request not found", f"no support request {request_id}")
-        return SupportRequest.model_validate(_support_view(row, principal))
+        return SupportRequest.model_validate(_support_view(await reads.support_request(runtime.pool, request_id), principal))
 
     # ------------------------------------------------------------ timeline
 
@@ -291,11 +301,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         description="Built from the events of every service's topic (intake, visits, and others as they start publishing).",
     )
     async def get_timeline(business_id: UUID, _: Principal = readers, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> TimelinePage:
-        await business_exists(business_id)
-        try:
-            rows, next_cursor = await queries.timeline(runtime.pool, business_id, limit=limit, cursor=cursor)
-        except InvalidCursor as exc:
-            raise Problem.invalid("cursor", str(exc)) from None
+        rows, next_cursor = await reads.timeline(runtime.pool, business_id, limit=limit, cursor=cursor)
         items = [
             TimelineEntry(event_id=r["event_id"], type=r["event_type"], source=r["source"], time=r["occurred_at"], summary=r["summary"], data=r["data"])
             for r in rows

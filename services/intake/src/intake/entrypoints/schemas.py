@@ -1,4 +1,6 @@
-"""The HTTP API's request and response bodies."""
+"""The HTTP API's request and response bodies (pydantic: validation and OpenAPI examples).
+
+The routes turn a request body into a service-layer command (service_layer/commands.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The read side: searches and lists straight from intake's tables (no unit of work)."""
+"""The read side's SQL: searches, lists and single rows straight from intake's tables (no
+unit of work; `db` is the pool or any connection). Keyset pages, newest first."""
 
 from __future__ import annotations
 
@@ -36,8 +37,32 @@ class _Where:
         return " and ".join(self.clauses) or "true"
 
 
+Db = asyncpg.Pool | asyncpg.Connection
+
+
+async def business(db: Db, business_id: UUID) -> asyncpg.Record | None:
+    return await db.fetchrow("select * from businesses where id = $1", business_id)
+
+
+async def business_exists(db: Db, business_id: UUID) -> bool:
+    return bool(await db.fetchval("select true from businesses where id = $1", business_id))
+
+
+async def owners(db: Db, business_id: UUID) -> list[asyncpg.Record]:
+    return await db.fetch("select * from owners where business_id = $1 order by id", business_id)
+
+
+async def consents(db: Db, business_id: UUID) -> list[asyncpg.Record]:
+    """Newest first."""
+    return await db.fetch("select * from consents where business_id = $1 order by given_at desc, id desc", business_id)
+
+
+async def support_request(db: Db, request_id: UUID) -> asyncpg.Record | None:
+    return await db.fetchrow("select * from support_requests where id = $1", request_id)
+
+
 async def search_businesses(
-    pool: asyncpg.Pool,
+    db: Db,
     *,
     dong: str | None,
     stage: Stage | None,
@@ -61,19 +86,19 @@ async def search_businesses(
         where.add("name_key like ? escape '\\'", pattern)
     if cursor is not None:
         where.add("id < ?", _parse(UUID, decode_cursor(cursor, 1)[0]))
-    rows = await pool.fetch(f"select * from businesses where {where.sql()} order by id desc limit {limit + 1}", *where.args)
+    rows = await db.fetch(f"select * from businesses where {where.sql()} order by id desc limit {limit + 1}", *where.args)
     page, more = rows[:limit], len(rows) > limit
     return page, encode_cursor(str(page[-1]["id"])) if more else None
 
 
-async def timeline(pool: asyncpg.Pool, business_id: UUID, *, limit: int, cursor: str | None) -> tuple[list[asyncpg.Record], str | None]:
+async def timeline(db: Db, business_id: UUID, *, limit: int, cursor: str | None) -> tuple[list[asyncpg.Record], str | None]:
     """Newest first; raises InvalidCursor."""
     where = _Where()
     where.add("business_id = ?", business_id)
     if cursor is not None:
         occurred_at, event_id = decode_cursor(cursor, 2)
         where.add("(occurred_at, event_id) < (?, ?)", _parse(datetime.fromisoformat, occurred_at), _parse(UUID, event_id))
-    rows = await pool.fetch(
+    rows = await db.fetch(
         f"""select event_id, event_type, source, occurred_at, summary, data from timeline
             where {where.sql()} order by occurred_at desc, event_id desc limit {limit + 1}""",
         *where.args,
@@ -82,12 +107,12 @@ async def timeline(pool: asyncpg.Pool, business_id: UUID, *, limit: int, cursor:
     return page, encode_cursor(page[-1]["occurred_at"].isoformat(), str(page[-1]["event_id"])) if more else None
 
 
-async def support_requests(pool: asyncpg.Pool, *, business_id: UUID | None, limit: int, cursor: str | None) -> tuple[list[asyncpg.Record], str | None]:
+async def support_requests(db: Db, *, business_id: UUID | None, limit: int, cursor: str | None) -> tuple[list[asyncpg.Record], str | None]:
     where = _Where()
     if business_id is not None:
         where.add("business_id = ?", business_id)
     if cursor is not None:
         where.add("id < ?", _parse(UUID, decode_cursor(cursor, 1)[0]))
-    rows = await pool.fetch(f"select * from support_requests where {where.sql()} order by id desc limit {limit + 1}", *where.args)
+    rows = await db.fetch(f"select * from support_requests where {where.sql()} order by id desc limit {limit + 1}", *where.args)
     page, more = rows[:limit], len(rows) > limit
     return page, encode_cursor(str(page[-1]["id"])) if more else None

@@ -1,0 +1,267 @@
+"""Intake's command handlers: each runs one command in one unit of work (`tx`), decides with
+the domain rules, writes through the repository and emits its events through the outbox.
+
+They raise only domain errors (sangsaeng_common.errors); the entrypoints say what those
+mean over HTTP. Personal data (owners, who signed, notes) never goes into an event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import uuid6
+
+from intake.adapters import repository
+from intake.domain import business as rules
+from intake.domain import consent as consent_rules
+from intake.domain import registration, support, timeline
+from intake.service_layer.commands import (
+    AddOwner,
+    ChangeStage,
+    ErasePersonalData,
+    GiveConsent,
+    RegisterBusiness,
+    RequestSupport,
+    TimelineEvent,
+    WithdrawConsent,
+)
+from sangsaeng_common.clock import SeoulClock
+from sangsaeng_common.contracts.intake import (
+    BusinessErased,
+    BusinessRegistered,
+    BusinessStageChanged,
+    ConsentGiven,
+    ConsentWithdrawn,
+    Stage,
+    SupportRequested,
+)
+from sangsaeng_common.errors import Conflict, NotFound, invalid
+from sangsaeng_common.pii import refuse_resident_numbers
+from sangsaeng_common.tx import Tx
+
+
+def business_not_found(business_id: UUID) -> NotFound:
+    return NotFound("Business not found", f"no business {business_id}")
+
+
+async def register_business(tx: Tx, cmd: RegisterBusiness) -> asyncpg.Record:
+    refuse_resident_numbers(vars(cmd))
+    if (problem := rules.dong_error(cmd.dong, cmd.registered_on)) is not None:
+        raise invalid("dong", problem)
+    if cmd.registration_number is None and cmd.stage is not Stage.prospective:
+        raise invalid("registration_number", "required unless the stage is prospective (a would-be founder)")
+    business_id = uuid6.uuid7()
+    micro = rules.is_micro_business(cmd.industry, cmd.employees)
+    kind = registration.business_kind(cmd.registration_number) if cmd.registration_number else None
+    row = await repository.insert_business(
+        tx.conn, business_id=business_id, registration_number=cmd.registration_number, business_kind=kind, name=cmd.name,
+        dong=cmd.dong, address=cmd.address, industry=cmd.industry, employees=cmd.employees, is_micro_business=micro,
+        stage=cmd.stage.value, registered_on=cmd.registered_on,
+    )
+    if row is None:
+        assert cmd.registration_number is not None  # a new id clashes with nothing else
+        existing = await repository.business_with_number(tx.conn, cmd.registration_number)
+        raise Conflict(
+            "Business already registered",
+            f"registration_number {cmd.registration_number} belongs to business {existing}",
+            existing_id=str(existing),
+        )
+    await tx.emit(
+        BusinessRegistered(
+            business_id=business_id,
+            registration_number=cmd.registration_number,
+            name=cmd.name,
+            dong=cmd.dong,
+            industry=cmd.industry,
+            employees=cmd.employees,
+            is_micro_business=micro,
+            stage=cmd.stage,
+            registered_on=cmd.registered_on,
+        )
+    )
+    return row
+
+
+async def change_stage(tx: Tx, cmd: ChangeStage, clock: SeoulClock) -> asyncpg.Record:
+    refuse_resident_numbers({"reason": cmd.reason})
+    current = await repository.lock_stage(tx.conn, cmd.business_id)
+    if current is None:
+        raise business_not_found(cmd.business_id)
+    try:
+        rules.check_stage_move(Stage(current), cmd.stage)
+    except rules.StageChangeRefused as refused:
+        raise Conflict(
+            "Stage change refused", str(refused), current=refused.current.value, allowed=[s.value for s in refused.allowed]
+        ) from None
+    row = await repository.set_stage(tx.conn, cmd.business_id, cmd.stage.value)
+    await tx.emit(
+        BusinessStageChanged(
+            business_id=cmd.business_id,
+            from_stage=Stage(current),
+            to_stage=cmd.stage,
+            reason=cmd.reason,
+            changed_on=cmd.changed_on or clock.today(),
+        )
+    )
+    return row
+
+
+async def _lock_business(tx: Tx, business_id: UUID) -> asyncpg.Record:
+    """The business row, locked for this unit of work (its erasure waits for us, and we for it); NotFound if none."""
+    row = await repository.lock_business(tx.conn, business_id)
+    if row is None:
+        raise business_not_found(business_id)
+    return row
+
+
+# ---------------------------------------------------------------- owners (personal data: never in an event)
+
+
+async def add_owner(tx: Tx, cmd: AddOwner) -> asyncpg.Record:
+    refuse_resident_numbers({"name": cmd.name, "relation": cmd.relation, "phone": cmd.phone, "email": cmd.email})
+    await _lock_business(tx, cmd.business_id)
+    return await repository.insert_owner(
+        tx.conn, owner_id=uuid6.uuid7(), business_id=cmd.business_id, relation=cmd.relation, name=cmd.name.strip(),
+        phone=cmd.phone, email=cmd.email,
+    )
+
+
+# ---------------------------------------------------------------- consent
+
+
+async def give_consent(tx: Tx, cmd: GiveConsent, clock: SeoulClock) -> asyncpg.Record:
+    refuse_resident_numbers({"signed_by": cmd.signed_by, "note": cmd.note})
+    now = clock.now()
+    given_at = cmd.given_at or now
+    try:
+        consent_rules.check_moment("given_at", given_at, now)
+    except consent_rules.ConsentRefused as refused:
+        raise invalid(refused.field, refused.message) from None
+    await _lock_business(tx, cmd.business_id)
+    if cmd.owner_id is not None:
+        if await repository.business_of_owner(tx.conn, cmd.owner_id) != cmd.business_id:
+            raise invalid("owner_id", f"no owner {cmd.owner_id} of business {cmd.business_id}")
+    agencies = consent_rules.agencies_in_order(cmd.agencies)
+    row = await repository.insert_consent(
+        tx.conn, consent_id=uuid6.uuid7(), business_id=cmd.business_id, agencies=[a.value for a in agencies], given_at=given_at,
+        owner_id=cmd.owner_id, signed_by=cmd.signed_by, note=cmd.note,
+    )
+    # Times as stored (UTC), so the event and the API tell the same time the same way.
+    await tx.emit(ConsentGiven(consent_id=row["id"], business_id=cmd.business_id, agencies=agencies, given_at=row["given_at"]))
+    return row
+
+
+async def withdraw_consent(tx: Tx, cmd: WithdrawConsent, clock: SeoulClock) -> asyncpg.Record:
+    refuse_resident_numbers({"note": cmd.note})
+    await _lock_business(tx, cmd.business_id)
+    current = await repository.lock_consent(tx.conn, cmd.business_id, cmd.consent_id)
+    if current is None:
+        raise NotFound("Consent not found", f"business {cmd.business_id} has no consent {cmd.consent_id}")
+    now = clock.now()
+    when = cmd.withdrawn_at or now
+    try:
+        consent_rules.check_withdrawal(given_at=current["given_at"], withdrawn_at=current["withdrawn_at"], when=when, now=now)
+    except consent_rules.ConsentRefused as refused:
+        if refused.field == "consent":
+            raise Conflict("Consent already withdrawn", f"consent {cmd.consent_id} {refused.message}") from None
+        raise invalid(refused.field, refused.message) from None
+    row = await repository.withdraw_consent(tx.conn, cmd.consent_id, when, cmd.note)
+    await tx.emit(
+        ConsentWithdrawn(consent_id=cmd.consent_id, business_id=cmd.business_id, agencies=row["agencies"], withdrawn_at=row["withdrawn_at"])
+    )
+    return row
+
+
+# ---------------------------------------------------------------- support requests
+
+
+async def request_support(tx: Tx, cmd: RequestSupport, clock: SeoulClock) -> asyncpg.Record:
+    refuse_resident_numbers({"note": cmd.note})
+    today = clock.today()
+    requested_on = cmd.requested_on or today
+    try:
+        needs = support.check_request(needs=cmd.needs, channel=cmd.channel, visit_id=cmd.visit_id, requested_on=requested_on, today=today)
+    except support.SupportRequestRefused as refused:
+        raise invalid(refused.field, refused.message) from None
+    if not await repository.share_business(tx.conn, cmd.business_id):
+        raise invalid("business_id", f"no business {cmd.business_id}")
+    row = await repository.insert_support_request(
+        tx.conn, request_id=uuid6.uuid7(), business_id=cmd.business_id, needs=[n.value for n in needs], channel=cmd.channel.value,
+        visit_id=cmd.visit_id, requested_on=requested_on, note=cmd.note,
+    )
+    # The note stays here: free text may name people.
+    await tx.emit(
+        SupportRequested(request_id=row["id"], business_id=cmd.business_id, needs=needs, channel=cmd.channel, requested_on=requested_on)
+    )
+    return row
+
+
+# ---------------------------------------------------------------- the timeline (fed by every service's events)
+
+
+async def record_on_timeline(conn: asyncpg.Connection, events: list[TimelineEvent]) -> None:
+    """Put events on their businesses' timelines: one lookup and one insert for the lot.
+
+    An event that happened before its business's last erasure arrives with its free text
+    blanked (the erasure could not scrub what was not here yet)."""
+    if not events:
+        return
+    erased = await repository.erasure_times(conn, {event.business_id for event in events})
+    rows = []
+    for event in events:
+        data = event.data
+        erased_at = erased.get(event.business_id)
+        if erased_at is not None and event.time <= erased_at:
+            data = timeline.scrub(data)
+        rows.append((event.event_id, event.business_id, event.type, event.source, event.time, timeline.summarize(event.type, data), data))
+    await repository.insert_timeline_entries(conn, rows)
+
+
+async def scrub_timeline(conn: asyncpg.Connection, business_id: UUID, until: datetime) -> int:
+    """Blank the free text of the business's timeline entries up to `until`; how many changed."""
+    changed = 0
+    for row in await repository.lock_timeline_until(conn, business_id, until):
+        scrubbed = timeline.scrub(row["data"])
+        if scrubbed != row["data"]:
+            await repository.rewrite_timeline_entry(conn, row["event_id"], scrubbed, timeline.summarize(row["event_type"], scrubbed))
+            changed += 1
+    return changed
+
+
+async def record_erasure_on_timeline(conn: asyncpg.Connection, event: TimelineEvent, erased_at: datetime) -> None:
+    """BusinessErased on the timeline: the erasing command scrubbed the live timeline
+    already; this makes a timeline rebuilt from the log come out the same."""
+    await record_on_timeline(conn, [event])
+    await scrub_timeline(conn, event.business_id, erased_at)
+
+
+# ---------------------------------------------------------------- erasure
+
+
+async def erase_personal_data(tx: Tx, cmd: ErasePersonalData, clock: SeoulClock) -> dict[str, Any]:
+    """Remove the owner's personal data; the business and the audit facts of its consents stay."""
+    business_id, conn = cmd.business_id, tx.conn
+    await _lock_business(tx, business_id)
+    erased_at = await repository.mark_erased(conn, business_id)
+    # Consents first: their owner link goes before the owners do.
+    consents = await repository.anonymise_consents(conn, business_id)
+    owners = await repository.delete_owners(conn, business_id)
+    notes = await repository.blank_support_notes(conn, business_id)
+    await repository.forget_stored_answers(conn, business_id)
+    scrubbed = await scrub_timeline(conn, business_id, erased_at)
+    requested_on = cmd.requested_on or clock.today()
+    await repository.insert_erasure(
+        conn, erasure_id=uuid6.uuid7(), business_id=business_id, erased_at=erased_at, requested_on=requested_on, recorded_by=cmd.recorded_by
+    )
+    await tx.emit(BusinessErased(business_id=business_id, erased_at=erased_at))
+    return {
+        "business_id": business_id,
+        "erased_at": erased_at,
+        "requested_on": requested_on,
+        "owners_deleted": owners,
+        "consents_anonymised": consents,
+        "support_notes_blanked": notes,
+        "timeline_entries_scrubbed": scrubbed,
+    }
