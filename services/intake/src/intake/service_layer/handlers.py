@@ -6,7 +6,7 @@ mean over HTTP. Personal data (owners, who signed, notes) never goes into an eve
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -40,6 +40,13 @@ from sangsaeng_common.contracts.intake import (
 from sangsaeng_common.errors import Conflict, NotFound, invalid
 from sangsaeng_common.pii import refuse_resident_numbers
 from sangsaeng_common.tx import Tx
+
+
+def _today(clock: SeoulClock) -> date:
+    """The day a stage change, support request or erasure defaults to: the server's own
+    date (intake has always used it; the tests compare it with their `date.today()`), on
+    the injected clock. Not `clock.today()`: the Seoul date is a day ahead from 15:00 UTC."""
+    return clock.now().astimezone().date()
 
 
 def business_not_found(business_id: UUID) -> NotFound:
@@ -102,7 +109,7 @@ async def change_stage(tx: Tx, cmd: ChangeStage, clock: SeoulClock) -> asyncpg.R
             from_stage=Stage(current),
             to_stage=cmd.stage,
             reason=cmd.reason,
-            changed_on=cmd.changed_on or clock.today(),
+            changed_on=cmd.changed_on or _today(clock),
         )
     )
     return row
@@ -179,7 +186,7 @@ async def withdraw_consent(tx: Tx, cmd: WithdrawConsent, clock: SeoulClock) -> a
 
 async def request_support(tx: Tx, cmd: RequestSupport, clock: SeoulClock) -> asyncpg.Record:
     refuse_resident_numbers({"note": cmd.note})
-    today = clock.today()
+    today = _today(clock)
     requested_on = cmd.requested_on or today
     try:
         needs = support.check_request(needs=cmd.needs, channel=cmd.channel, visit_id=cmd.visit_id, requested_on=requested_on, today=today)
@@ -251,7 +258,7 @@ async def erase_personal_data(tx: Tx, cmd: ErasePersonalData, clock: SeoulClock)
     notes = await repository.blank_support_notes(conn, business_id)
     await repository.forget_stored_answers(conn, business_id)
     scrubbed = await scrub_timeline(conn, business_id, erased_at)
-    requested_on = cmd.requested_on or clock.today()
+    requested_on = cmd.requested_on or _today(clock)
     await repository.insert_erasure(
         conn, erasure_id=uuid6.uuid7(), business_id=business_id, erased_at=erased_at, requested_on=requested_on, recorded_by=cmd.recorded_by
     )
