@@ -9,9 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
-from intake.domain import search
+from intake.domain.search import BusinessSearch, name_pattern
 from intake.domain.pagination import InvalidCursor, decode_cursor, encode_cursor
-from sangsaeng_common.contracts.intake import Stage
 
 
 def _parse(parse: Any, text: str) -> Any:
@@ -38,6 +37,7 @@ class _Where:
 
 
 Db = asyncpg.Pool | asyncpg.Connection
+Page = tuple[list[asyncpg.Record], str | None]
 
 
 async def business(db: Db, business_id: UUID) -> asyncpg.Record | None:
@@ -61,37 +61,32 @@ async def support_request(db: Db, request_id: UUID) -> asyncpg.Record | None:
     return await db.fetchrow("select * from support_requests where id = $1", request_id)
 
 
-async def search_businesses(
-    db: Db,
-    *,
-    dong: str | None,
-    stage: Stage | None,
-    industry: str | None,
-    q: str | None,
-    registration_number: str | None,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[asyncpg.Record], str | None]:
-    """Newest first (ids are UUIDv7); raises InvalidCursor."""
-    where = _Where()
-    if dong is not None:
-        where.add("dong = ?", dong)
-    if stage is not None:
-        where.add("stage = ?", stage.value)
-    if industry is not None:
-        where.add("industry = ?", industry)
-    if registration_number is not None:
-        where.add("registration_number = ?", registration_number)
-    if q is not None and (pattern := search.name_pattern(q)) is not None:
-        where.add("name_key like ? escape '\\'", pattern)
+async def _newest_first(db: Db, table: str, where: _Where, *, limit: int, cursor: str | None) -> Page:
+    """A page of `table`'s rows by id, newest first (ids are UUIDv7); raises InvalidCursor."""
     if cursor is not None:
         where.add("id < ?", _parse(UUID, decode_cursor(cursor, 1)[0]))
-    rows = await db.fetch(f"select * from businesses where {where.sql()} order by id desc limit {limit + 1}", *where.args)
+    rows = await db.fetch(f"select * from {table} where {where.sql()} order by id desc limit {limit + 1}", *where.args)
     page, more = rows[:limit], len(rows) > limit
     return page, encode_cursor(str(page[-1]["id"])) if more else None
 
 
-async def timeline(db: Db, business_id: UUID, *, limit: int, cursor: str | None) -> tuple[list[asyncpg.Record], str | None]:
+async def search_businesses(db: Db, search: BusinessSearch) -> Page:
+    """Newest first; raises InvalidCursor."""
+    where = _Where()
+    if search.dong is not None:
+        where.add("dong = ?", search.dong)
+    if search.stage is not None:
+        where.add("stage = ?", search.stage.value)
+    if search.industry is not None:
+        where.add("industry = ?", search.industry)
+    if search.registration_number is not None:
+        where.add("registration_number = ?", search.registration_number)
+    if search.q is not None and (pattern := name_pattern(search.q)) is not None:
+        where.add("name_key like ? escape '\\'", pattern)
+    return await _newest_first(db, "businesses", where, limit=search.limit, cursor=search.cursor)
+
+
+async def timeline(db: Db, business_id: UUID, *, limit: int, cursor: str | None) -> Page:
     """Newest first; raises InvalidCursor."""
     where = _Where()
     where.add("business_id = ?", business_id)
@@ -107,12 +102,9 @@ async def timeline(db: Db, business_id: UUID, *, limit: int, cursor: str | None)
     return page, encode_cursor(page[-1]["occurred_at"].isoformat(), str(page[-1]["event_id"])) if more else None
 
 
-async def support_requests(db: Db, *, business_id: UUID | None, limit: int, cursor: str | None) -> tuple[list[asyncpg.Record], str | None]:
+async def support_requests(db: Db, *, business_id: UUID | None, limit: int, cursor: str | None) -> Page:
+    """Newest first; raises InvalidCursor."""
     where = _Where()
     if business_id is not None:
         where.add("business_id = ?", business_id)
-    if cursor is not None:
-        where.add("id < ?", _parse(UUID, decode_cursor(cursor, 1)[0]))
-    rows = await db.fetch(f"select * from support_requests where {where.sql()} order by id desc limit {limit + 1}", *where.args)
-    page, more = rows[:limit], len(rows) > limit
-    return page, encode_cursor(str(page[-1]["id"])) if more else None
+    return await _newest_first(db, "support_requests", where, limit=limit, cursor=cursor)

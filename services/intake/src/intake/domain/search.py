@@ -7,6 +7,9 @@ generated column), so "바른 분식", "바른분식" and "BARUN" find "동대�
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
+
+from sangsaeng_common.contracts.intake import Stage
 
 _SPACES = re.compile(r"\s+")
 
@@ -24,3 +27,19 @@ def name_pattern(query: str) -> str | None:
         return None
     escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class BusinessSearch:
+    """What a search of businesses asks for: filters that combine (AND), and a page."""
+
+    dong: str | None
+    stage: Stage | None
+    industry: str | None
+    q: str | None  # part of the trade name
+    registration_number: str | None
+    limit: int
+    cursor: str | None
+
+    def with_number(self, registration_number: str) -> BusinessSearch:
+        return replace(self, registration_number=registration_number)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from intake.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from intake.domain.search import BusinessSearch
 from intake.entrypoints.schemas import (
     Business,
     BusinessIn,
@@ -123,10 +124,8 @@ def routes(runtime: Runtime, *, clock: SeoulClock) -> list[APIRouter]:
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> BusinessPage:
-        rows, next_cursor = await reads.search_businesses(
-            runtime.pool, dong=dong, stage=stage, industry=industry, q=q,
-            registration_number=registration_number, limit=limit, cursor=cursor,
-        )
+        search = BusinessSearch(dong, stage, industry, q, registration_number, limit, cursor)
+        rows, next_cursor = await reads.search_businesses(runtime.pool, search)
         return BusinessPage(items=[Business.model_validate(dict(r)) for r in rows], next=next_cursor)
 
     @businesses.get("/businesses/{business_id}", response_model=Business, summary="One business", responses=problems(404))

@@ -13,16 +13,15 @@ from uuid import UUID
 import asyncpg
 
 from intake.adapters import queries
-from intake.adapters.queries import Db
+from intake.adapters.queries import Db, Page
 from intake.domain import registration
 from intake.domain.business import DONGS, FORMER_DONGS
 from intake.domain.pagination import InvalidCursor
+from intake.domain.search import BusinessSearch
 from intake.service_layer.handlers import business_not_found
-from sangsaeng_common.contracts.intake import Stage
 from sangsaeng_common.errors import NotFound, invalid
 from sangsaeng_common.pii import refuse_resident_numbers
 
-Page = tuple[list[asyncpg.Record], str | None]
 T = TypeVar("T")
 
 
@@ -33,29 +32,17 @@ async def _paged(read: Awaitable[T]) -> T:
         raise invalid("cursor", str(exc)) from None
 
 
-async def search_businesses(
-    db: Db,
-    *,
-    dong: str | None,
-    stage: Stage | None,
-    industry: str | None,
-    q: str | None,
-    registration_number: str | None,
-    limit: int,
-    cursor: str | None,
-) -> Page:
+async def search_businesses(db: Db, search: BusinessSearch) -> Page:
     """Newest first; the filters combine (AND)."""
-    refuse_resident_numbers({"q": q, "industry": industry})
-    if dong is not None and dong not in DONGS and dong not in FORMER_DONGS:
+    refuse_resident_numbers({"q": search.q, "industry": search.industry})
+    if search.dong is not None and search.dong not in DONGS and search.dong not in FORMER_DONGS:
         raise invalid("dong", f"not an administrative dong of Dongdaemun-gu; one of: {', '.join(DONGS)}")
-    if registration_number is not None:
+    if search.registration_number is not None:
         try:
-            registration_number = registration.normalize(registration_number)
+            search = search.with_number(registration.normalize(search.registration_number))
         except registration.InvalidRegistrationNumber as exc:
             raise invalid("registration_number", str(exc)) from None
-    return await _paged(queries.search_businesses(
-        db, dong=dong, stage=stage, industry=industry, q=q, registration_number=registration_number, limit=limit, cursor=cursor,
-    ))
+    return await _paged(queries.search_businesses(db, search))
 
 
 async def business(db: Db, business_id: UUID) -> asyncpg.Record:
