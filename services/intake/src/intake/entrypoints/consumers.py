@@ -52,6 +52,7 @@ def timeline() -> Handlers:
 
     @handlers.on(BusinessErased)
     async def record_erasure(ctx: EventContext, event: BusinessErased) -> None:
-        await service.record_erasure_on_timeline(ctx.conn, *_decode([(ctx, event)]), event.erased_at)
+        [entry] = _decode([(ctx, event)])  # an erasure is always about a business
+        await service.record_erasure_on_timeline(ctx.conn, entry, event.erased_at)
 
     return handlers

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from sangsaeng_common.contracts.common import AgencyCode, Channel, Need
@@ -86,4 +87,4 @@ class TimelineEvent:
     type: str
     source: str
     time: datetime
-    data: dict
+    data: dict[str, Any]
