@@ -209,7 +209,7 @@ async def forget_stored_answers(conn: asyncpg.Connection, business_id: UUID) -> 
     """Stored answers of earlier POSTs about the business hold copies (an owner's name and
     phone, notes): delete them, except the erasures' own (they hold none, and a repeated
     erasure must get its first answer). An idempotency scope is the route's method and
-    template and the caller (sangsaeng_common.http.idempotency_scope)."""
+    template and the caller (sangsaeng_common.idempotency.idempotency_scope)."""
     await conn.execute(
         """delete from idempotency_keys
            where response ->> 'business_id' = $1::text and scope not like 'POST /businesses/{business\\_id}/erasure:%'""",
