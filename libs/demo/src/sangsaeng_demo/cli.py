@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from sangsaeng_common.report_tables import print_report
+from audit.entrypoints.report_tables import print_report
 from sangsaeng_devstack.interrupt import run_interruptibly
 
 from .client import SERVICES, Api, DemoError, services_ready, tokens_by_role

@@ -73,8 +73,8 @@ def application_state(application_id: str, events: Iterable[LedgerEvent], at: da
     return {"application_id": application_id, "as_of": at.isoformat(), **state}
 
 
-def as_of(at: datetime | None) -> datetime:
-    """The moment asked about: now if none, UTC if it names no zone."""
+def as_of(at: datetime | None, now: datetime) -> datetime:
+    """The moment asked about: `now` if none, UTC if it names no zone."""
     if at is None:
-        return datetime.now(UTC)
+        return now
     return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -1,5 +1,5 @@
-"""The report as CSV, JSON and a PNG chart of monthly activity (terminal tables:
-sangsaeng_common.report_tables)."""
+"""The report as CSV, JSON and a PNG chart of monthly activity (its terminal tables:
+audit.entrypoints.report_tables)."""
 
 from __future__ import annotations
 

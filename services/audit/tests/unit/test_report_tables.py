@@ -1,6 +1,6 @@
 from rich.console import Console
 
-from sangsaeng_common.report_tables import print_report
+from audit.entrypoints.report_tables import print_report
 
 REPORT = {
     "period": "2025H1", "from": "2025-01-01", "until": "2025-07-01",

@@ -1,13 +1,15 @@
-"""SQL adapter of the ledger: append under the head lock, read in chain order."""
+"""The ledger's writes: append events to the hash chain under the head lock.
+
+The ledger is append-only: this is the only statement that adds rows, nothing here updates or
+deletes a link (the migrations' trigger refuses both, and the runtime role is granted only
+select and insert on `ledger`, select and update on `ledger_head`). Reads: adapters.queries."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
 
 import asyncpg
 from aiokafka.structs import ConsumerRecord
 
-from audit.domain.chain import LinkInput, StoredLink, link
+from audit.domain.chain import LinkInput, link
 from sangsaeng_common.envelope import Envelope
 
 
@@ -45,26 +47,3 @@ async def append(conn: asyncpg.Connection, events: list[tuple[Envelope, Consumer
     )
     await conn.execute("update ledger_head set position = $1, hash = $2", position, prev_hash)
     return position
-
-
-async def chain(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIterator[StoredLink]:
-    """Every link in position order, read in chunks (a keyset walk, not one huge result)."""
-    after = 0
-    while True:
-        rows = await conn.fetch(
-            """select position, event_id, topic, kafka_partition, kafka_offset, headers, data_text, prev_hash, hash
-               from ledger where position > $1 order by position limit $2""",
-            after,
-            chunk,
-        )
-        for r in rows:
-            yield StoredLink(
-                position=r["position"],
-                entry=LinkInput(str(r["event_id"]), r["topic"], r["kafka_partition"], r["kafka_offset"], r["headers"], r["data_text"]),
-                prev_hash=r["prev_hash"],
-                hash=r["hash"],
-            )
-        if len(rows) < chunk:
-            return
-        after = rows[-1]["position"]
-
