@@ -34,24 +34,11 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
         dongs.add_row(dong, *(f"{by_stage.get(s, 0):,}" for s in stages), f"{visits['by_dong'].get(dong, 0):,}")
     console.print(dongs)
 
-    status = Table(title="Loan applications by program and status (last event)", title_justify="left")
-    status.add_column("program")
-    status.add_column("status")
-    status.add_column("applications", justify="right")
-    for program, p in loans["by_program"].items():
-        for name, n in p["by_status"].items():
-            status.add_row(program, name, f"{n:,}")
-    console.print(status)
-
+    console.print(_counts_by("Loan applications by program and status (last event)", ("program", "status", "applications"),
+                             {program: p["by_status"] for program, p in loans["by_program"].items()}))
     if referrals["by_agency"]:
-        agencies = Table(title="Referrals sent by agency and outcome", title_justify="left")
-        agencies.add_column("agency")
-        agencies.add_column("outcome")
-        agencies.add_column("referrals", justify="right")
-        for agency, a in referrals["by_agency"].items():
-            for outcome, n in a["by_outcome"].items():
-                agencies.add_row(agency, outcome, f"{n:,}")
-        console.print(agencies)
+        console.print(_counts_by("Referrals sent by agency and outcome", ("agency", "outcome", "referrals"),
+                                 {agency: a["by_outcome"] for agency, a in referrals["by_agency"].items()}))
 
     monthly = Table(title="Month by month", title_justify="left")
     for column in ("month", "visits", "loan applications", "referrals"):
@@ -59,3 +46,15 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
     for m in report["monthly"]:
         monthly.add_row(m["month"], f"{m['visits']:,}", f"{m['loan_applications']:,}", f"{m['referrals']:,}")
     console.print(monthly)
+
+
+def _counts_by(title: str, columns: tuple[str, str, str], counts: dict[str, dict[str, int]]) -> Table:
+    """A count per (group, item): one row each, the count right-aligned."""
+    table = Table(title=title, title_justify="left")
+    table.add_column(columns[0])
+    table.add_column(columns[1])
+    table.add_column(columns[2], justify="right")
+    for group, by_item in counts.items():
+        for item, n in by_item.items():
+            table.add_row(group, item, f"{n:,}")
+    return table
