@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvloop
@@ -27,9 +27,16 @@ from sangsaeng_common.ledger_client import LedgerSource, LedgerUnavailable
 from sangsaeng_common.logging import configure_logging
 from sangsaeng_common.process import run, tune_gc
 from sangsaeng_common.provisioning import migrate_schema, republish as republish_outbox
-from sangsaeng_common.replay import ReplaySource, replay_report, replay_service
-from sangsaeng_common.runtime import ServiceDefinition
+from sangsaeng_common.replay import ReplayResult, ReplaySource, replay_report, replay_service
+from sangsaeng_common.runtime import ServiceDefinition, open_resources
 from sangsaeng_common.settings import ServiceSettings
+
+
+async def _replay_alone(definition: ServiceDefinition, settings: ServiceSettings, **kwargs: Any) -> ReplayResult:
+    """A replay in a process of its own, inside the definition's resources (a running
+    service's /admin/replay finds them open already)."""
+    async with open_resources(definition, settings):
+        return await replay_service(definition, settings, **kwargs)
 
 
 def cli(definition: ServiceDefinition | Callable[[], ServiceDefinition]) -> typer.Typer:
@@ -117,7 +124,7 @@ def cli(definition: ServiceDefinition | Callable[[], ServiceDefinition]) -> type
                 with Progress(*Progress.get_default_columns(), TextColumn("{task.completed} events"), console=console) as bar:
                     task = bar.add_task(f"replaying {definition.name} from {source.value}", total=None)
                     result = asyncio.run(
-                        replay_service(
+                        _replay_alone(
                             definition, settings,
                             until=until.replace(tzinfo=until.tzinfo or UTC) if until else None,
                             subject=subject, progress=lambda done, known: bar.update(task, completed=done, total=known),

@@ -22,7 +22,7 @@ from sangsaeng_common.logging import configure_logging, get_logger
 from sangsaeng_common.outbox import OutboxRelay
 from sangsaeng_common.provisioning import prepare
 from sangsaeng_common.retry import Backoff
-from sangsaeng_common.runtime import ServiceDefinition
+from sangsaeng_common.runtime import ServiceDefinition, open_resources
 from sangsaeng_common.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -52,6 +52,8 @@ async def run(definition: ServiceDefinition, roles: set[str]) -> None:
         log.info("tracing on", exporter=os.environ.get("OTEL_TRACES_EXPORTER", "otlp"))
     failpoints.configure(settings.sangsaeng_failpoints)
     runtime = await prepare(definition, settings)
+    resources = contextlib.AsyncExitStack()
+    await resources.enter_async_context(open_resources(definition, settings))
     tune_gc()
 
     stop = asyncio.Event()
@@ -113,5 +115,6 @@ async def run(definition: ServiceDefinition, roles: set[str]) -> None:
     _, pending = await asyncio.wait(tasks, timeout=15)
     for task in pending:
         task.cancel()
+    await resources.aclose()
     await runtime.close()
     tracing.shutdown()

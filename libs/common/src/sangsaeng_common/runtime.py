@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,18 @@ class ServiceDefinition:
     # Topics the service writes besides its own events topic (e.g. per-agency topics),
     # created at start-up like the others.
     extra_topics: list[str] = field(default_factory=list)
+    # Process-wide resources the composition root owns besides the pool (e.g. a side pool):
+    # each is called as `resource(settings)` and entered (`open_resources`) for the life of
+    # the process, or of a replay run on its own; left when that ends.
+    resources: list[Callable[[ServiceSettings], AbstractAsyncContextManager[object]]] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def open_resources(definition: ServiceDefinition, settings: ServiceSettings) -> AsyncIterator[None]:
+    async with contextlib.AsyncExitStack() as stack:
+        for resource in definition.resources:
+            await stack.enter_async_context(resource(settings))
+        yield
 
 
 class Runtime:

@@ -1,9 +1,9 @@
 from sangsaeng_common.cli import cli
-from loans.bootstrap import definition
+from loans.bootstrap import build
 
 
 def main() -> None:
-    cli(definition)()
+    cli(build)()
 
 
 if __name__ == "__main__":

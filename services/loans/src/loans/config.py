@@ -1,15 +1,11 @@
 """Loans' own settings (environment, prefix LOANS_). Program terms are not here: they are
-data in the `programs` and `fund_rounds` tables."""
+data in the `programs` and `fund_rounds` tables. Read once, by the composition root
+(`loans.bootstrap.build`); nothing else reads the environment."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
-from functools import lru_cache
-
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-SEOUL = timezone(timedelta(hours=9))  # Korea keeps no daylight saving time
 
 
 class LoansSettings(BaseSettings):
@@ -21,14 +17,3 @@ class LoansSettings(BaseSettings):
     guarantee_sweep_interval_s: float = Field(300.0, gt=0)
     # Tests only: shifts this process's clock ("now" and "today") by this many days.
     clock_offset_days: float = 0.0
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + timedelta(days=self.clock_offset_days)
-
-    def today(self) -> date:
-        return self.now().astimezone(SEOUL).date()
-
-
-@lru_cache(maxsize=1)
-def settings() -> LoansSettings:
-    return LoansSettings()

@@ -1,103 +1,58 @@
-"""Loans' thin HTTP routes: parse, authorise, run one handler in one unit of work, answer."""
+"""Loans' thin HTTP routes: parse, authorise, turn the body into a command, run its handler
+in one unit of work (once per Idempotency-Key, scoped by the route), answer. Domain errors
+become problem+json in one place (sangsaeng_common.http), not here."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from sangsaeng_common.contracts.loans import LoanProgram
-from sangsaeng_common.http import Principal, Problem, require
+from sangsaeng_common.errors import NotFound, invalid
+from sangsaeng_common.http import Principal, require
 from sangsaeng_common.idempotency import IdempotencyKey
 from sangsaeng_common.runtime import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
-from loans import handlers, queries
-from loans.config import settings
+from loans.adapters import queries
 from loans.domain.states import Status
-from loans.models import Application, ApplicationIn, DecisionIn, DisbursementIn, RoundIn, SubmitDraftIn, WithdrawIn
+from loans.entrypoints.schemas import (
+    Application,
+    ApplicationIn,
+    ApplicationReport,
+    DecisionIn,
+    DisbursementIn,
+    Program,
+    Round,
+    RoundIn,
+    SubmitDraftIn,
+    WithdrawIn,
+)
+from loans.service_layer import handlers
+from loans.service_layer.commands import Decide, Disburse, PutRound, SubmitApplication, SubmitDraft, Withdraw
 
-
-
-class Round(BaseModel):
-    id: str
-    program: LoanProgram
-    name: str
-    opens_on: date
-    closes_on: date | None
-    budget_krw: int
-    reserved_krw: int
-    remaining_krw: int
-    updated_at: datetime
-
-
-class Program(BaseModel):
-    code: LoanProgram
-    name: str
-    name_en: str
-    money_from: str
-    annual_rate_pct: Decimal | None = Field(description="fixed rate; null: the partner bank's rate")
-    grace_months: int
-    instalments: int
-    max_term_months: int | None
-    limit_micro_krw: int
-    limit_sme_krw: int
-    min_months_since_registration: int | None
-    requires_district: bool
-    excludes_current_fund_borrowers: bool
-    uses_rounds: bool
-    requires_guarantee: bool
-    guarantee_agency: str | None
-    subsidy_rate_pct: Decimal | None
-    subsidy_months: int | None
-    partner_bank: str | None
-    district_contribution_krw: int | None
-    guarantee_limit_krw: int | None
-    allowed_purposes: list[str]
-    required_documents: list[str]
-    excluded_industries: list[str]
-    district_dongs: list[str]
-    rounds: list[Round]
-    notes: str | None
-
-
-class ProgramCount(BaseModel):
-    program: LoanProgram
-    applications: int
-    requested_krw: int
-    approved_krw: int
-    disbursed_krw: int
-    by_status: dict[str, int]
-
-
-class ApplicationReport(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    from_: date = Field(alias="from")
-    to: date
-    applications: int
-    requested_krw: int
-    approved_krw: int
-    disbursed_krw: int
-    by_program: list[ProgramCount]
+if TYPE_CHECKING:
+    from loans.bootstrap import Dependencies
 
 
 def _json(row: Any) -> dict:
     return Application.of(row).model_dump(mode="json")
 
 
-def routes(runtime: Runtime) -> list[APIRouter]:
+def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
     programs = APIRouter(tags=["programs"])
     applications = APIRouter(tags=["applications"])
     reports = APIRouter(tags=["reports"])
     readers = require("staff", "loan_officer", "auditor")
     staff = require("staff")
     officer = require("loan_officer")
+    clock = deps.clock
 
+    async def answer(run: Any, request: Request, principal: Principal, idempotency_key: str | None, request_body: Any) -> tuple[int, dict]:
+        return await runtime.command(run, request=request, principal=principal, idempotency_key=idempotency_key, request_body=request_body)
 
     # ------------------------------------------------------------ programs and rounds
 
@@ -113,22 +68,29 @@ def routes(runtime: Runtime) -> list[APIRouter]:
 
     @programs.put("/rounds/{round_id}", response_model=Round, summary="Open a fund round or change its dates and budget (loan officer)")
     async def put_round(round_id: str, body: RoundIn, _: Principal = officer) -> Round:
-        if not (1 <= len(round_id) <= 40) or not round_id.replace("-", "").isalnum():
-            raise Problem.invalid("round_id", "1 to 40 letters, digits and hyphens")
+        command = PutRound(round_id=round_id, program=body.program, name=body.name, opens_on=body.opens_on, closes_on=body.closes_on,
+                           budget_krw=body.budget_krw)
         async with runtime.uow() as uow:
-            row = await handlers.put_round(uow.conn, round_id, body)
+            row = await handlers.put_round(uow, command)
             await uow.commit()
-        return Round.model_validate(queries._round(row))  # noqa: SLF001
+        return Round.model_validate(queries.round_view(row))
 
     # ------------------------------------------------------------ applications
 
     @applications.post("/applications", status_code=201, response_model=Application, summary="Submit an application (emits LoanSubmitted; screening follows)")
-    async def submit(body: ApplicationIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey) -> JSONResponse:
-        async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            row = await handlers.submit_application(uow, body, principal.name, settings().today())
-            return 201, _json(row)
+    async def submit(
+        request: Request, body: ApplicationIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey
+    ) -> JSONResponse:
+        command = SubmitApplication(
+            business_id=body.business_id, program=body.program, amount_krw=body.amount_krw, purpose=body.purpose.value,
+            submitted_by=principal.name, term_months=body.term_months, documents=frozenset(d.value for d in body.documents),
+            submitted_on=body.submitted_on,
+        )
 
-        status, payload = await runtime.command(run, scope="POST /applications", principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json"))
+        async def run(uow: UnitOfWork) -> tuple[int, dict]:
+            return 201, _json(await handlers.submit_application(uow, command, clock))
+
+        status, payload = await answer(run, request, principal, idempotency_key, body.model_dump(mode="json"))
         return JSONResponse(payload, status_code=status, headers={"Location": f"/applications/{payload['id']}"} if status == 201 else None)
 
     @applications.get("/applications", response_model=list[Application], summary="Applications of a business, or in a status (e.g. guarantee_overdue)")
@@ -140,60 +102,70 @@ def routes(runtime: Runtime) -> list[APIRouter]:
         limit: int = Query(100, ge=1, le=1000),
     ) -> list[Application]:
         async with runtime.pool.acquire() as conn:
-            return await queries.applications(
+            rows = await queries.applications(
                 conn, business_id=business_id, status=status.value if status else None, program=program.value if program else None, limit=limit
             )
+        return [Application.of(r, with_schedule=False) for r in rows]
 
     @applications.get("/applications/{application_id}", response_model=Application, summary="One application, with its repayment schedule once disbursed")
     async def get_application(application_id: UUID, _: Principal = readers) -> Application:
         async with runtime.pool.acquire() as conn:
             found = await queries.application(conn, application_id)
         if found is None:
-            raise Problem(404, "Application not found", f"no application {application_id}")
-        return found
+            raise NotFound("Application not found", f"no application {application_id}")
+        return Application.of(found)
 
     @applications.post("/applications/{application_id}/submit", response_model=Application, summary="Complete and submit a draft (emits LoanSubmitted)")
     async def submit_draft(
-        application_id: UUID, body: SubmitDraftIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey
+        request: Request, application_id: UUID, body: SubmitDraftIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
-        async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 200, _json(await handlers.submit_draft(uow, application_id, body, principal.name, settings().today()))
+        command = SubmitDraft(
+            application_id=application_id, program=body.program, amount_krw=body.amount_krw, purpose=body.purpose.value,
+            submitted_by=principal.name, business_id=body.business_id, term_months=body.term_months,
+            documents=frozenset(d.value for d in body.documents), submitted_on=body.submitted_on,
+        )
 
-        status, payload = await runtime.command(run, scope="POST /applications/{id}/submit", principal=principal, idempotency_key=idempotency_key,
-                                        request_body={"id": str(application_id), **body.model_dump(mode="json")})
+        async def run(uow: UnitOfWork) -> tuple[int, dict]:
+            return 200, _json(await handlers.submit_draft(uow, command, clock))
+
+        status, payload = await answer(run, request, principal, idempotency_key, {"id": str(application_id), **body.model_dump(mode="json")})
         return JSONResponse(payload, status_code=status)
 
     @applications.post("/applications/{application_id}/decision", response_model=Application, summary="Approve (never above the limit) or reject with reasons")
     async def decide(
-        application_id: UUID, body: DecisionIn, principal: Principal = officer, idempotency_key: str | None = IdempotencyKey
+        request: Request, application_id: UUID, body: DecisionIn, principal: Principal = officer, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
-        async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 200, _json(await handlers.decide(uow, application_id, body, principal.name, settings().today()))
+        command = Decide(application_id=application_id, decision=body.decision, decided_by=principal.name, amount_krw=body.amount_krw,
+                         reasons=tuple(body.reasons), decided_on=body.decided_on)
 
-        status, payload = await runtime.command(run, scope="POST /applications/{id}/decision", principal=principal, idempotency_key=idempotency_key,
-                                        request_body={"id": str(application_id), **body.model_dump(mode="json")})
+        async def run(uow: UnitOfWork) -> tuple[int, dict]:
+            return 200, _json(await handlers.decide(uow, command, clock))
+
+        status, payload = await answer(run, request, principal, idempotency_key, {"id": str(application_id), **body.model_dump(mode="json")})
         return JSONResponse(payload, status_code=status)
 
     @applications.post("/applications/{application_id}/disbursement", response_model=Application, summary="Disburse an approved loan; computes the repayment schedule")
     async def disburse(
-        application_id: UUID, body: DisbursementIn, principal: Principal = officer, idempotency_key: str | None = IdempotencyKey
+        request: Request, application_id: UUID, body: DisbursementIn, principal: Principal = officer, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
-        async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 200, _json(await handlers.disburse(uow, application_id, body, settings().today()))
+        command = Disburse(application_id=application_id, disbursed_on=body.disbursed_on, annual_rate_pct=body.annual_rate_pct)
 
-        status, payload = await runtime.command(run, scope="POST /applications/{id}/disbursement", principal=principal, idempotency_key=idempotency_key,
-                                        request_body={"id": str(application_id), **body.model_dump(mode="json")})
+        async def run(uow: UnitOfWork) -> tuple[int, dict]:
+            return 200, _json(await handlers.disburse(uow, command, clock))
+
+        status, payload = await answer(run, request, principal, idempotency_key, {"id": str(application_id), **body.model_dump(mode="json")})
         return JSONResponse(payload, status_code=status)
 
     @applications.post("/applications/{application_id}/withdraw", response_model=Application, summary="Withdraw an open application or draft (releases its reservation)")
     async def withdraw(
-        application_id: UUID, body: WithdrawIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey
+        request: Request, application_id: UUID, body: WithdrawIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
-        async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 200, _json(await handlers.withdraw(uow, application_id, body, settings().today()))
+        command = Withdraw(application_id=application_id, reason=body.reason)
 
-        status, payload = await runtime.command(run, scope="POST /applications/{id}/withdraw", principal=principal, idempotency_key=idempotency_key,
-                                        request_body={"id": str(application_id), **body.model_dump(mode="json")})
+        async def run(uow: UnitOfWork) -> tuple[int, dict]:
+            return 200, _json(await handlers.withdraw(uow, command, clock))
+
+        status, payload = await answer(run, request, principal, idempotency_key, {"id": str(application_id), **body.model_dump(mode="json")})
         return JSONResponse(payload, status_code=status)
 
     # ------------------------------------------------------------ reports
@@ -201,7 +173,7 @@ def routes(runtime: Runtime) -> list[APIRouter]:
     @reports.get("/reports/applications", response_model=ApplicationReport, summary="Applications submitted in a period, by program and status, with amounts")
     async def report(first: date = Query(alias="from"), last: date = Query(alias="to"), _: Principal = readers) -> ApplicationReport:
         if last < first:
-            raise Problem.invalid("to", "is before from")
+            raise invalid("to", "is before from")
         async with runtime.pool.acquire() as conn:
             return ApplicationReport.model_validate(await queries.report(conn, first, last))
 

@@ -1,4 +1,5 @@
-"""The HTTP API's request and response bodies."""
+"""The HTTP API's request and response bodies (pydantic); the routes turn requests into
+the service layer's commands (loans.service_layer.commands)."""
 
 from __future__ import annotations
 
@@ -146,3 +147,66 @@ class Application(BaseModel):
         if not with_schedule:
             data["schedule"] = None
         return cls.model_validate(data)
+
+
+class Round(BaseModel):
+    id: str
+    program: LoanProgram
+    name: str
+    opens_on: date
+    closes_on: date | None
+    budget_krw: int
+    reserved_krw: int
+    remaining_krw: int
+    updated_at: datetime
+
+
+class Program(BaseModel):
+    code: LoanProgram
+    name: str
+    name_en: str
+    money_from: str
+    annual_rate_pct: Decimal | None = Field(description="fixed rate; null: the partner bank's rate")
+    grace_months: int
+    instalments: int
+    max_term_months: int | None
+    limit_micro_krw: int
+    limit_sme_krw: int
+    min_months_since_registration: int | None
+    requires_district: bool
+    excludes_current_fund_borrowers: bool
+    uses_rounds: bool
+    requires_guarantee: bool
+    guarantee_agency: str | None
+    subsidy_rate_pct: Decimal | None
+    subsidy_months: int | None
+    partner_bank: str | None
+    district_contribution_krw: int | None
+    guarantee_limit_krw: int | None
+    allowed_purposes: list[str]
+    required_documents: list[str]
+    excluded_industries: list[str]
+    district_dongs: list[str]
+    rounds: list[Round]
+    notes: str | None
+
+
+class ProgramCount(BaseModel):
+    program: LoanProgram
+    applications: int
+    requested_krw: int
+    approved_krw: int
+    disbursed_krw: int
+    by_status: dict[str, int]
+
+
+class ApplicationReport(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    applications: int
+    requested_krw: int
+    approved_krw: int
+    disbursed_krw: int
+    by_program: list[ProgramCount]

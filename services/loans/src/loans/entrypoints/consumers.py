@@ -1,0 +1,86 @@
+"""Loans' event handlers, one consumer group (`sangsaeng.loans`) that every replica joins:
+business facts from intake, drafts from visits, screening of loans' own LoanSubmitted, and
+guarantee answers from referrals. Every topic is keyed by business id, so one business's
+events of a topic are handled by one replica at a time, in order. Also the guarantee
+sweeper, a task every consume replica runs. Thin: decode, then the service layer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from sangsaeng_common.handlers import EventContext, Handlers
+from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged
+from sangsaeng_common.contracts.loans import LoanSubmitted
+from sangsaeng_common.contracts.referrals import ReferralCompleted
+from sangsaeng_common.contracts.visits import VisitRecorded
+from sangsaeng_common.db import is_transient
+from sangsaeng_common.logging import get_logger
+from sangsaeng_common.runtime import Runtime
+from loans.service_layer import directory, handlers as service
+from loans.service_layer.commands import ScreenApplication
+
+if TYPE_CHECKING:
+    from loans.bootstrap import Dependencies
+
+log = get_logger(__name__)
+
+
+def handlers(deps: Dependencies) -> Handlers:
+    registry = Handlers("loans")
+
+    # ------------------------------------------------------------ the business directory (intake)
+
+    @registry.on(BusinessRegistered)
+    async def remember_business(ctx: EventContext, event: BusinessRegistered) -> None:
+        await directory.remember_business(ctx, event)
+
+    @registry.on(BusinessStageChanged)
+    async def follow_stage(ctx: EventContext, event: BusinessStageChanged) -> None:
+        await directory.follow_stage(ctx, event)
+
+    @registry.on(BusinessErased)
+    async def erase_business(ctx: EventContext, event: BusinessErased) -> None:
+        await directory.erase_business(ctx, event)
+
+    # ------------------------------------------------------------ drafts, screening, the guarantee saga
+
+    @registry.on(VisitRecorded)
+    async def draft_from_visit(ctx: EventContext, event: VisitRecorded) -> None:
+        await service.draft_from_visit(ctx, event, deps.clock)
+
+    @registry.on(LoanSubmitted)
+    async def screen(ctx: EventContext, event: LoanSubmitted) -> None:
+        command = ScreenApplication(application_id=event.application_id, event_id=ctx.envelope.id,
+                                    kafka_partition=ctx.record.partition, kafka_offset=ctx.record.offset)
+        await service.screen_application(ctx, command, deps.clock, deps.claims)
+
+    @registry.on(ReferralCompleted)
+    async def guarantee_outcome(ctx: EventContext, event: ReferralCompleted) -> None:
+        await service.guarantee_outcome(ctx, event, deps.clock)
+
+    return registry
+
+
+def guarantee_sweeper(deps: Dependencies) -> Callable[[Runtime, asyncio.Event], Awaitable[None]]:
+    async def guarantee_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
+        """Every LOANS_GUARANTEE_SWEEP_INTERVAL_S, move guarantees waiting longer than
+        LOANS_GUARANTEE_TIMEOUT_DAYS to guarantee_overdue (runs in every consume replica)."""
+        while not stop.is_set():
+            try:
+                while True:  # drain: a sweep handles at most SWEEP_LIMIT rows
+                    async with runtime.uow() as uow:
+                        moved = await service.sweep_overdue_guarantees(uow, deps.clock, deps.settings.guarantee_timeout_days)
+                        await uow.commit()
+                    if moved:
+                        log.info("guarantees timed out", applications=moved)
+                    if moved < service.SWEEP_LIMIT:
+                        break
+            except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+                log.warning("guarantee sweep failed", error=repr(exc), transient=is_transient(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), deps.settings.guarantee_sweep_interval_s)
+
+    return guarantee_sweeper
