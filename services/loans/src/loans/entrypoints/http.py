@@ -4,6 +4,7 @@ become problem+json in one place (sangsaeng_common.http), not here."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -51,8 +52,23 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
     officer = require("loan_officer")
     clock = deps.clock
 
-    async def answer(run: Any, request: Request, principal: Principal, idempotency_key: str | None, request_body: Any) -> tuple[int, dict]:
+    async def run_command(
+        handle: Callable[..., Awaitable[Any]], command: Any, request: Request, principal: Principal, idempotency_key: str | None,
+        request_body: Any, status_code: int = 200,
+    ) -> tuple[int, dict]:
+        """The command's handler in one unit of work, once per Idempotency-Key (scoped by the route)."""
+        async def run(uow: UnitOfWork) -> tuple[int, dict]:
+            return status_code, _json(await handle(uow, command, clock))
+
         return await runtime.command(run, request=request, principal=principal, idempotency_key=idempotency_key, request_body=request_body)
+
+    async def on_application(
+        handle: Callable[..., Awaitable[Any]], command: Any, request: Request, body: Any, principal: Principal, idempotency_key: str | None
+    ) -> JSONResponse:
+        """A command on one application (`/applications/{application_id}/...`), answered with the application."""
+        request_body = {"id": str(command.application_id), **body.model_dump(mode="json")}
+        status, payload = await run_command(handle, command, request, principal, idempotency_key, request_body)
+        return JSONResponse(payload, status_code=status)
 
     # ------------------------------------------------------------ programs and rounds
 
@@ -87,10 +103,8 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
             submitted_on=body.submitted_on,
         )
 
-        async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 201, _json(await handlers.submit_application(uow, command, clock))
-
-        status, payload = await answer(run, request, principal, idempotency_key, body.model_dump(mode="json"))
+        status, payload = await run_command(handlers.submit_application, command, request, principal, idempotency_key,
+                                            body.model_dump(mode="json"), status_code=201)
         return JSONResponse(payload, status_code=status, headers={"Location": f"/applications/{payload['id']}"} if status == 201 else None)
 
     @applications.get("/applications", response_model=list[Application], summary="Applications of a business, or in a status (e.g. guarantee_overdue)")
@@ -124,12 +138,7 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
             submitted_by=principal.name, business_id=body.business_id, term_months=body.term_months,
             documents=frozenset(d.value for d in body.documents), submitted_on=body.submitted_on,
         )
-
-        async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 200, _json(await handlers.submit_draft(uow, command, clock))
-
-        status, payload = await answer(run, request, principal, idempotency_key, {"id": str(application_id), **body.model_dump(mode="json")})
-        return JSONResponse(payload, status_code=status)
+        return await on_application(handlers.submit_draft, command, request, body, principal, idempotency_key)
 
     @applications.post("/applications/{application_id}/decision", response_model=Application, summary="Approve (never above the limit) or reject with reasons")
     async def decide(
@@ -137,36 +146,21 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
     ) -> JSONResponse:
         command = Decide(application_id=application_id, decision=body.decision, decided_by=principal.name, amount_krw=body.amount_krw,
                          reasons=tuple(body.reasons), decided_on=body.decided_on)
-
-        async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 200, _json(await handlers.decide(uow, command, clock))
-
-        status, payload = await answer(run, request, principal, idempotency_key, {"id": str(application_id), **body.model_dump(mode="json")})
-        return JSONResponse(payload, status_code=status)
+        return await on_application(handlers.decide, command, request, body, principal, idempotency_key)
 
     @applications.post("/applications/{application_id}/disbursement", response_model=Application, summary="Disburse an approved loan; computes the repayment schedule")
     async def disburse(
         request: Request, application_id: UUID, body: DisbursementIn, principal: Principal = officer, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
         command = Disburse(application_id=application_id, disbursed_on=body.disbursed_on, annual_rate_pct=body.annual_rate_pct)
-
-        async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 200, _json(await handlers.disburse(uow, command, clock))
-
-        status, payload = await answer(run, request, principal, idempotency_key, {"id": str(application_id), **body.model_dump(mode="json")})
-        return JSONResponse(payload, status_code=status)
+        return await on_application(handlers.disburse, command, request, body, principal, idempotency_key)
 
     @applications.post("/applications/{application_id}/withdraw", response_model=Application, summary="Withdraw an open application or draft (releases its reservation)")
     async def withdraw(
         request: Request, application_id: UUID, body: WithdrawIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
         command = Withdraw(application_id=application_id, reason=body.reason)
-
-        async def run(uow: UnitOfWork) -> tuple[int, dict]:
-            return 200, _json(await handlers.withdraw(uow, command, clock))
-
-        status, payload = await answer(run, request, principal, idempotency_key, {"id": str(application_id), **body.model_dump(mode="json")})
-        return JSONResponse(payload, status_code=status)
+        return await on_application(handlers.withdraw, command, request, body, principal, idempotency_key)
 
     # ------------------------------------------------------------ reports
 
