@@ -3,7 +3,7 @@
 from sangsaeng_common.contracts.visits import VisitCancelled, VisitRecorded, VisitScheduled
 from sangsaeng_common.read_models import ReadModel
 from sangsaeng_common.runtime import ServiceDefinition
-from visits.consumers import handlers
+from visits.consumers import directory, handlers
 from visits.entrypoints.http import routes
 
 definition = ServiceDefinition(
@@ -16,8 +16,7 @@ definition = ServiceDefinition(
     produces=[VisitScheduled, VisitRecorded, VisitCancelled],
     # The directory is built only from intake's events, so a replay must rebuild it exactly.
     read_models=[
-        ReadModel("businesses", key=("id",), ignore=("updated_at", "erased_at"), subject="id"),
-        ReadModel("business_stage_history", key=("business_id", "position"), subject="business_id"),
+        *directory.read_models(),
         ReadModel("dong_business_counts", key=("dong",)),
     ],
 )

@@ -26,7 +26,6 @@ from visits.models import CancelIn, ReassignIn, RecordIn, ScheduleIn
 log = get_logger(__name__)
 
 SEOUL = timezone(timedelta(hours=9))  # Korea keeps no daylight saving time
-ERASED_NAME = "(삭제됨)"
 
 
 def today_in_seoul() -> date:
@@ -350,14 +349,8 @@ async def reassign_visit(tx: Tx, visit_id: UUID, command: ReassignIn) -> asyncpg
 
 async def erase_business(tx: Tx, event: BusinessErased) -> None:
     """Remove what visits holds about the owner; keep the non-personal facts (dong,
-    industry, stage, visit dates, outcomes, needs) for statistics."""
-    found = await tx.conn.fetchval(
-        """update businesses set name = $3, registration_number = null, erased_at = $2, updated_at = now()
-           where id = $1 returning id""",
-        event.business_id, event.erased_at, ERASED_NAME,
-    )
-    if found is None:
-        return
+    industry, stage, visit dates, outcomes, needs) for statistics. The directory's row was
+    anonymised already (sangsaeng_common.directory): this is the visits' part."""
     await tx.conn.execute(
         "update visits set notes = null, override_reason = null, reassign_reason = null, updated_at = now() where business_id = $1",
         event.business_id,
@@ -369,4 +362,3 @@ async def erase_business(tx: Tx, event: BusinessErased) -> None:
     )
     for visit in open_visits:
         await tx.emit(VisitCancelled(visit_id=visit["id"], business_id=event.business_id, reason="business erased"))
-

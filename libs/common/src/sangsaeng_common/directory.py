@@ -1,0 +1,218 @@
+"""A service's directory of businesses, kept from intake's business events.
+
+Several services keep their own copy of the businesses they serve: a `businesses` table
+fed by BusinessRegistered, BusinessStageChanged and BusinessErased. This module is that
+projection, written once. A service declares what it keeps and how it forgets:
+
+    directory = BusinessDirectory(
+        columns=("name", "registration_number", "dong", "industry", "stage"),  # BusinessRegistered's fields
+        stage_history=True,                         # a `business_stage_history` table too
+        erasure=Erasure(blank={"name": "(삭제됨)", "registration_number": None}),
+        on_registered=count_dongs,                  # (conn, first registrations) -> None
+        on_erased=forget_visits,                    # (tx, BusinessErased) -> None, per erasure
+    )
+    directory.register(handlers)                    # on the service's `Handlers` registry
+
+The table (the service's own migration makes it) has `id uuid primary key`, the declared
+columns (named as BusinessRegistered's fields, `business_id` being `id`), `registered
+boolean not null default true`, `erased_at timestamptz` and `updated_at timestamptz`.
+With `stage_history`, `business_stage_history (business_id, position, from_stage,
+to_stage, changed_on, event_id)` keyed by (business_id, position).
+
+Guarantees, as every consumer's (sangsaeng_common.consumer, .inbox): the three events are one
+batch handler, so a run of them is written in a few set-based statements, inside the
+inbox transaction (a redelivered event is never applied twice). A business's events come
+from one partition, in log order. A run is applied in three phases (registrations, then
+stage changes, then erasures), which gives what log order gives: a registration precedes
+its business's changes and erasure on the partition; an erasure touches only the blanked
+columns and erased_at while a stage change touches only the stage and the history; and a
+registration arriving after its erasure keeps the blanks (below). Stage changes keep log
+order among themselves (each takes its business's next history position).
+
+Erasure: the policy's columns are set to their blanks, `erased_at` is set (the first
+erasure's time is kept), and `on_erased` runs the service's own forgetting. An erasure
+for a business the service never saw registered leaves a TOMBSTONE: a row with the
+blanks, placeholders for the other columns, `registered = false` and `erased_at`. The
+same behaviour for every service, because it is the one that cannot leak: the only way
+to get there is a registration that did not arrive first (dead-lettered, then redriven;
+a service subscribing late; a replay of part of the log), and when it does arrive, it
+finds the business erased and stores only its non-personal facts. Ignoring the erasure
+would store the owner's name when that registration came. It also makes "erased" known
+to the service's commands (refused as erased, not as unknown).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from sangsaeng_common.handlers import EventContext, Handlers
+from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged
+from sangsaeng_common.read_models import ReadModel
+
+ERASED = "(삭제됨)"  # what a blanked name reads as, in every service that keeps one
+
+
+@dataclass(frozen=True)
+class _Field:
+    sql_type: str
+    value: Callable[[BusinessRegistered], Any]
+    placeholder: Any  # a tombstone's value, where the column is not blanked
+
+
+# The BusinessRegistered fields a directory may keep, as columns of the same names.
+FIELDS: dict[str, _Field] = {
+    "registration_number": _Field("text", lambda e: e.registration_number, None),
+    "name": _Field("text", lambda e: e.name, ERASED),
+    "dong": _Field("text", lambda e: e.dong, ""),
+    "industry": _Field("text", lambda e: e.industry, ""),
+    "employees": _Field("int", lambda e: e.employees, 0),
+    "is_micro_business": _Field("bool", lambda e: e.is_micro_business, False),
+    "stage": _Field("text", lambda e: e.stage.value, "closed"),
+    "registered_on": _Field("date", lambda e: e.registered_on, None),
+}
+
+OnRegistered = Callable[[asyncpg.Connection, list[BusinessRegistered]], Awaitable[None]]
+OnErased = Callable[[EventContext, BusinessErased], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What an erasure does to the directory: each `blank` column is set to its value
+    (e.g. {"name": ERASED, "registration_number": None}); erased_at is always set."""
+
+    blank: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BusinessDirectory:
+    columns: tuple[str, ...]
+    erasure: Erasure = Erasure()
+    stage_history: bool = False
+    # Called with the registrations of businesses not registered before (first time
+    # known, or a tombstone filled), in log order, after their rows are written.
+    on_registered: OnRegistered | None = None
+    # Called for every erasure, in log order, after the directory's row is blanked: the
+    # service's own forgetting (it may emit events through the context).
+    on_erased: OnErased | None = None
+    table: str = "businesses"
+    history_table: str = "business_stage_history"
+
+    def __post_init__(self) -> None:
+        unknown = [c for c in (*self.columns, *self.erasure.blank) if c not in FIELDS]
+        if unknown:
+            raise ValueError(f"not BusinessRegistered fields: {unknown}; a directory keeps some of {sorted(FIELDS)}")
+        if not_kept := [c for c in self.erasure.blank if c not in self.columns]:
+            raise ValueError(f"an erasure can blank only kept columns, not {not_kept}")
+        if len(set(self.columns)) != len(self.columns):
+            raise ValueError(f"columns named twice: {self.columns}")
+
+    # ------------------------------------------------------------------ wiring
+
+    def register(self, handlers: Handlers) -> None:
+        """The batch handler of the three events on the service's registry."""
+
+        async def keep_directory(conn: asyncpg.Connection, events: list[tuple[EventContext, Any]]) -> None:
+            await self.apply(conn, events)
+
+        handlers.on_batch(BusinessRegistered, BusinessStageChanged, BusinessErased)(keep_directory)
+
+    def read_models(self, *, ignore: tuple[str, ...] = ()) -> list[ReadModel]:
+        """The directory's tables, for the replay to compare (built from intake's events only)."""
+        models = [ReadModel(self.table, key=("id",), ignore=("updated_at", *ignore), subject="id")]
+        if self.stage_history:
+            models.append(ReadModel(self.history_table, key=("business_id", "position"), subject="business_id"))
+        return models
+
+    # ------------------------------------------------------------------ the batch handler
+
+    async def apply(self, conn: asyncpg.Connection, events: list[tuple[EventContext, Any]]) -> None:
+        registered = [event for _, event in events if isinstance(event, BusinessRegistered)]
+        changes = [(ctx, event) for ctx, event in events if isinstance(event, BusinessStageChanged)]
+        erasures = [(ctx, event) for ctx, event in events if isinstance(event, BusinessErased)]
+        if registered:
+            await self._register(conn, registered)
+        if changes:
+            await self._change_stages(conn, changes)
+        if erasures:
+            await self._erase(conn, erasures)
+
+    async def _register(self, conn: asyncpg.Connection, registered: list[BusinessRegistered]) -> None:
+        ids = sorted({e.business_id for e in registered})
+        known = {r["id"] for r in await conn.fetch(f'select id from "{self.table}" where id = any($1::uuid[]) and registered', ids)}
+        latest = {e.business_id: e for e in registered}  # a business registered twice in the run: the last wins, as one by one
+        cols = ", ".join(self.columns)
+        types = ", ".join(f"${i + 2}::{FIELDS[c].sql_type}[]" for i, c in enumerate(self.columns))
+        # An erased business keeps its blanks: a registration arriving after its erasure
+        # (see the module's docstring) brings back only what erasure does not take.
+        sets = ", ".join(
+            f'{c} = case when "{self.table}".erased_at is null then excluded.{c} else "{self.table}".{c} end'
+            if c in self.erasure.blank else f"{c} = excluded.{c}"
+            for c in self.columns
+        )
+        # Rows in id order, in every transaction: batches applied at once lock them in one order.
+        rows = [latest[i] for i in ids]
+        await conn.execute(
+            f"""insert into "{self.table}" (id, {cols}, registered)
+                select c.*, true from unnest($1::uuid[], {types}) as c(id, {cols})
+                on conflict (id) do update set {sets}, registered = true, updated_at = now()""",
+            ids, *([FIELDS[c].value(e) for e in rows] for c in self.columns),
+        )
+        if self.on_registered is not None:
+            first, seen = [], set(known)
+            for e in registered:
+                if e.business_id not in seen:
+                    seen.add(e.business_id)
+                    first.append(e)
+            if first:
+                await self.on_registered(conn, first)
+
+    async def _change_stages(self, conn: asyncpg.Connection, changes: list[tuple[EventContext, BusinessStageChanged]]) -> None:
+        if "stage" in self.columns:
+            latest = {event.business_id: event.to_stage.value for _, event in changes}  # the last change of each business wins
+            ids = sorted(latest)
+            await conn.execute(
+                f"""update "{self.table}" b set stage = c.stage, updated_at = now()
+                    from unnest($1::uuid[], $2::text[]) as c(id, stage) where b.id = c.id""",
+                ids, [latest[i] for i in ids],
+            )
+        if self.stage_history:
+            # Each change takes the next position of its business: after those stored, in log order.
+            nth: Counter[UUID] = Counter()
+            rows = []
+            for ctx, event in changes:
+                nth[event.business_id] += 1
+                rows.append((event.business_id, nth[event.business_id], event.from_stage.value, event.to_stage.value,
+                             event.changed_on, ctx.envelope.id))
+            await conn.execute(
+                f"""insert into "{self.history_table}" (business_id, position, from_stage, to_stage, changed_on, event_id)
+                    select c.business_id, coalesce((select max(position) from "{self.history_table}" h where h.business_id = c.business_id), 0) + c.nth,
+                           c.from_stage, c.to_stage, c.changed_on, c.event_id
+                    from unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::date[], $6::uuid[])
+                         as c(business_id, nth, from_stage, to_stage, changed_on, event_id)""",
+                *map(list, zip(*rows)),
+            )
+
+    async def _erase(self, conn: asyncpg.Connection, erasures: list[tuple[EventContext, BusinessErased]]) -> None:
+        first: dict[UUID, Any] = {}
+        for _, event in erasures:
+            first.setdefault(event.business_id, event.erased_at)  # erased twice: the first time stands, as one by one
+        ids = sorted(first)  # id order, as registrations
+        cols = ", ".join(self.columns)
+        tombstone = {c: self.erasure.blank.get(c, FIELDS[c].placeholder) for c in self.columns}
+        values = ", ".join(f"${i + 3}::{FIELDS[c].sql_type}" for i, c in enumerate(self.columns))
+        sets = "".join(f"{c} = ${self.columns.index(c) + 3}::{FIELDS[c].sql_type}, " for c in self.erasure.blank)
+        await conn.execute(
+            f"""insert into "{self.table}" (id, {cols}, registered, erased_at)
+                select c.id, {values}, false, c.erased_at from unnest($1::uuid[], $2::timestamptz[]) as c(id, erased_at)
+                on conflict (id) do update set {sets}erased_at = coalesce("{self.table}".erased_at, excluded.erased_at), updated_at = now()""",
+            ids, [first[i] for i in ids], *tombstone.values(),
+        )
+        if self.on_erased is not None:
+            for ctx, event in erasures:
+                await self.on_erased(ctx, event)

@@ -1,0 +1,27 @@
+"""A directory's declaration is checked when it is made (the SQL is built from it)."""
+
+import pytest
+
+from sangsaeng_common.handlers import Handlers
+from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged
+from sangsaeng_common.directory import ERASED, BusinessDirectory, Erasure
+
+
+def test_only_business_registered_fields_can_be_kept_and_only_kept_columns_blanked():
+    with pytest.raises(ValueError, match="not BusinessRegistered fields"):
+        BusinessDirectory(columns=("dong", "owner_phone"))
+    with pytest.raises(ValueError, match="only kept columns"):
+        BusinessDirectory(columns=("dong",), erasure=Erasure(blank={"name": ERASED}))
+    with pytest.raises(ValueError, match="twice"):
+        BusinessDirectory(columns=("dong", "dong"))
+
+
+def test_one_batch_handler_takes_the_three_events_and_the_read_models_follow_the_declaration():
+    handlers = Handlers("someone")
+    directory = BusinessDirectory(columns=("dong", "stage"), stage_history=True)
+    directory.register(handlers)
+    handler = handlers.by_type[BusinessRegistered]
+    assert handlers.by_type[BusinessStageChanged] is handler and handlers.by_type[BusinessErased] is handler
+    assert handler in handlers.batched
+    assert [m.table for m in directory.read_models()] == ["businesses", "business_stage_history"]
+    assert [m.table for m in BusinessDirectory(columns=("dong",)).read_models()] == ["businesses"]
