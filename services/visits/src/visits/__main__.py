@@ -1,9 +1,9 @@
 from sangsaeng_common.cli import cli
-from visits.bootstrap import definition
+from visits.bootstrap import build
 
 
 def main() -> None:
-    cli(definition)()
+    cli(build)()
 
 
 if __name__ == "__main__":

@@ -1,22 +1,30 @@
-"""Composition root of visits."""
+"""Composition root of visits: reads the settings, builds the Seoul clock and the scheduling
+policy, and wires them into the routes and consumers."""
 
+from __future__ import annotations
+
+from functools import partial
+
+from sangsaeng_common.clock import SeoulClock
 from sangsaeng_common.contracts.visits import VisitCancelled, VisitRecorded, VisitScheduled
 from sangsaeng_common.read_models import ReadModel
 from sangsaeng_common.runtime import ServiceDefinition
-from visits.consumers import directory, handlers
+from visits.config import VisitPolicy, VisitsSettings
+from visits.entrypoints import consumers
 from visits.entrypoints.http import routes
 
-definition = ServiceDefinition(
-    name="visits",
-    title="Sangsaeng visits",
-    description="The visiting planners (찾아가는 소상공인 플래너): their directory of businesses, planners and "
-    "territories, visit scheduling and recording, and visit reports.",
-    routes=routes,
-    consumers=[handlers],
-    produces=[VisitScheduled, VisitRecorded, VisitCancelled],
-    # The directory is built only from intake's events, so a replay must rebuild it exactly.
-    read_models=[
-        *directory.read_models(),
-        ReadModel("dong_business_counts", key=("dong",)),
-    ],
-)
+
+def build() -> ServiceDefinition:
+    settings, policy = VisitsSettings(), VisitPolicy()
+    clock = SeoulClock(settings.clock_offset_days)
+    return ServiceDefinition(
+        name="visits",
+        title="Sangsaeng visits",
+        description="The visiting planners (찾아가는 소상공인 플래너): their directory of businesses, planners and "
+        "territories, visit scheduling and recording, and visit reports.",
+        routes=partial(routes, policy=policy, clock=clock),
+        consumers=[consumers.handlers(policy=policy)],
+        produces=[VisitScheduled, VisitRecorded, VisitCancelled],
+        # The directory is built only from intake's events, so a replay must rebuild it exactly.
+        read_models=[*consumers.DIRECTORY.read_models(), ReadModel("dong_business_counts", key=("dong",))],
+    )

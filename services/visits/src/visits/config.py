@@ -1,8 +1,7 @@
-"""Visits' own settings (environment, prefix VISITS_): the scheduling policy as data."""
+"""Visits' own settings (environment, prefix VISITS_), read by the composition root: the
+scheduling policy as data, and the clock's test offset."""
 
 from __future__ import annotations
-
-from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,6 +24,8 @@ class VisitPolicy(BaseSettings):
         return frozenset(self.needs_calling_for_visit)
 
 
-@lru_cache(maxsize=1)
-def policy() -> VisitPolicy:
-    return VisitPolicy()
+class VisitsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VISITS_", extra="ignore", frozen=True)
+
+    # Shifts this process's Seoul clock (tests only), e.g. VISITS_CLOCK_OFFSET_DAYS=31.
+    clock_offset_days: float = 0.0

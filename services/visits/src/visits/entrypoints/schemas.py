@@ -1,4 +1,4 @@
-"""The HTTP API's request and response bodies."""
+"""The HTTP API's request and response bodies (pydantic models; the routes turn a body into a command)."""
 
 from __future__ import annotations
 
@@ -117,11 +117,10 @@ class Visit(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: Any, follow_ups: list[Any] = (), *, with_notes: bool = True) -> Visit:
+    def of(cls, row: Any) -> Visit:
+        """A visit row, or a visit as the reads give it (its follow-ups under `follow_ups`)."""
         data = dict(row)
-        if not with_notes:
-            data["notes"] = None
-        return cls.model_validate({**data, "follow_ups": [dict(f) for f in follow_ups]})
+        return cls.model_validate({**data, "follow_ups": data.get("follow_ups", [])})
 
 
 class PlannerOut(BaseModel):
@@ -130,3 +129,82 @@ class PlannerOut(BaseModel):
     daily_capacity: int
     active: bool
     territory: list[str]
+
+
+class StageStep(BaseModel):
+    position: int
+    from_stage: Stage
+    to_stage: Stage
+    changed_on: date
+
+
+class DirectoryBusiness(BaseModel):
+    id: UUID
+    registration_number: str | None
+    name: str
+    dong: str
+    industry: str
+    employees: int
+    is_micro_business: bool
+    stage: Stage
+    registered_on: date | None
+    updated_at: datetime
+    erased_at: datetime | None = None
+    stage_history: list[StageStep]
+
+
+class RouteStop(BaseModel):
+    visit_id: UUID
+    business_id: UUID
+    business_name: str
+    dong: str
+    industry: str
+    stage: Stage
+    status: str
+    needs: list[Need]
+    outcome: VisitOutcome | None
+
+
+class Route(BaseModel):
+    planner_id: str
+    date: date
+    daily_capacity: int
+    stops: list[RouteStop]
+
+
+class OpenFollowUp(BaseModel):
+    visit_id: UUID
+    position: int
+    action: str
+    due_on: date
+    overdue: bool
+    business_id: UUID
+    business_name: str
+    dong: str
+    visited_on: date
+
+
+class CountRow(BaseModel):
+    visits: int
+    distinct_shops: int
+
+
+class DongCount(CountRow):
+    dong: str
+
+
+class WeekCount(CountRow):
+    week: str  # ISO week, "2025-W20"
+    week_start: date
+
+
+class VisitReport(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    visits: int
+    distinct_shops: int
+    by_dong: list[DongCount]
+    by_week: list[WeekCount]
+    by_outcome: dict[str, int]

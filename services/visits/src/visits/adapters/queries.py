@@ -1,4 +1,5 @@
-"""Read side: the planners' views and the visit report (plain SQL over visits' own tables)."""
+"""Read side: the directory's view of a business, the planners' views and the visit report
+(plain SQL over visits' own tables). Rows come back as plain dicts."""
 
 from __future__ import annotations
 
@@ -9,23 +10,34 @@ from uuid import UUID
 import asyncpg
 
 from visits.domain.planning import DONGS
-from visits.models import Visit
 
 
+async def business(conn: asyncpg.Connection, business_id: UUID) -> dict[str, Any] | None:
+    """A business as the directory holds it, with its stage history."""
+    row = await conn.fetchrow("select * from businesses where id = $1", business_id)
+    if row is None:
+        return None
+    history = await conn.fetch(
+        "select position, from_stage, to_stage, changed_on from business_stage_history where business_id = $1 order by position",
+        business_id,
+    )
+    return {**dict(row), "stage_history": [dict(h) for h in history]}
 
-async def visit(conn: asyncpg.Connection, visit_id: UUID, *, with_notes: bool) -> Visit | None:
+
+async def visit(conn: asyncpg.Connection, visit_id: UUID) -> dict[str, Any] | None:
+    """A visit with its follow-ups (`follow_ups`)."""
     row = await conn.fetchrow("select * from visits where id = $1", visit_id)
     if row is None:
         return None
     follow_ups = await conn.fetch(
         "select position, action, due_on, done_on from follow_ups where visit_id = $1 order by position", visit_id
     )
-    return Visit.of(row, follow_ups, with_notes=with_notes)
+    return {**dict(row), "follow_ups": [dict(f) for f in follow_ups]}
 
 
 async def visits(
-    conn: asyncpg.Connection, *, business_id: UUID | None, planner_id: str | None, status: str | None, limit: int, with_notes: bool
-) -> list[Visit]:
+    conn: asyncpg.Connection, *, business_id: UUID | None, planner_id: str | None, status: str | None, limit: int
+) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         """select * from visits
            where ($1::uuid is null or business_id = $1) and ($2::text is null or planner_id = $2 or visited_by = $2)
@@ -37,10 +49,10 @@ async def visits(
         "select visit_id, position, action, due_on, done_on from follow_ups where visit_id = any($1::uuid[]) order by position",
         [r["id"] for r in rows],
     )
-    by_visit: dict[UUID, list[Any]] = {}
+    by_visit: dict[UUID, list[dict[str, Any]]] = {}
     for f in follow_ups:
-        by_visit.setdefault(f["visit_id"], []).append(f)
-    return [Visit.of(r, by_visit.get(r["id"], []), with_notes=with_notes) for r in rows]
+        by_visit.setdefault(f["visit_id"], []).append({k: f[k] for k in ("position", "action", "due_on", "done_on")})
+    return [{**dict(r), "follow_ups": by_visit.get(r["id"], [])} for r in rows]
 
 
 async def planners(conn: asyncpg.Connection, planner_id: str | None = None) -> list[dict[str, Any]]:
@@ -68,7 +80,7 @@ async def route(conn: asyncpg.Connection, planner_id: str, day: date) -> list[di
     return [dict(r) for r in rows]
 
 
-async def open_follow_ups(conn: asyncpg.Connection, planner_id: str, today: date, due_before: date | None) -> list[dict[str, Any]]:
+async def open_follow_ups(conn: asyncpg.Connection, planner_id: str, due_before: date | None) -> list[dict[str, Any]]:
     """Follow-ups not done yet of the visits this planner recorded, soonest first."""
     rows = await conn.fetch(
         """select f.visit_id, f.position, f.action, f.due_on, v.business_id, b.name as business_name, v.dong, v.visited_on
@@ -77,7 +89,7 @@ async def open_follow_ups(conn: asyncpg.Connection, planner_id: str, today: date
            order by f.due_on, v.visited_on, f.visit_id, f.position""",
         planner_id, due_before,
     )
-    return [{**dict(r), "overdue": r["due_on"] < today} for r in rows]
+    return [dict(r) for r in rows]
 
 
 async def visit_report(conn: asyncpg.Connection, first: date, last: date) -> dict[str, Any]:

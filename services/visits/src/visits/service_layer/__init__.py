@@ -1,0 +1,1 @@
+"""Visits' service layer: commands (plain data), handlers (one unit of work each) and reads."""

@@ -1,0 +1,72 @@
+"""Visits' commands: what a caller asks visits to do, as plain data (no HTTP, no pydantic
+request models). Field names are the input's own, so a refusal names the field sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from uuid import UUID
+
+from sangsaeng_common.contracts.common import Need
+from sangsaeng_common.contracts.intake import Stage
+from sangsaeng_common.contracts.visits import FollowUp, VisitOutcome
+
+
+@dataclass(frozen=True)
+class ScheduleVisit:
+    """Staff asks for a visit."""
+
+    business_id: UUID
+    scheduled_for: date | None = None  # earliest day wanted; None: after the policy's lead days
+    needs: list[Need] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScheduleRequestedVisit:
+    """A support request (intake's SupportRequested) that may call for a visit."""
+
+    request_id: UUID
+    business_id: UUID
+    needs: list[Need]
+    requested_on: date
+
+
+@dataclass(frozen=True)
+class RecordVisit:
+    visit_id: UUID
+    planner_id: str
+    visited_on: date
+    outcome: VisitOutcome
+    stage_observed: Stage | None = None
+    needs_identified: list[Need] = field(default_factory=list)
+    services_given: list[str] = field(default_factory=list)
+    follow_ups: list[FollowUp] = field(default_factory=list)
+    notes: str | None = None
+    override_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CompleteFollowUp:
+    visit_id: UUID
+    position: int
+
+
+@dataclass(frozen=True)
+class CancelVisit:
+    visit_id: UUID
+    reason: str
+    reschedule_to: date | None = None
+
+
+@dataclass(frozen=True)
+class ReassignVisit:
+    visit_id: UUID
+    planner_id: str
+    override_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ForgetBusiness:
+    """Intake's BusinessErased, after the directory anonymised the business."""
+
+    business_id: UUID
