@@ -10,6 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from sangsaeng_common.clock import SeoulClock
 from sangsaeng_common.errors import Conflict
@@ -48,6 +49,14 @@ def routes(runtime: Runtime, *, policy: VisitPolicy, clock: SeoulClock) -> list[
     readers = require("staff", "planner", "auditor")
     staff = require("staff")
     planner = require("planner")
+
+    async def _on_visit(run, visit_id: UUID, body: BaseModel, request: Request, principal: Principal, idempotency_key: str | None) -> JSONResponse:
+        """A command on one visit: its id is part of what an Idempotency-Key was given for."""
+        status, payload = await runtime.command(
+            run, request=request, principal=principal, idempotency_key=idempotency_key,
+            request_body={"visit_id": str(visit_id), **body.model_dump(mode="json")},
+        )
+        return JSONResponse(payload, status_code=status)
 
     # ------------------------------------------------------------ directory
 
@@ -135,11 +144,7 @@ def routes(runtime: Runtime, *, policy: VisitPolicy, clock: SeoulClock) -> list[
             found = await reads.visit(uow.conn, visit_id, with_notes=True)
             return 200, Visit.of(found).model_dump(mode="json")
 
-        status, payload = await runtime.command(
-            run, request=request, principal=principal, idempotency_key=idempotency_key,
-            request_body={"visit_id": str(visit_id), **body.model_dump(mode="json")},
-        )
-        return JSONResponse(payload, status_code=status)
+        return await _on_visit(run, visit_id, body, request, principal, idempotency_key)
 
     @visits.post("/visits/{visit_id}/cancel", response_model=Visit, summary="Cancel a visit, optionally scheduling a new one")
     async def cancel_visit(
@@ -151,11 +156,7 @@ def routes(runtime: Runtime, *, policy: VisitPolicy, clock: SeoulClock) -> list[
             row = await handlers.cancel_visit(uow, command, policy=policy, today=clock.today())
             return 200, _visit_json(row)
 
-        status, payload = await runtime.command(
-            run, request=request, principal=principal, idempotency_key=idempotency_key,
-            request_body={"visit_id": str(visit_id), **body.model_dump(mode="json")},
-        )
-        return JSONResponse(payload, status_code=status)
+        return await _on_visit(run, visit_id, body, request, principal, idempotency_key)
 
     @visits.post("/visits/{visit_id}/reassign", response_model=Visit, summary="Give a scheduled visit to another planner")
     async def reassign_visit(
@@ -167,11 +168,7 @@ def routes(runtime: Runtime, *, policy: VisitPolicy, clock: SeoulClock) -> list[
             row = await handlers.reassign_visit(uow, command)
             return 200, _visit_json(row)
 
-        status, payload = await runtime.command(
-            run, request=request, principal=principal, idempotency_key=idempotency_key,
-            request_body={"visit_id": str(visit_id), **body.model_dump(mode="json")},
-        )
-        return JSONResponse(payload, status_code=status)
+        return await _on_visit(run, visit_id, body, request, principal, idempotency_key)
 
     @visits.post("/visits/{visit_id}/follow-ups/{position}/done", response_model=Visit, summary="Mark a follow-up done")
     async def complete_follow_up(
