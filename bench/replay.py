@@ -31,7 +31,9 @@ TARGET = 0.5
 async def replay(dsn: str, bootstrap: str) -> tuple[Rate, bool]:
     from sangsaeng_common.kafka import KafkaOptions
     from sangsaeng_common.replay import rebuild
-    from visits.bootstrap import definition
+    from visits.bootstrap import build
+
+    definition = build()
 
     cpu_started = cpu()
     result = await rebuild(service="visits", dsn=dsn, kafka=KafkaOptions(bootstrap), consumers=definition.consumers,

@@ -82,7 +82,7 @@ class Consumer:
 def consumers() -> list[Consumer]:
     found = []
     for service in SERVICES:
-        for handlers in importlib.import_module(f"{service}.bootstrap").definition.consumers:
+        for handlers in importlib.import_module(f"{service}.bootstrap").build().consumers:
             types = None if handlers.topic_pattern else frozenset(t.ce_type() for t in handlers.by_type)
             found.append(Consumer(handlers.consumer, service, types))
     return found
@@ -231,7 +231,7 @@ async def replays_equal(stack: Stack) -> dict[str, bool]:
 
     # One at a time, as an auditor runs them (replays running at once would contend for the
     # outbox's key locks, one lock space for every schema of the database).
-    results = [await one(s) for s in SERVICES if importlib.import_module(f"{s}.bootstrap").definition.read_models]
+    results = [await one(s) for s in SERVICES if importlib.import_module(f"{s}.bootstrap").build().read_models]
     for service, equal, output in results:
         if not equal:
             print(f"replay of {service} differs:\n{output}")

@@ -44,7 +44,7 @@ def consumers() -> dict[str, Handlers]:
     """Every consumer of every service, by name (the DLQ and the inbox rows carry it)."""
     found = {}
     for service in SERVICES:
-        for handlers in importlib.import_module(f"{service}.bootstrap").definition.consumers:
+        for handlers in importlib.import_module(f"{service}.bootstrap").build().consumers:
             found[handlers.consumer] = handlers
     return found
 

@@ -64,7 +64,7 @@ def definitions() -> dict:
     found = {}
     for name in code_services():
         try:
-            found[name] = importlib.import_module(f"{name}.bootstrap").definition
+            found[name] = importlib.import_module(f"{name}.bootstrap").build()
         except ImportError:  # being built right now: only audit may be
             if name not in MAY_BE_MISSING:
                 raise

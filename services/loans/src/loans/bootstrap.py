@@ -64,11 +64,3 @@ def build(settings: LoansSettings | None = None) -> ServiceDefinition:
         read_models=[ReadModel("businesses", key=("id",), ignore=("updated_at",), subject="id")],
         resources=[claim_pools],
     )
-
-
-def __getattr__(name: str) -> ServiceDefinition:
-    # `loans.bootstrap.definition` for callers not yet switched to build() (tests/chaos,
-    # tests/deploy): a fresh definition each time, never a module-level singleton.
-    if name == "definition":
-        return build()
-    raise AttributeError(name)

@@ -28,11 +28,3 @@ def build() -> ServiceDefinition:
         # The directory is built only from intake's events, so a replay must rebuild it exactly.
         read_models=[*consumers.DIRECTORY.read_models(), ReadModel("dong_business_counts", key=("dong",))],
     )
-
-
-def __getattr__(name: str) -> ServiceDefinition:
-    # `visits.bootstrap.definition` for callers not yet switched to build() (tests/chaos,
-    # tests/deploy): a fresh definition each time, never a module-level singleton.
-    if name == "definition":
-        return build()
-    raise AttributeError(name)
