@@ -34,6 +34,8 @@ class Kept:
 KEPT = [
     Kept("visits", ("registration_number", "name", "dong", "industry", "employees", "is_micro_business", "stage", "registered_on"),
          blank={"name": "(삭제됨)", "registration_number": None}, stage_history=True),
+    Kept("loans", ("dong", "industry", "employees", "is_micro_business", "stage", "registered_on")),
+    Kept("referrals", ("dong", "industry", "stage")),
 ]
 
 

@@ -10,6 +10,7 @@ projection, written once. A service declares what it keeps and how it forgets:
         erasure=Erasure(blank={"name": "(삭제됨)", "registration_number": None}),
         on_registered=count_dongs,                  # (conn, first registrations) -> None
         on_erased=forget_visits,                    # (tx, BusinessErased) -> None, per erasure
+        before_erased=None,                         # (conn, ids) -> None: a service's own locks first
     )
     directory.register(handlers)                    # on the service's `Handlers` registry
 
@@ -79,6 +80,7 @@ FIELDS: dict[str, _Field] = {
 
 OnRegistered = Callable[[asyncpg.Connection, list[BusinessRegistered]], Awaitable[None]]
 OnErased = Callable[[EventContext, BusinessErased], Awaitable[None]]
+BeforeErased = Callable[[asyncpg.Connection, list[UUID]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,10 @@ class BusinessDirectory:
     # Called for every erasure, in log order, after the directory's row is blanked: the
     # service's own forgetting (it may emit events through the context).
     on_erased: OnErased | None = None
+    # Called with the ids of the businesses about to be erased, in id order, before the
+    # directory's rows are written: for a service whose erasure must hold its own lock on
+    # each business first (taken in id order, as every lock here).
+    before_erased: BeforeErased | None = None
     table: str = "businesses"
     history_table: str = "business_stage_history"
 
@@ -203,6 +209,8 @@ class BusinessDirectory:
         for _, event in erasures:
             first.setdefault(event.business_id, event.erased_at)  # erased twice: the first time stands, as one by one
         ids = sorted(first)  # id order, as registrations
+        if self.before_erased is not None:
+            await self.before_erased(conn, ids)
         cols = ", ".join(self.columns)
         tombstone = {c: self.erasure.blank.get(c, FIELDS[c].placeholder) for c in self.columns}
         values = ", ".join(f"${i + 3}::{FIELDS[c].sql_type}" for i, c in enumerate(self.columns))

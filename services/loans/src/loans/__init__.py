@@ -7,10 +7,11 @@ The map, room by room:
 - `domain/`        pure rules, no I/O: the application's states, eligibility, repayment schedules.
 - `service_layer/` `commands.py` (plain dataclasses), `handlers.py` (one unit of work each: the
                    submission, screening, the guarantee saga, decisions, disbursement, rounds) and
-                   `directory.py` (intake's business events).
+                   `directory.py` (loans' own part of an erasure).
 - `adapters/`      every SQL statement: `repository.py` (writes), `queries.py` (reads), `budget.py`
-                   (fund-round claims committed apart, and why), `directory.py` (the `businesses` table).
+                   (fund-round claims committed apart, and why), `directory.py` (the `businesses`
+                   table as loans reads it; the shared sangsaeng_common.directory writes it).
 - `entrypoints/`   `http.py` (routes) with `schemas.py` (their bodies), `consumers.py` (the Kafka
-                   handlers and the guarantee sweeper).
+                   handlers, the directory's declaration, and the guarantee sweeper).
 - `migrations/`    the schema.
 """

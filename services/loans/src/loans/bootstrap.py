@@ -19,7 +19,6 @@ from sangsaeng_common.contracts.loans import (
     LoanSubmitted,
     LoanWithdrawn,
 )
-from sangsaeng_common.read_models import ReadModel
 from sangsaeng_common.runtime import ServiceDefinition
 from sangsaeng_common.settings import ServiceSettings
 from loans.adapters.budget import BudgetClaims, ClaimPools
@@ -61,6 +60,6 @@ def build(settings: LoansSettings | None = None) -> ServiceDefinition:
                   LoanDisbursed, LoanWithdrawn],
         tasks=[consumers.guarantee_sweeper(deps)],
         # The business facts screening uses come only from intake's events: a replay rebuilds them exactly.
-        read_models=[ReadModel("businesses", key=("id",), ignore=("updated_at",), subject="id")],
+        read_models=consumers.DIRECTORY.read_models(),
         resources=[claim_pools],
     )

@@ -24,7 +24,7 @@ def build() -> ServiceDefinition:
         extra_topics=[agency_topic(code) for code in AgencyCode],
         # Rebuilt exactly from intake's events by a replay (referrals themselves depend on order across topics).
         read_models=[
-            ReadModel("businesses", key=("id",), ignore=("updated_at",), subject="id"),
+            *consumers.DIRECTORY.read_models(),
             ReadModel("consents", key=("consent_id", "agency"), subject="business_id"),
         ],
     )

@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from sangsaeng_common.handlers import EventContext, Handlers
-from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged
 from sangsaeng_common.contracts.loans import LoanSubmitted
 from sangsaeng_common.contracts.referrals import ReferralCompleted
 from sangsaeng_common.contracts.visits import VisitRecorded
 from sangsaeng_common.db import is_transient
+from sangsaeng_common.directory import BusinessDirectory, Erasure
 from sangsaeng_common.logging import get_logger
 from sangsaeng_common.runtime import Runtime
 from loans.service_layer import directory, handlers as service
@@ -28,22 +28,21 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
+# What loans keeps of intake's businesses: the facts screening reads. No names, no
+# registration numbers: an erasure blanks nothing here, it marks the business erased.
+DIRECTORY = BusinessDirectory(
+    columns=("dong", "industry", "employees", "is_micro_business", "stage", "registered_on"),
+    erasure=Erasure(blank={}),
+    on_erased=directory.forget_business,
+)
+
+
 def handlers(deps: Dependencies) -> Handlers:
     registry = Handlers("loans")
 
     # ------------------------------------------------------------ the business directory (intake)
 
-    @registry.on(BusinessRegistered)
-    async def remember_business(ctx: EventContext, event: BusinessRegistered) -> None:
-        await directory.remember_business(ctx, event)
-
-    @registry.on(BusinessStageChanged)
-    async def follow_stage(ctx: EventContext, event: BusinessStageChanged) -> None:
-        await directory.follow_stage(ctx, event)
-
-    @registry.on(BusinessErased)
-    async def erase_business(ctx: EventContext, event: BusinessErased) -> None:
-        await directory.erase_business(ctx, event)
+    DIRECTORY.register(registry)
 
     # ------------------------------------------------------------ drafts, screening, the guarantee saga
 

@@ -1,2 +1,3 @@
 """Every SQL statement of referrals (besides migrations/): repository (writes and the rows a
-command locks), queries (reads), directory (the `businesses` table fed by intake's events)."""
+command locks), queries (reads), directory (reads of the `businesses` table, which
+sangsaeng_common.directory writes)."""

@@ -1,18 +1,31 @@
 """Referrals' event handlers, thin: the rules fed by visits' and loans' events, consent and
-erasure from intake's, and the directory of businesses (service_layer/directory.py)."""
+erasure from intake's, and the directory of businesses (the shared projection
+sangsaeng_common.directory, declared here)."""
 
 from __future__ import annotations
 
 from sangsaeng_common.handlers import EventContext, Handlers
-from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged, ConsentGiven, ConsentWithdrawn
+from sangsaeng_common.contracts.intake import ConsentGiven, ConsentWithdrawn
 from sangsaeng_common.contracts.loans import GuaranteeRequested
 from sangsaeng_common.contracts.visits import VisitRecorded
+from sangsaeng_common.directory import BusinessDirectory, Erasure
 from referrals.service_layer import directory, handlers as service
 from referrals.service_layer.handlers import Deps
 
 
+# What referrals keeps of intake's businesses (no personal data): an erasure blanks nothing
+# here; it marks the business erased, under the business's lock, and erases its referrals.
+DIRECTORY = BusinessDirectory(
+    columns=("dong", "industry", "stage"),
+    erasure=Erasure(blank={}),
+    before_erased=directory.lock_before_erasure,
+    on_erased=service.forget_business,
+)
+
+
 def handlers(deps: Deps) -> Handlers:
     registry = Handlers("referrals")
+    DIRECTORY.register(registry)
 
     @registry.on(VisitRecorded)
     async def refer_from_visit(ctx: EventContext, event: VisitRecorded) -> None:
@@ -29,19 +42,5 @@ def handlers(deps: Deps) -> Handlers:
     @registry.on(ConsentWithdrawn)
     async def consent_withdrawn(ctx: EventContext, event: ConsentWithdrawn) -> None:
         await service.on_consent_withdrawn(ctx, event)
-
-    @registry.on(BusinessErased)
-    async def forget_owner(ctx: EventContext, event: BusinessErased) -> None:
-        await service.forget_business(ctx, event)  # marks the directory's row erased too
-
-    # ------------------------------------------------------------ the directory of businesses
-
-    @registry.on(BusinessRegistered)
-    async def remember_business(ctx: EventContext, event: BusinessRegistered) -> None:
-        await directory.remember(ctx, event)
-
-    @registry.on(BusinessStageChanged)
-    async def follow_stage(ctx: EventContext, event: BusinessStageChanged) -> None:
-        await directory.follow_stage(ctx, event)
 
     return registry

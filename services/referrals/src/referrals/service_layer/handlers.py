@@ -29,7 +29,6 @@ from referrals.config import ReferralPolicy
 from referrals.domain import referral as r
 from referrals.domain import rules
 from referrals.domain.rules import Proposal
-from referrals.service_layer import directory as directory_handlers
 from referrals.service_layer.commands import Acknowledge, RecordOutcome, ReferByHand
 
 log = get_logger(__name__)
@@ -165,9 +164,9 @@ async def on_consent_withdrawn(tx: Tx, event: ConsentWithdrawn) -> None:
 
 async def forget_business(tx: Tx, event: BusinessErased) -> None:
     """Held referrals (never sent) are cancelled; consents are closed; free text the agencies
-    or staff wrote is dropped. Referrals already sent keep their non-personal facts."""
-    await repository.lock_business(tx.conn, event.business_id)
-    await directory_handlers.mark_erased(tx, event)
+    or staff wrote is dropped. Referrals already sent keep their non-personal facts. Runs
+    after the directory marked the business erased, under the business's lock
+    (service_layer/directory.lock_before_erasure)."""
     await repository.erase_business_referrals(tx.conn, event.business_id, event.erased_at)
 
 
