@@ -9,7 +9,7 @@ projection, written once. A service declares what it keeps and how it forgets:
         stage_history=True,                         # a `business_stage_history` table too
         erasure=Erasure(blank={"name": "(삭제됨)", "registration_number": None}),
         on_registered=count_dongs,                  # (conn, first registrations) -> None
-        on_erased=forget_visits,                    # (tx, BusinessErased) -> None, per erasure
+        on_erased=forget_owner,                     # (tx, BusinessErased) -> None, per erasure
         before_erased=None,                         # (conn, ids) -> None: a service's own locks first
     )
     directory.register(handlers)                    # on the service's `Handlers` registry

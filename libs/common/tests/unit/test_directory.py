@@ -25,3 +25,26 @@ def test_one_batch_handler_takes_the_three_events_and_the_read_models_follow_the
     assert handler in handlers.batched
     assert [m.table for m in directory.read_models()] == ["businesses", "business_stage_history"]
     assert [m.table for m in BusinessDirectory(columns=("dong",)).read_models()] == ["businesses"]
+
+
+async def test_an_erasure_takes_the_services_own_locks_first_in_id_order():
+    import uuid
+
+    calls = []
+
+    class Conn:
+        async def execute(self, sql, *args):
+            calls.append(("directory", args[0]))
+
+    async def lock(conn, ids):
+        calls.append(("lock", ids))
+
+    class Ctx:
+        pass
+
+    from datetime import UTC, datetime
+
+    a, b = sorted([uuid.uuid4(), uuid.uuid4()])
+    erased = [(Ctx(), BusinessErased(business_id=i, erased_at=datetime.now(UTC))) for i in (b, a, b)]
+    await BusinessDirectory(columns=("dong",), before_erased=lock).apply(Conn(), erased)
+    assert calls == [("lock", [a, b]), ("directory", [a, b])]
