@@ -29,6 +29,7 @@ TARGET = 0.5
 
 
 async def replay(dsn: str, bootstrap: str) -> tuple[Rate, bool]:
+    from sangsaeng_common.event_sources import KafkaEvents
     from sangsaeng_common.kafka import KafkaOptions
     from sangsaeng_common.replay import rebuild
     from visits.bootstrap import build
@@ -36,7 +37,7 @@ async def replay(dsn: str, bootstrap: str) -> tuple[Rate, bool]:
     definition = build()
 
     cpu_started = cpu()
-    result = await rebuild(service="visits", dsn=dsn, kafka=KafkaOptions(bootstrap), consumers=definition.consumers,
+    result = await rebuild(service="visits", dsn=dsn, source=KafkaEvents(KafkaOptions(bootstrap)), consumers=definition.consumers,
                            read_models=definition.read_models)
     # CPU includes the scratch schema's migrations and the comparison; the time does not.
     return Rate(result.events, result.seconds, cpu() - cpu_started), result.equal

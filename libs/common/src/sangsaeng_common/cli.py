@@ -1,12 +1,12 @@
 """The command line every service shares, built from its composition root's `build`:
 
-    python -m intake serve      # API + relay + consumers (the default deployment)
-    python -m intake api        # only the HTTP API
-    python -m intake relay      # only the outbox relay (one leader per service)
-    python -m intake consume    # only the consumers (scale these out)
-    python -m intake migrate    # only the schema's migrations
-    python -m intake republish  # refill a lost broker from the outbox
-    python -m intake replay     # rebuild the read models and compare them (if it has any)
+    python -m <service> serve      # API + relay + consumers (the default deployment)
+    python -m <service> api        # only the HTTP API
+    python -m <service> relay      # only the outbox relay (one leader per service)
+    python -m <service> consume    # only the consumers (scale these out)
+    python -m <service> migrate    # only the schema's migrations
+    python -m <service> republish  # refill a lost broker from the outbox
+    python -m <service> replay     # rebuild the read models and compare them (if it has any)
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ import uvloop
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 
-from sangsaeng_common.ledger_client import LedgerSource, LedgerUnavailable
 from sangsaeng_common.logging import configure_logging
 from sangsaeng_common.process import run, tune_gc
 from sangsaeng_common.provisioning import migrate_schema, republish as republish_outbox
-from sangsaeng_common.replay import ReplayResult, ReplaySource, replay_report, replay_service
+from sangsaeng_common.recorded_events_feed import FeedUnavailable
+from sangsaeng_common.replay import ReplayResult, ReplaySource, event_source, replay_report, replay_service
 from sangsaeng_common.runtime import ServiceDefinition, open_resources
 from sangsaeng_common.settings import ServiceSettings
 
@@ -106,18 +106,16 @@ def cli(definition: ServiceDefinition | Callable[[], ServiceDefinition]) -> type
         def replay(
             until: Annotated[datetime | None, typer.Option(help="replay only events up to this time (ISO 8601)")] = None,
             subject: Annotated[str | None, typer.Option(help="replay only this business's events")] = None,
-            source: Annotated[ReplaySource, typer.Option(help="Kafka from offset zero, or the audit ledger")] = ReplaySource.kafka,
-            ledger_url: Annotated[str | None, typer.Option(help="the audit service (default: LEDGER_URL)")] = None,
-            token: Annotated[str | None, typer.Option(envvar="AUDITOR_TOKEN", help="an auditor's token, to read the ledger")] = None,
+            source: Annotated[ReplaySource, typer.Option(help="Kafka from offset zero, or the recorded events feed")] = ReplaySource.kafka,
+            feed_url: Annotated[str | None, typer.Option("--feed-url", "--ledger-url", help="the recorded events feed (default: EVENTS_FEED_URL)")] = None,
+            token: Annotated[str | None, typer.Option(envvar=["EVENTS_FEED_TOKEN", "AUDITOR_TOKEN"], help="a bearer token the feed accepts (an auditor's)")] = None,
         ) -> None:
             """Rebuild the read models from the log into a scratch schema and compare them with the live ones."""
             settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
             configure_logging(definition.name, "WARNING")
-            ledger = None
-            if source is ReplaySource.ledger:
-                if not token:
-                    raise typer.BadParameter("reading the ledger needs an auditor's token (--token or AUDITOR_TOKEN)", param_hint="--token")
-                ledger = LedgerSource(ledger_url or settings.ledger_url, token)
+            if source is ReplaySource.ledger and not token:
+                raise typer.BadParameter("reading the feed needs a token it accepts (--token, EVENTS_FEED_TOKEN or AUDITOR_TOKEN)", param_hint="--token")
+            events = event_source(source, settings, token=token or "", url=feed_url)
             console = Console(stderr=True)
             tune_gc()
             try:
@@ -125,13 +123,12 @@ def cli(definition: ServiceDefinition | Callable[[], ServiceDefinition]) -> type
                     task = bar.add_task(f"replaying {definition.name} from {source.value}", total=None)
                     result = asyncio.run(
                         _replay_alone(
-                            definition, settings,
+                            definition, settings, source=events,
                             until=until.replace(tzinfo=until.tzinfo or UTC) if until else None,
                             subject=subject, progress=lambda done, known: bar.update(task, completed=done, total=known),
-                            ledger=ledger,
                         )
                     )
-            except LedgerUnavailable as exc:
+            except FeedUnavailable as exc:
                 console.print(f"[red]{exc}[/red]")
                 raise typer.Exit(2) from None
             Console().print_json(json.dumps(replay_report(result), ensure_ascii=False, default=str))

@@ -19,5 +19,5 @@ class SeoulClock:
         return datetime.now(UTC) + timedelta(days=self.offset_days)
 
     def today(self) -> date:
-        """Today's date in Seoul: business dates (visits, decisions) are Seoul dates."""
+        """Today's date in Seoul: business dates are Seoul dates."""
         return self.now().astimezone(SEOUL).date()

@@ -89,7 +89,7 @@ class MigrationError(RuntimeError):
 
 @dataclass(frozen=True)
 class Migration:
-    version: str  # "common/0001_outbox" or "intake/0001_businesses"
+    version: str  # "common/0001_outbox" or "<service>/0001_<name>"
     sql: str
 
     @property
@@ -132,7 +132,7 @@ async def migrate(conn: asyncpg.Connection, schema: str, migrations: list[Migrat
     since changed is refused: history is not rewritten, a new file is added instead.
 
     `runtime_role` is the role the service runs as when the role connected here owns the
-    schema and the service's own role must not (least privilege, e.g. audit's ledger).
+    schema and the service's own role must not (least privilege, e.g. an append-only table).
     Migrations grant it what it needs, reading its name with
     `current_setting('sangsaeng.runtime_role')`; without one, that is the connected role
     itself, and such grants are skipped.

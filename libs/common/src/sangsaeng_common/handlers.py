@@ -1,9 +1,9 @@
 """The handler registry: what a consumer does with each event type.
 
-    handlers = Handlers("visits")
+    handlers = Handlers("<consumer>")
 
-    @handlers.on(BusinessRegistered)
-    async def remember_business(ctx: EventContext, event: BusinessRegistered) -> None:
+    @handlers.on(SomethingObserved)
+    async def remember(ctx: EventContext, event: SomethingObserved) -> None:
         await ctx.conn.execute(...)        # the effect, in the inbox transaction
         await ctx.emit(SomethingHappened(...))  # follow-up event, same transaction
 

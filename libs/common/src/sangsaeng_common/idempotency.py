@@ -19,7 +19,7 @@ IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeat a POS
 
 def idempotency_scope(request: Request) -> str:
     """Where a POST's Idempotency-Keys are remembered: its method and route template
-    ("POST /visits/{visit_id}/record"), the same for every id, never typed by hand."""
+    ("POST /things/{thing_id}/close"), the same for every id, never typed by hand."""
     route = request.scope.get("route")
     return f"{request.method} {getattr(route, 'path', request.url.path)}"
 

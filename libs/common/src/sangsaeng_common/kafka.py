@@ -59,7 +59,7 @@ def make_producer(kafka: KafkaOptions | str, client_id: str) -> AIOKafkaProducer
 
 async def ensure_topics(kafka: KafkaOptions | str, partitions: dict[str, int]) -> None:
     """Create the topics that do not exist yet, with unlimited retention (the log is
-    the audit record). An existing topic is left as it is."""
+    the record of what happened). An existing topic is left as it is."""
     admin = AIOKafkaAdminClient(**as_options(kafka).client_kwargs(), client_id="sangsaeng-topics")
     await admin.start()
     try:

@@ -12,8 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sangsaeng_common.http import Principal, Problem, require
-from sangsaeng_common.ledger_client import LedgerSource, LedgerUnavailable
-from sangsaeng_common.replay import ReplaySource, replay_report, replay_service
+from sangsaeng_common.recorded_events_feed import FeedUnavailable
+from sangsaeng_common.replay import ReplaySource, event_source, replay_report, replay_service
 from sangsaeng_common.runtime import Runtime, ServiceDefinition
 
 
@@ -40,23 +40,23 @@ def ops_router(definition: ServiceDefinition, runtime: Runtime) -> APIRouter:
             "/admin/replay",
             summary="Rebuild the read models from the log and compare them with the live ones",
             description="Runs this service's own handlers over every event, from Kafka's offset zero (`source=kafka`) or "
-            "from the audit ledger (`source=ledger`, read with the caller's own auditor token), into the scratch schema "
-            "`<service>_replay` (nothing is published) and compares each read model with the live one. Auditors only.",
+            "from the recorded events feed at EVENTS_FEED_URL (`source=ledger`, read with the caller's own token), into the "
+            "scratch schema `<service>_replay` (nothing is published) and compares each read model with the live one. "
+            "Auditors only.",
             responses={200: {"content": {"application/json": {"example": _REPLAY_EXAMPLE}}},
-                       502: {"description": "the audit ledger did not answer (`source=ledger`)"}},
+                       502: {"description": "the recorded events feed did not answer (`source=ledger`)"}},
         )
         async def replay(
             source: Annotated[ReplaySource, Query(description="where the events come from")] = ReplaySource.kafka,
             credentials: HTTPAuthorizationCredentials | None = Depends(HTTPBearer(auto_error=False)),
             _: Principal = require("auditor"),
         ) -> dict[str, Any]:
-            # The ledger is read with the caller's own token (require() has checked it is an auditor's).
+            # The feed is read with the caller's own token (require() has checked it is an auditor's).
             token = credentials.credentials if credentials else ""
-            ledger = LedgerSource(runtime.settings.ledger_url, token) if source is ReplaySource.ledger else None
             try:
-                return replay_report(await replay_service(definition, runtime.settings, ledger=ledger))
-            except LedgerUnavailable as exc:
-                raise Problem(502, "The audit ledger did not answer", str(exc)) from None
+                return replay_report(await replay_service(definition, runtime.settings, event_source(source, runtime.settings, token=token)))
+            except FeedUnavailable as exc:
+                raise Problem(502, "The recorded events feed did not answer", str(exc)) from None
 
     return router
 
@@ -67,7 +67,7 @@ _REPLAY_EXAMPLE = {
     "seconds": 0.412,
     "events_per_second": 17.0,
     "tables": [
-        {"table": "dong_business_counts", "live_rows": 3, "rebuilt_rows": 3, "equal": False, "missing": [], "extra": [],
-         "different": [{"key": {"dong": "회기동"}, "columns": {"businesses": {"live": 5, "rebuilt": 1}}}]},
+        {"table": "counts_by_area", "live_rows": 3, "rebuilt_rows": 3, "equal": False, "missing": [], "extra": [],
+         "different": [{"key": {"area": "회기동"}, "columns": {"count": {"live": 5, "rebuilt": 1}}}]},
     ],
 }

@@ -1,8 +1,8 @@
 """Replay: rebuild a service's read models from the log and compare them with the live ones.
 
 The service's own consumers (the very `decode_records` and `apply_batch` that run in
-production) are run over every event of their topics, from Kafka's offset zero or from
-the audit ledger (`LedgerSource`: its HTTP export, in ledger order), into the
+production) are run over every event of their topics, from an event source (the port in
+event_sources.py: Kafka from offset zero, or a recorded events feed over HTTP), into the
 service's scratch schema `<service>_replay`, which the service's role owns. The live
 schema is only read. Events that handlers emit during a replay land in the scratch
 outbox, which no relay publishes: a replay never publishes anything.
@@ -11,7 +11,7 @@ outbox, which no relay publishes: a replay never publishes anything.
 from __future__ import annotations
 
 import asyncio
-import re
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from sangsaeng_common import tracing
@@ -29,9 +28,9 @@ from sangsaeng_common.handlers import Handlers
 from sangsaeng_common.inbox import apply_batch_retrying
 from sangsaeng_common.db import connect, create_pool, migrate, service_migrations
 from sangsaeng_common.envelope import Envelope, PoisonMessage
-from sangsaeng_common.kafka import KafkaOptions
-from sangsaeng_common.ledger_client import LedgerSource, ledger_batches
+from sangsaeng_common.event_sources import EventSource, KafkaEvents
 from sangsaeng_common.read_models import ReadModel, TableDiff, diff_table
+from sangsaeng_common.recorded_events_feed import RecordedEventsFeed
 from sangsaeng_common.retry import Backoff
 
 if TYPE_CHECKING:
@@ -67,18 +66,6 @@ async def _drop_everything_in(conn: asyncpg.Connection, schema: str) -> None:
     )
     for f in functions:
         await conn.execute(f"drop function if exists {f['sig']} cascade")
-
-
-async def _topics(kafka: KafkaOptions, handlers: Handlers) -> list[str]:
-    if not handlers.topic_pattern:
-        return handlers.topics
-    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
-    await consumer.start()
-    try:
-        pattern = re.compile(handlers.topic_pattern)
-        return sorted(t for t in await consumer.topics() if pattern.match(t))
-    finally:
-        await consumer.stop()
 
 
 def _keep(handlers: Handlers, record: ConsumerRecord, until: datetime | None, subject: str | None) -> bool:
@@ -117,81 +104,49 @@ async def _apply_retrying(pool: asyncpg.Pool, handlers: Handlers, decoded: list[
 REPLAY_ATTEMPTS = 20
 
 
-async def _replay_from_ledger(
-    pool: asyncpg.Pool, ledger: LedgerSource, handlers: Handlers, until: datetime | None, subject: str | None, progress: Progress | None, done: int
-) -> int:
-    """The ledger's events of the consumer's topics, in ledger order. That is the order the
-    audit consumer committed them in: each partition's own order, which is all a consumer
-    is promised (per key order), as from Kafka."""
-    count = 0
-    async for total, records in ledger_batches(ledger, handlers.topics, handlers.topic_pattern):
-        by_partition: dict[tuple[str, int], list[ConsumerRecord]] = {}
-        for record in records:
-            by_partition.setdefault((record.topic, record.partition), []).append(record)
-        await _apply_partitions(pool, handlers, [_decode(handlers, batch, until, subject) for batch in by_partition.values()])
-        count += len(records)
-        if progress is not None:
-            progress(done + count, done + max(total, count))
-    return count
-
-
 async def _replay_consumer(
-    pool: asyncpg.Pool, kafka: KafkaOptions, handlers: Handlers, until: datetime | None, subject: str | None, progress: Progress | None, done: int
+    pool: asyncpg.Pool, source: EventSource, handlers: Handlers, until: datetime | None, subject: str | None, progress: Progress | None, done: int
 ) -> int:
-    topics = await _topics(kafka, handlers)
-    if not topics:
-        return 0
-    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
+    """The consumer's events from the source, applied poll by poll, as live.
+
+    One poll is fetched and decoded while the one before is applied: the decoding (this
+    process's CPU) overlaps the database's work. Polls are applied one after the other, in
+    order; a poll's partitions at once."""
+    count = 0
+    applying: asyncio.Task | None = None
     try:
-        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        if not tps:
-            return 0
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        count, idle_polls = 0, 0
-        # One poll is fetched and decoded while the one before is applied: the decoding
-        # (this process's CPU) overlaps the database's work. Polls are applied one after
-        # the other, in order; a poll's partitions at once.
-        applying: asyncio.Task | None = None
-        while True:
-            batches = await consumer.getmany(timeout_ms=300, max_records=2000)
-            decoded = [_decode(handlers, records, until, subject) for records in batches.values()]
-            count += sum(len(records) for records in batches.values())
-            if applying is not None:
-                await applying
-            applying = asyncio.create_task(_apply_partitions(pool, handlers, decoded))
-            if progress is not None:
-                known = sum(consumer.highwater(tp) or 0 for tp in tps)
-                progress(done + count, done + max(known, count))
-            # Caught up is judged by the highwater a fetch returned, never end_offsets():
-            # the development broker under-reports ListOffsets.
-            positions = [await consumer.position(tp) for tp in tps]
-            caught_up = all(consumer.highwater(tp) is not None and pos >= consumer.highwater(tp) for tp, pos in zip(tps, positions))
-            idle_polls = 0 if batches else idle_polls + 1
-            if caught_up or idle_polls >= 10:
-                await applying
-                return count
+        async with contextlib.aclosing(source.polls(handlers)) as polls:
+            async for known, partitions in polls:
+                decoded = [_decode(handlers, records, until, subject) for records in partitions]
+                count += sum(len(records) for records in partitions)
+                if applying is not None:
+                    await applying
+                applying = asyncio.create_task(_apply_partitions(pool, handlers, decoded))
+                if progress is not None:
+                    progress(done + count, done + max(known, count))
+        if applying is not None:
+            await applying
+        return count
     finally:
         if applying is not None and not applying.done():
             applying.cancel()
-        await consumer.stop()
+            with contextlib.suppress(BaseException):
+                await applying
 
 
 async def rebuild(
     *,
     service: str,
     dsn: str,
-    kafka: KafkaOptions,
+    source: EventSource,
     consumers: list[Handlers],
     read_models: list[ReadModel],
     until: datetime | None = None,
     subject: str | None = None,
     progress: Progress | None = None,
-    ledger: LedgerSource | None = None,
 ) -> ReplayResult:
-    """Rebuild into `<service>_replay` and compare with `<service>`, from Kafka's offset
-    zero, or from the audit ledger when `ledger` names it.
+    """Rebuild into `<service>_replay` from `source` (every event of each consumer's
+    topics) and compare with `<service>`.
 
     With `until` and/or `subject`, only events up to that time / of that business are
     replayed: the scratch tables then show what the business looked like at that time.
@@ -205,10 +160,7 @@ async def rebuild(
         started, events = time.perf_counter(), 0
         try:
             for handlers in consumers:
-                if ledger is not None:
-                    events += await _replay_from_ledger(pool, ledger, handlers, until, subject, progress, events)
-                else:
-                    events += await _replay_consumer(pool, kafka, handlers, until, subject, progress, events)
+                events += await _replay_consumer(pool, source, handlers, until, subject, progress, events)
         finally:
             await pool.close()
         seconds = time.perf_counter() - started
@@ -219,16 +171,26 @@ async def rebuild(
 
 
 class ReplaySource(StrEnum):
+    """Where a replay reads (`--source`, `?source=`)."""
+
     kafka = "kafka"  # every topic from offset zero
-    ledger = "ledger"  # the audit ledger, over its HTTP API
+    ledger = "ledger"  # the recorded events feed at EVENTS_FEED_URL (recorded_events_feed.py)
 
 
-async def replay_service(definition: ServiceDefinition, settings: ServiceSettings, **kwargs: Any) -> ReplayResult:
+def event_source(choice: ReplaySource, settings: ServiceSettings, *, token: str = "", url: str | None = None) -> EventSource:
+    """The source a choice names; the feed is read with `token` (the caller's own) at `url`,
+    by default the configured EVENTS_FEED_URL."""
+    if choice is ReplaySource.ledger:
+        return RecordedEventsFeed(url or settings.events_feed_url, token)
+    return KafkaEvents(settings.kafka)
+
+
+async def replay_service(definition: ServiceDefinition, settings: ServiceSettings, source: EventSource, **kwargs: Any) -> ReplayResult:
     """`rebuild` for a service: its consumers, its read models, its schema."""
     return await rebuild(
         service=definition.name,
         dsn=settings.database_url,
-        kafka=settings.kafka,
+        source=source,
         consumers=definition.consumers,
         read_models=definition.read_models,
         **kwargs,

@@ -80,7 +80,7 @@ class Runtime:
     ) -> tuple[int, Any]:
         """Run one command in one unit of work, once per Idempotency-Key.
 
-        A key belongs to the caller: the route (e.g. "POST /visits/{visit_id}/record", taken
+        A key belongs to the caller: the route (e.g. "POST /things/{thing_id}/close", taken
         from `request`) and the principal together name where it is remembered, so two
         callers can never replay each other's answers."""
         if scope is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sangsaeng_common.kafka import KafkaOptions
@@ -35,8 +35,10 @@ class ServiceSettings(BaseSettings):
     # (the client sees the connection reset, not an answer). uvicorn's default is 5 s.
     http_keepalive_s: float = 90.0
 
-    # The audit service, whose ledger a replay may rebuild from (`replay --source ledger`).
-    ledger_url: str = "http://127.0.0.1:8005"
+    # A recorded events feed a replay may rebuild from (`replay --source ledger`; the wire
+    # format is in recorded_events_feed.py): the base URL of whichever service serves it.
+    # LEDGER_URL, its former name, is still read.
+    events_feed_url: str | None = Field(default=None, validation_alias=AliasChoices("events_feed_url", "ledger_url"))
 
     # token -> role ("staff", "planner", "loan_officer", "auditor", "agency:<CODE>").
     # Empty means every request is refused: there are no built-in credentials.

@@ -101,6 +101,8 @@ class DevStack:
                     "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
                     "HTTP_PORT": str(port),
                     "AUTH_TOKENS": self.tokens,
+                    # audit serves the recorded events feed a replay may read (`replay --source ledger`)
+                    **({"EVENTS_FEED_URL": f"http://127.0.0.1:{self.services['audit']}"} if "audit" in self.services else {}),
                 },
                 log_dir=self.log_dir,
             )
