@@ -39,10 +39,9 @@ async def _replay_alone(definition: ServiceDefinition, settings: ServiceSettings
         return await replay_service(definition, settings, **kwargs)
 
 
-def cli(definition: ServiceDefinition | Callable[[], ServiceDefinition]) -> typer.Typer:
-    """The service's command line; `definition` may be the composition root's `build`."""
-    if not isinstance(definition, ServiceDefinition):
-        definition = definition()
+def cli(build: Callable[[], ServiceDefinition]) -> typer.Typer:
+    """The service's command line, from its composition root's `build`."""
+    definition = build()
     app = typer.Typer(help=f"{definition.title}", no_args_is_help=False, add_completion=False)
 
     @app.command()

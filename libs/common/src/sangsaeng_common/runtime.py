@@ -72,8 +72,7 @@ class Runtime:
         self,
         run: Callable[[UnitOfWork], Awaitable[tuple[int, Any]]],
         *,
-        request: Request | None = None,
-        scope: str | None = None,
+        request: Request,
         principal: Principal,
         idempotency_key: str | None,
         request_body: Any,
@@ -83,12 +82,9 @@ class Runtime:
         A key belongs to the caller: the route (e.g. "POST /things/{thing_id}/close", taken
         from `request`) and the principal together name where it is remembered, so two
         callers can never replay each other's answers."""
-        if scope is None:
-            assert request is not None, "pass the request (its route names the idempotency scope)"
-            scope = idempotency_scope(request)
         async with self.uow() as uow:
             status, payload, _ = await idempotent(
-                uow.conn, scope=f"{scope}:{principal.name}", key=idempotency_key, request_body=request_body,
+                uow.conn, scope=f"{idempotency_scope(request)}:{principal.name}", key=idempotency_key, request_body=request_body,
                 command=lambda: run(uow),
             )
             await uow.commit()
