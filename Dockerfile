@@ -14,7 +14,7 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE} AS build
 ARG SERVICE
 ARG UV_VERSION=0.13.8
-RUN test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<intake|visits|loans|referrals|audit>" >&2; exit 1; }
+RUN test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<intake|visits|loans|referrals|audit|districts>" >&2; exit 1; }
 RUN --mount=type=cache,target=/root/.cache/pip pip install --disable-pip-version-check uv==${UV_VERSION}
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \

@@ -19,7 +19,7 @@ from sangsaeng_devstack.postgres import postgres_from_env_or_start
 from sangsaeng_devstack.provision import drop_database, provision
 from tests.support import Stack, admin_url_for, new_database_name
 
-SERVICES = ["intake", "visits", "referrals", "loans", "audit"]
+SERVICES = ["intake", "visits", "referrals", "loans", "audit", "districts"]
 LOG_ROOT = Path(os.environ.get("SANGSAENG_TEST_LOGS", ".devstack/test-logs"))
 
 

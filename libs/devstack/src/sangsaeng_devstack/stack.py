@@ -25,6 +25,7 @@ SERVICES: dict[str, int] = {
     "loans": 8003,
     "referrals": 8004,
     "audit": 8005,
+    "districts": 8007,
 }
 
 DATABASE = "sangsaeng"

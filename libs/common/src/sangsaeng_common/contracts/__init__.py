@@ -21,6 +21,7 @@ class Event(BaseModel):
     producer: ClassVar[str]
     name: ClassVar[str]
     version: ClassVar[int]
+    key_description: ClassVar[str] = "the business id"  # what subject() (Kafka key, ce_subject) names
 
     @classmethod
     def ce_type(cls) -> str:
@@ -89,3 +90,4 @@ from sangsaeng_common.contracts import intake as intake  # noqa: E402
 from sangsaeng_common.contracts import visits as visits  # noqa: E402
 from sangsaeng_common.contracts import loans as loans  # noqa: E402
 from sangsaeng_common.contracts import referrals as referrals  # noqa: E402
+from sangsaeng_common.contracts import districts as districts  # noqa: E402

@@ -56,7 +56,7 @@ def schemas() -> dict[str, dict[str, Any]]:
 CLOUDEVENTS_HEADERS: dict[str, Any] = {
     "type": "object",
     "description": "CloudEvents 1.0, Kafka binary content mode: context attributes as headers (UTF-8 strings), "
-    "the event's JSON data as the value, the business id as the key.",
+    "the event's JSON data as the value, the business id (a district's events: the district id) as the key.",
     "required": ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "content-type"],
     "properties": {
         "ce_specversion": {"type": "string", "const": "1.0"},
@@ -64,7 +64,7 @@ CLOUDEVENTS_HEADERS: dict[str, Any] = {
         "ce_source": {"type": "string", "description": "/sangsaeng/<service>"},
         "ce_type": {"type": "string", "description": "sangsaeng.<service>.<Name>.v<N>"},
         "ce_time": {"type": "string", "format": "date-time"},
-        "ce_subject": {"type": "string", "description": "the business id; also the Kafka key"},
+        "ce_subject": {"type": "string", "description": "the business id (a district's events: the district id); also the Kafka key"},
         "content-type": {"type": "string", "const": "application/json"},
         "ce_correlationid": {"type": "string", "description": "the id shared by every event of one flow"},
         "ce_causationid": {"type": "string", "description": "the ce_id of the event that caused this one"},
@@ -102,12 +102,17 @@ def _message(contract: type[Event]) -> dict[str, Any]:
         "contentType": "application/json",
         "headers": headers,
         "payload": {"$ref": f"schemas/{ce_type}.json"},
-        "bindings": {"kafka": {"key": {"type": "string", "format": "uuid", "description": "the business id"}, "bindingVersion": "0.5.0"}},
+        "bindings": {"kafka": {"key": {"type": "string", "format": "uuid", "description": contract.key_description}, "bindingVersion": "0.5.0"}},
     }
 
 
 def _channel_message_id(contract: type[Event]) -> str:
     return f"{contract.name}.v{contract.version}"
+
+
+def _events_description(producer: str, members: list[type[Event]]) -> str:
+    key = members[0].key_description
+    return f"Every event {producer} publishes; only {producer} writes here. Key = {key.removeprefix('the ')}, so one {key.removeprefix('the ').removesuffix(' id')}'s events keep their order."
 
 
 def asyncapi() -> dict[str, Any]:
@@ -134,7 +139,7 @@ def asyncapi() -> dict[str, Any]:
     for producer in producers:
         add_channel(
             events_topic(producer),
-            f"Every event {producer} publishes; only {producer} writes here. Key = business id, so one business's events keep their order.",
+            _events_description(producer, [c for c in contracts if c.producer == producer]),
             [c for c in contracts if c.producer == producer],
         )
     for agency in AgencyCode:

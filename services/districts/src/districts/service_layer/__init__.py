@@ -1,0 +1,2 @@
+"""Districts' service layer: commands (plain dataclasses), handlers (one unit of work each)
+and the business directory's handlers."""
