@@ -136,25 +136,35 @@ def _routes(runtime: Runtime, deps: Deps) -> list[APIRouter]:
         return await command(request, principal, idempotency_key,
                              {"district_id": str(district_id), "business_id": str(business_id), **body.model_dump(mode="json")}, run)
 
-    def lifecycle(path: str, summary: str, body_model: type, make: Callable[[UUID, Any], Any], handle: Callable[..., Awaitable[Any]]) -> None:
-        async def route(request: Request, district_id: UUID, body: body_model, principal: Principal = staff,  # type: ignore[valid-type]
+    async def lifecycle(request: Request, principal: Principal, key: str | None, district_id: UUID, body: Any, cmd: Any,
+                        handle: Callable[..., Awaitable[Any]]) -> JSONResponse:
+        """One lifecycle command on a district; the answer is the district as it is now."""
+
+        async def run(uow: UnitOfWork) -> tuple[int, dict]:
+            await handle(uow, deps, cmd)
+            return 200, await district_json(uow, district_id)
+
+        return await command(request, principal, key, {"district_id": str(district_id), **body.model_dump(mode="json")}, run)
+
+    @districts.post("/districts/{district_id}/review", response_model=s.District,
+                    summary="Open a review (proposed → under_review, or a designated one again; emits DistrictReviewOpened)")
+    async def review(request: Request, district_id: UUID, body: s.DatedIn, principal: Principal = staff,
+                     idempotency_key: str | None = IdempotencyKey) -> JSONResponse:
+        return await lifecycle(request, principal, idempotency_key, district_id, body, cmds.OpenReview(district_id, body.on),
+                               handlers.open_review)
+
+    @districts.post("/districts/{district_id}/designate", response_model=s.District,
+                    summary="Designate under the rule in force (emits DistrictDesignated); 409 names each failed rule")
+    async def designate(request: Request, district_id: UUID, body: s.DatedIn, principal: Principal = staff,
                         idempotency_key: str | None = IdempotencyKey) -> JSONResponse:
-            cmd = make(district_id, body)
+        return await lifecycle(request, principal, idempotency_key, district_id, body, cmds.Designate(district_id, body.on),
+                               handlers.designate)
 
-            async def run(uow: UnitOfWork) -> tuple[int, dict]:
-                await handle(uow, deps, cmd)
-                return 200, await district_json(uow, district_id)
-
-            return await command(request, principal, idempotency_key, {"district_id": str(district_id), **body.model_dump(mode="json")}, run)
-
-        route.__name__ = path.rsplit("/", 1)[-1]
-        districts.post(f"/districts/{{district_id}}/{path}", response_model=s.District, summary=summary)(route)
-
-    lifecycle("review", "Open a review (proposed → under_review, or a designated one again; emits DistrictReviewOpened)",
-              s.DatedIn, lambda i, b: cmds.OpenReview(i, b.on), handlers.open_review)
-    lifecycle("designate", "Designate under the rule in force (emits DistrictDesignated); 409 names each failed rule",
-              s.DatedIn, lambda i, b: cmds.Designate(i, b.on), handlers.designate)
-    lifecycle("revoke", "Revoke, with reasons (emits DistrictRevoked)", s.RevokeIn, lambda i, b: cmds.Revoke(i, b.reasons, b.on), handlers.revoke)
+    @districts.post("/districts/{district_id}/revoke", response_model=s.District, summary="Revoke, with reasons (emits DistrictRevoked)")
+    async def revoke(request: Request, district_id: UUID, body: s.RevokeIn, principal: Principal = staff,
+                     idempotency_key: str | None = IdempotencyKey) -> JSONResponse:
+        return await lifecycle(request, principal, idempotency_key, district_id, body,
+                               cmds.Revoke(district_id, body.reasons, body.on), handlers.revoke)
 
     # ------------------------------------------------------------ contests
 

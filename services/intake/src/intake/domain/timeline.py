@@ -64,6 +64,11 @@ def summarize(ce_type: str, data: dict[str, Any]) -> str:
             return text
         case ("visits", "VisitCancelled"):
             return _with_reason("방문 취소", d.get("reason"))
+        case ("districts", "StoreJoinedDistrict"):
+            where = "구역 안" if d.get("inside_boundary") else "구역 밖"
+            return f"골목형상점가 회원 점포 가입 ({where}{', 온누리상품권 가맹' if d.get('onnuri_merchant') else ''})"
+        case ("districts", "StoreLeftDistrict"):
+            return _with_reason("골목형상점가 회원 점포 탈퇴", d.get("reason"))
         case _:
             return f"{name} ({producer})"
 
