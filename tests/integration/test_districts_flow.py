@@ -8,13 +8,14 @@ representative in none of them, and the member's timeline in intake showing its 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import httpx
 from pyproj import Geod
 
-from tests.support import STAFF, business_body, eventually, headers_of, read_topic, url_for
+from tests.support import AUDITOR, STAFF, business_body, eventually, headers_of, read_topic, url_for
 
 PLANNER = {"Authorization": "Bearer test-planner"}
 GEOD = Geod(ellps="WGS84")
@@ -50,8 +51,7 @@ async def _events(stack) -> list[tuple[str, str, dict]]:
 
 
 async def test_a_district_from_proposal_to_revocation(stack):
-    intake = await stack.start("intake")
-    districts = await stack.start("districts")
+    intake, districts, audit = await asyncio.gather(stack.start("intake"), stack.start("districts"), stack.start("audit"))
     async with httpx.AsyncClient(timeout=20) as client:
         # Bad input names the field.
         bad = await _post(client, districts, "/districts", district_body(boundary={"type": "Point", "coordinates": [127.04, 37.58]}))
@@ -185,3 +185,20 @@ async def _wait_events(stack, count: int) -> list[tuple[str, str, dict]] | None:
     return events if len(events) >= count else None
 
 
+
+    # Audit learnt it all by events: verify finds the designation within the rule, the report counts the contest.
+    async with httpx.AsyncClient(timeout=30) as client:
+        conn = await stack.db()
+        try:
+            total = await conn.fetchval("select (select count(*) from intake.outbox) + (select count(*) from districts.outbox)")
+        finally:
+            await conn.close()
+
+        async def verified():
+            result = (await client.get(url_for(audit, "/verify"), headers=AUDITOR)).json()
+            return result if result["rules"]["events_checked"] == total else None
+
+        result = await eventually(verified, timeout=60, what="every event in the ledger")
+        assert result["ok"] is True and result["rules"]["findings"] == []
+        section = (await client.get(url_for(audit, "/reports/2025"), headers=AUDITOR)).json()["districts"]
+        assert (section["designated"], section["contest_entries"], section["contest_awards"], section["awarded_krw"]) == (0, 1, 1, 70_000_000)

@@ -74,7 +74,8 @@ async def test_rebuilt_read_models_equal_the_live_ones_and_a_divergence_is_named
 
 
 async def test_every_service_with_read_models_rebuilds_them_equal(stack):
-    intake, *_ = await asyncio.gather(stack.start("intake"), stack.start("loans"), stack.start("referrals"))
+    intake, _, _, districts = await asyncio.gather(stack.start("intake"), stack.start("loans"), stack.start("referrals"),
+                                                   stack.start("districts"))
     async with httpx.AsyncClient(timeout=30) as client:
         ids = [(await client.post(url_for(intake, "/businesses"), json=business_body(), headers=STAFF)).json()["id"] for _ in range(3)]
         consent = await client.post(url_for(intake, f"/businesses/{ids[0]}/consents"), json={"agencies": ["SEMAS", "KBIZ"]}, headers=STAFF)
@@ -88,6 +89,7 @@ async def test_every_service_with_read_models_rebuilds_them_equal(stack):
                 await conn.fetchval("select count(*) from loans.businesses") == 3
                 and await conn.fetchval("select count(*) from referrals.consents") == 2
                 and await conn.fetchval("select stage from referrals.businesses where id = $1", ids[1]) == "closing"
+                and await conn.fetchval("select stage from districts.businesses where id = $1", ids[1]) == "closing"
             )
 
         await eventually(caught_up, timeout=60, what="loans and referrals caught up with intake")
@@ -102,6 +104,13 @@ async def test_every_service_with_read_models_rebuilds_them_equal(stack):
         report = json.loads(result.stdout)
         assert report["equal"] is True, report
         assert {t["table"]: t["rebuilt_rows"] for t in report["tables"]} == tables
+
+    # districts over its admin endpoint (what the audit tool calls): equal to live.
+    async with httpx.AsyncClient(timeout=60) as client:
+        over_http = await client.post(url_for(districts, "/admin/replay"), headers=AUDITOR)
+        assert over_http.status_code == 200, over_http.text
+        assert over_http.json()["equal"] is True
+        assert {t["table"]: t["rebuilt_rows"] for t in over_http.json()["tables"]} == {"businesses": 3}
 
 
 async def test_a_replay_from_the_audit_ledger_equals_the_live_read_models_and_the_kafka_replay(stack):

@@ -18,6 +18,7 @@ class AuditSettings(BaseSettings):
         "visits": "http://127.0.0.1:8002",
         "loans": "http://127.0.0.1:8003",
         "referrals": "http://127.0.0.1:8004",
+        "districts": "http://127.0.0.1:8007",
     }
     # AUDIT_CLOCK_OFFSET_DAYS shifts this process's clock (tests only; "now" of verify and of /applications).
     clock_offset_days: float = 0.0

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from audit.domain.district_rules import DistrictTally
 from audit.domain.events import LedgerEvent
 from audit.domain.period import Period
 
@@ -43,9 +44,11 @@ def build_report(period: Period, events: Iterable[LedgerEvent]) -> dict[str, Any
     referrals: dict[str, dict[str, Any]] = {}
     referral_outcome: dict[str, str] = {}
     monthly: defaultdict = _nested()
+    districts = DistrictTally()
 
     for event in events:
         data = event.data
+        districts.feed(event, period)
         if event.name == "VisitRecorded" and (day := event.day("visited_on")) and day in period:
             visits += 1
             shops.add(str(data["business_id"]))
@@ -107,6 +110,7 @@ def build_report(period: Period, events: Iterable[LedgerEvent]) -> dict[str, Any
                 name: {**a, "by_outcome": dict(sorted(a["by_outcome"].items()))} for name, a in sorted(by_agency.items())
             },
         },
+        "districts": districts.section(period),
         "monthly": [
             {
                 "month": month,

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from audit.domain import district_rules
 from audit.domain.events import LedgerEvent
 
 # The limits of reference/dongdaemun.md; configuration (AUDIT_PROGRAM_LIMITS) overrides.
@@ -38,6 +39,7 @@ class _State:
     micro: dict[str, bool] = field(default_factory=dict)
     consents: defaultdict = field(default_factory=lambda: defaultdict(dict))  # business -> consent id -> agencies
     erased: dict[str, str] = field(default_factory=dict)
+    districts: district_rules.DistrictLedger = field(default_factory=district_rules.DistrictLedger)
 
 
 def check_rules(events: Iterable[LedgerEvent], limits: dict[str, dict[str, int]] | None = None) -> list[Finding]:
@@ -48,6 +50,7 @@ def check_rules(events: Iterable[LedgerEvent], limits: dict[str, dict[str, int]]
         handler = _RULES.get(event.name)
         if handler is not None:
             findings.extend(handler(state, event, limits))
+        findings.extend(Finding(*found) for found in district_rules.check(state.districts, event))
     return findings
 
 
