@@ -20,7 +20,7 @@ from sangsaeng_devstack.provision import SEPARATE_OWNER, database_url, drop_data
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["intake", "visits", "loans", "referrals", "audit"]
+SERVICES = ["intake", "visits", "loans", "referrals", "audit", "districts"]
 
 
 def run_script(admin_url: str, database: str, prefix: str, passwords: dict[str, str]) -> subprocess.CompletedProcess:

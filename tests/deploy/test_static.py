@@ -40,7 +40,7 @@ KUBERNETES_VERSION = "1.33"
 
 # The stable set of DESIGN.md, with their HTTP ports. Manifests cover all of them; a service
 # named in the manifests may lack its package only while it is being built (audit).
-PORTS = {"intake": 8001, "visits": 8002, "loans": 8003, "referrals": 8004, "audit": 8005}
+PORTS = {"intake": 8001, "visits": 8002, "loans": 8003, "referrals": 8004, "audit": 8005, "districts": 8007}
 MAY_BE_MISSING = {"audit"}
 
 # Settings that deployment sets for Kafka authentication (secure profile, Strimzi users)
