@@ -13,7 +13,7 @@ from tests.support import Stack, url_for
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ("intake", "visits", "loans", "referrals", "audit")
+SERVICES = ("intake", "visits", "loans", "referrals", "audit", "districts")
 
 
 async def test_a_small_half_year_gives_exact_figures_and_verifies(stack: Stack) -> None:
@@ -32,6 +32,13 @@ async def test_a_small_half_year_gives_exact_figures_and_verifies(stack: Stack) 
     assert result.figures == {"distinct_shops": 60, "visits": plan.visits, "bank_cooperation": 5, "sme_development_fund": 6,
                               "applications": 11}
     assert result.verify["ok"] is True and result.verify["rules"]["findings"] == []
+    # The districts designated from the simulated shops and the contest round, in the report.
+    assert plan.districts and result.districts == {
+        "designated": len(plan.districts), "member_stores": sum(len(d.members) for d in plan.districts),
+        "contest_entries": len(plan.contests[0].entries), "contest_awards": sum(1 for e in plan.contests[0].entries if e[3]),
+        "awarded_krw": sum(e[4] for e in plan.contests[0].entries),
+    }
+    assert [d["name"] for d in result.report["districts"]["districts"]] == sorted(d.name for d in plan.districts)
     report = result.report
     assert set(report["visits"]["by_dong"]) <= {
         "용두동", "신설동", "제기동", "전농1동", "전농2동", "답십리1동", "답십리2동", "장안1동", "장안2동", "청량리동",

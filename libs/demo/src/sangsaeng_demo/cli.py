@@ -26,7 +26,7 @@ app = typer.Typer(
 )
 console = Console()
 
-DEFAULT_PORTS = {"intake": 8001, "visits": 8002, "loans": 8003, "referrals": 8004, "audit": 8005}
+DEFAULT_PORTS = {"intake": 8001, "visits": 8002, "loans": 8003, "referrals": 8004, "audit": 8005, "districts": 8007}
 CENTER = {"distinct_shops": 4500, "bank_cooperation": 118, "sme_development_fund": 130, "applications": 248}
 
 
@@ -51,13 +51,14 @@ def run(
     base_url_loans: Annotated[str | None, _url_option("loans")] = None,
     base_url_referrals: Annotated[str | None, _url_option("referrals")] = None,
     base_url_audit: Annotated[str | None, _url_option("audit")] = None,
+    base_url_districts: Annotated[str | None, _url_option("districts")] = None,
     log_dir: Annotated[Path, typer.Option(help="Logs of a stack the demo starts itself.")] = Path(".devstack/demo-logs"),
     wait_timeout: Annotated[float, typer.Option(help="Seconds to wait for any asynchronous step.")] = 180.0,
 ) -> None:
     """Run the simulation against `make run`'s services if they answer, else against a stack it starts and stops."""
     started = time.monotonic()
     given = {"intake": base_url_intake, "visits": base_url_visits, "loans": base_url_loans,
-             "referrals": base_url_referrals, "audit": base_url_audit}
+             "referrals": base_url_referrals, "audit": base_url_audit, "districts": base_url_districts}
     urls = {s: (given[s] or f"http://127.0.0.1:{DEFAULT_PORTS[s]}").rstrip("/") for s in SERVICES}
     stack = None
     try:
@@ -102,7 +103,7 @@ def _start_stack(log_dir: Path):
 
     stack = DevStack(services={s: free_port() for s in SERVICES}, broker_port=0, log_dir=log_dir)
     begun = time.monotonic()
-    with console.status("no services answer on 8001..8005: starting broker, PostgreSQL and the five services..."):
+    with console.status("no services answer on 8001..8007: starting broker, PostgreSQL and the services..."):
         try:
             run_interruptibly(stack.start())
         except BaseException as exc:

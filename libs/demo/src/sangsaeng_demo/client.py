@@ -17,7 +17,7 @@ import httpx
 
 T = TypeVar("T")
 
-SERVICES = ("intake", "visits", "loans", "referrals", "audit")
+SERVICES = ("intake", "visits", "loans", "referrals", "audit", "districts")
 
 
 class DemoError(RuntimeError):

@@ -209,11 +209,54 @@ class LoanPlan:
 
 
 @dataclass
+class DistrictPlan:
+    """An alley-type shopping district (골목형상점가): a block of `east_m` x `north_m` metres from
+    `corner` (longitude, latitude), less `excluded_m2` of roads and common areas; its member
+    shops (by seq) with their offsets in metres from the corner (the last one across the road,
+    outside the boundary: a member that does not count)."""
+
+    seq: int
+    name: str
+    dong: str
+    association: str
+    representative: tuple[str, str]  # (name, phone): personal data, kept in districts only
+    corner: tuple[float, float]
+    east_m: float
+    north_m: float
+    excluded_m2: float
+    proposed_on: date
+    designated_on: date
+    members: list[int]
+    offsets: list[tuple[float, float]]
+    onnuri: list[bool]
+
+    @property
+    def counted_area_m2(self) -> float:
+        return self.east_m * self.north_m - self.excluded_m2
+
+
+@dataclass
+class ContestPlan:
+    """A public contest (공모사업) call and each designated district's entry and result."""
+
+    organiser: str
+    title: str
+    budget_krw: int
+    opens_on: date
+    deadline: date
+    announced_on: date
+    entries: list[tuple[int, date, int, bool, int]]  # (district seq, entered on, requested, selected, awarded)
+    late_entry: tuple[int, date] | None = None  # an entry after the deadline, refused by the rule "deadline"
+
+
+@dataclass
 class Plan:
     seed: int
     shops: list[Shop]
     loans: list[LoanPlan]
     visited_shops: int
+    districts: list[DistrictPlan] = field(default_factory=list)
+    contests: list[ContestPlan] = field(default_factory=list)
 
     @property
     def visits(self) -> int:
@@ -270,6 +313,63 @@ def _owner(seed: int, seq: int) -> tuple[str, str]:
     r = keyed_rng(seed, "owner", seq)
     name = r.choice(SURNAMES) + "".join(r.choice(GIVEN_SYLLABLES) for _ in range(2))
     return name, f"010-{r.randrange(2000, 10000)}-{r.randrange(10000):04d}"
+
+
+# The district had 7 designated alley-type shopping districts in August 2025 (reference/dongdaemun.md);
+# the demo's are simulated (names, boundaries and members are made up), designated by H1 2025's end.
+DESIGNATED_DISTRICTS = 7
+DISTRICT_ORIGINS: dict[str, tuple[float, float]] = {  # a corner near each dong's commercial street (approximate)
+    "제기동": (127.0380, 37.5805), "청량리동": (127.0450, 37.5830), "장안1동": (127.0680, 37.5700), "장안2동": (127.0710, 37.5740),
+    "회기동": (127.0520, 37.5895), "이문1동": (127.0600, 37.5960), "용두동": (127.0300, 37.5760), "답십리1동": (127.0540, 37.5670),
+    "전농1동": (127.0470, 37.5780), "휘경1동": (127.0610, 37.5880), "신설동": (127.0250, 37.5750), "전농2동": (127.0580, 37.5800),
+    "답십리2동": (127.0620, 37.5660), "휘경2동": (127.0650, 37.5850), "이문2동": (127.0630, 37.6010),
+}
+
+
+def plan_districts(seed: int, shops: list[Shop]) -> tuple[list[DistrictPlan], list[ContestPlan]]:
+    """Up to DESIGNATED_DISTRICTS districts, as many as the operating shops can fill (15 per
+    2,000 m² counted, by Dongdaemun's ordinance, plus a few), and one contest round."""
+    rng = keyed_rng(seed, "districts")
+    operating = [s for s in shops if s.stage == "operating" and s.registration_number]
+    by_dong: dict[str, list[Shop]] = {}
+    for shop in operating:
+        by_dong.setdefault(shop.dong, []).append(shop)
+    dongs = sorted(by_dong, key=lambda d: (-len(by_dong[d]), d))
+    taken: set[int] = set()
+    districts: list[DistrictPlan] = []
+    for seq in range(DESIGNATED_DISTRICTS):
+        r = keyed_rng(seed, "district", seq)
+        east, north = float(r.randrange(50, 80)), float(r.randrange(40, 60))
+        excluded = float(round(east * north * r.uniform(0.2, 0.35)))
+        required = -(-15 * max(east * north - excluded, 2000) // 2000)
+        inside = int(required) + r.randint(1, 4)
+        dong = dongs[seq % len(dongs)] if dongs else "제기동"
+        pool = [s for s in by_dong.get(dong, []) if s.seq not in taken] + [s for s in operating if s.seq not in taken and s.dong != dong]
+        if len(pool) < inside + 1:
+            break  # a small run: fewer districts
+        members = [s.seq for s in pool[: inside + 1]]
+        taken.update(members)
+        offsets = [(r.uniform(2, east - 2), r.uniform(2, north - 2)) for _ in range(inside)] + [(-12.0, north / 2)]
+        proposed = date(2023, 3, 6) + timedelta(days=100 * seq)
+        designated = workday_on_or_after(proposed + timedelta(days=r.randrange(40, 80)))
+        name = f"{dong} 골목형상점가 {seq + 1}호 (모의)"
+        rep = (f"{r.choice('김이박최정강조윤장임')}{r.choice(['영수', '미경', '정호', '순자', '상철', '은희'])}",
+               f"010-{r.randrange(2000, 9999)}-{r.randrange(1000, 9999)}")
+        districts.append(DistrictPlan(seq, name, dong, f"{dong} 골목상인회 {seq + 1}", rep, DISTRICT_ORIGINS.get(dong, (127.04, 37.58)),
+                                      east, north, excluded, proposed, designated, members, offsets,
+                                      [r.random() < 0.7 for _ in members]))
+    contests: list[ContestPlan] = []
+    if districts:
+        entries, budget, awarded = [], 300_000_000, 0
+        for d in districts:
+            requested = rng.randrange(40, 90) * 1_000_000
+            selected = rng.random() < 0.5 and awarded + requested <= budget
+            amount = requested if selected else 0
+            awarded += amount
+            entries.append((d.seq, date(2025, 5, 2) + timedelta(days=d.seq), requested, selected, amount))
+        contests.append(ContestPlan("서울특별시", "2025 골목상권 활성화 공모사업", budget, date(2025, 4, 1), date(2025, 5, 15),
+                                    date(2025, 6, 20), entries, late_entry=(districts[0].seq, date(2025, 5, 16))))
+    return districts, contests
 
 
 def make_plan(seed: int = 2025, shops: int = 4500, bank: int = 118, fund: int = 130) -> Plan:
@@ -398,7 +498,8 @@ def make_plan(seed: int = 2025, shops: int = 4500, bank: int = 118, fund: int = 
             agencies = {a for n in referral_needs for a, _ in VISIT_REFERRALS[n]}
             shop.consent_agencies = sorted(set(shop.consent_agencies) | agencies)
             shop.consent_on = min(d for d in (shop.consent_on, shop.visits[0].visited_on) if d is not None)
-    return Plan(seed=seed, shops=all_shops, loans=loans, visited_shops=shops)
+    districts, contests = plan_districts(seed, all_shops)
+    return Plan(seed=seed, shops=all_shops, loans=loans, visited_shops=shops, districts=districts, contests=contests)
 
 
 def _visit(r: random.Random, shop: Shop, requested: date, visited: date, *, first: bool, loan: bool) -> VisitPlan:

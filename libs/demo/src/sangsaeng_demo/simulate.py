@@ -22,7 +22,9 @@ from typing import Any
 from rich.progress import Progress, TaskID
 
 from .client import Api, DemoError, poll
-from .plan import LoanPlan, Plan, RegistrationNumbers, Shop, at_seoul, keyed_rng
+import math
+
+from .plan import ContestPlan, DistrictPlan, LoanPlan, Plan, RegistrationNumbers, Shop, at_seoul, keyed_rng
 
 PERIOD = "2025H1"
 GUARANTOR = "SEOUL_CREDIT_GUARANTEE"
@@ -49,6 +51,7 @@ class Result:
     requests: int
     loan_outcomes: dict[str, int] = field(default_factory=dict)
     referrals_answered: dict[str, int] = field(default_factory=dict)
+    districts: dict[str, int] = field(default_factory=dict)  # the report's district figures
 
     @property
     def ok(self) -> bool:
@@ -64,6 +67,23 @@ def figures_of(report: dict[str, Any]) -> dict[str, int]:
         "sme_development_fund": programs.get("sme_development_fund", {}).get("applications", 0),
         "applications": report["loans"]["applications"],
     }
+
+
+def district_figures_of(report: dict[str, Any]) -> dict[str, int]:
+    section = report.get("districts", {})
+    return {k: int(section.get(k, 0)) for k in ("designated", "member_stores", "contest_entries", "contest_awards", "awarded_krw")}
+
+
+# WGS84: metres to degrees near a point (radii of curvature), for a district's few hundred metres.
+_A, _E2 = 6_378_137.0, 0.00669437999014
+
+
+def offset(corner: tuple[float, float], east_m: float, north_m: float) -> list[float]:
+    lon, lat = corner
+    phi = math.radians(lat)
+    w = 1 - _E2 * math.sin(phi) ** 2
+    meridian, normal = _A * (1 - _E2) / w ** 1.5, _A / math.sqrt(w)
+    return [lon + math.degrees(east_m / (normal * math.cos(phi))), lat + math.degrees(north_m / meridian)]
 
 
 class _Phases:
@@ -96,7 +116,82 @@ class _Phases:
             self.progress.update(self.tasks[name], completed=completed, total=total)
 
 
-class Simulation:
+class DistrictsFlow:
+    """The demo's districts, mixed into Simulation (its api, plan, run, business ids, phases and problems)."""
+
+    district_id: dict[int, str]
+
+    def planned_district_figures(self) -> dict[str, int]:
+        contests = self.plan.contests
+        return {
+            "designated": len(self.plan.districts),
+            "member_stores": sum(len(d.members) for d in self.plan.districts),
+            "contest_entries": sum(len(c.entries) for c in contests),
+            "contest_awards": sum(1 for c in contests for e in c.entries if e[3]),
+            "awarded_krw": sum(e[4] for c in contests for e in c.entries if e[3]),
+        }
+
+
+    async def districts_flow(self) -> None:
+        """The district's alley-type shopping districts: proposed with their boundaries, member
+        stores drawn from the simulated shops, reviewed and designated; then a contest round."""
+        self.phases.add("districts", "districts designated (골목형상점가)", len(self.plan.districts))
+        await _gather_all(self.district_flow(d) for d in self.plan.districts)
+        for n, contest in enumerate(self.plan.contests):
+            await self.contest_flow(n, contest)
+
+
+    async def district_flow(self, d: DistrictPlan) -> None:
+        corners = [offset(d.corner, e, n) for e, n in ((0, 0), (d.east_m, 0), (d.east_m, d.north_m), (0, d.north_m), (0, 0))]
+        body = {"name": d.name, "dongs": [d.dong], "association": d.association,
+                "representative": {"name": d.representative[0], "phone": d.representative[1]},
+                "boundary": {"type": "Polygon", "coordinates": [corners]}, "excluded_area_m2": d.excluded_m2,
+                "proposed_on": d.proposed_on.isoformat()}
+        response = await self.api.request("districts", "POST", "/districts", role="staff", body=body, key=f"{self.run}-district-{d.seq}")
+        if response.status_code == 409:  # a demo ran on this system before: the same name, this run's
+            body["name"] = f"{d.name} {self.run}"
+            response = await self.api.request("districts", "POST", "/districts", role="staff", body=body, key=f"{self.run}-district-{d.seq}-again")
+        if response.status_code != 201:
+            raise DemoError(f"POST /districts {d.name}: HTTP {response.status_code}: {response.text[:500]}")
+        district = response.json()["id"]
+        self.district_id[d.seq] = district
+
+        async def join(i: int, shop: int) -> None:
+            lon, lat = offset(d.corner, *d.offsets[i])
+            await self.api.call("districts", "POST", f"/districts/{district}/stores", role="staff", key=f"{self.run}-member-{d.seq}-{shop}",
+                                body={"business_id": self.business[shop], "longitude": lon, "latitude": lat, "onnuri_merchant": d.onnuri[i],
+                                      "joined_on": d.proposed_on.isoformat()})
+
+        await _gather_all(join(i, shop) for i, shop in enumerate(d.members))
+        await self.api.call("districts", "POST", f"/districts/{district}/review", role="staff", key=f"{self.run}-review-{d.seq}",
+                            body={"on": d.proposed_on.isoformat()})
+        designated = await self.api.request("districts", "POST", f"/districts/{district}/designate", role="staff",
+                                            key=f"{self.run}-designate-{d.seq}", body={"on": d.designated_on.isoformat()})
+        if designated.status_code != 200:
+            self.problems.append(f"district {d.name}: designation refused: {designated.text[:300]}")
+        self.phases.advance("districts")
+
+
+    async def contest_flow(self, n: int, c: ContestPlan) -> None:
+        call = await self.api.call("districts", "POST", "/contests", role="staff", key=f"{self.run}-contest-{n}",
+                                   body={"organiser": c.organiser, "title": c.title, "eligibility": "designated_only", "budget_krw": c.budget_krw,
+                                         "opens_on": c.opens_on.isoformat(), "deadline": c.deadline.isoformat()})
+        for seq, entered_on, requested, selected, awarded in c.entries:
+            entry = await self.api.call("districts", "POST", f"/contests/{call['id']}/entries", role="staff", key=f"{self.run}-entry-{n}-{seq}",
+                                        body={"district_id": self.district_id[seq], "requested_krw": requested, "entered_on": entered_on.isoformat()})
+            await self.api.call("districts", "POST", f"/contests/{call['id']}/entries/{entry['id']}/result", role="staff",
+                                key=f"{self.run}-result-{n}-{seq}",
+                                body={"selected": selected, "awarded_krw": awarded, "announced_on": c.announced_on.isoformat()})
+        if c.late_entry is not None:
+            seq, entered_on = c.late_entry
+            late = await self.api.request("districts", "POST", f"/contests/{call['id']}/entries", role="staff", accept=(409,),
+                                          body={"district_id": self.district_id[seq], "entered_on": entered_on.isoformat()})
+            rules = [r.get("rule") for r in late.json().get("failed_rules", [])] if late.status_code == 409 else []
+            if "deadline" not in rules:
+                self.problems.append(f"a late contest entry was not refused by its deadline: HTTP {late.status_code} {late.text[:200]}")
+
+
+class Simulation(DistrictsFlow):
     def __init__(self, api: Api, plan: Plan, progress: Progress | None = None, *, wait_timeout: float = 180.0) -> None:
         self.api = api
         self.plan = plan
@@ -120,6 +215,8 @@ class Simulation:
         self.loan_outcomes: Counter[str] = Counter()
         self.answered: Counter[str] = Counter()
         self.problems: list[str] = []
+        self.district_id: dict[int, str] = {}  # district seq -> district id
+        self.expected_districts: dict[str, int] = {}
 
     # ------------------------------------------------------------------ the whole run
 
@@ -149,10 +246,12 @@ class Simulation:
                     await self.shop_flow(shop)
 
             await _gather_all(bounded(shop) for shop in order)
+            districts = asyncio.create_task(self.districts_flow())
             await recorder
             referrals = asyncio.create_task(self.agencies_answer())
             await loans
             await referrals
+            await districts
         finally:
             for task in (recorder, loans):
                 if not task.done():
@@ -164,6 +263,7 @@ class Simulation:
             "sme_development_fund": baseline["sme_development_fund"] + plan.count("sme_development_fund"),
             "applications": baseline["applications"] + len(plan.loans),
         }
+        self.expected_districts = _add(district_figures_of(baseline_report), self.planned_district_figures())
         final = await self.statuses() if self.loan_of else {}
         expected_status: dict[str, Counter[str]] = {}
         for app_id, loan in self.loan_of.items():
@@ -174,12 +274,15 @@ class Simulation:
         for name, value in expected.items():
             if figures[name] != value:
                 self.problems.append(f"report: {name} is {figures[name]:,}, expected {value:,}")
+        for name, value in self.expected_districts.items():
+            if district_figures_of(report)[name] != value:
+                self.problems.append(f"report: districts {name} is {district_figures_of(report)[name]:,}, expected {value:,}")
         if not verify.get("ok"):
             findings = verify.get("rules", {}).get("findings", [])
             broken = verify.get("chain", {}).get("first_broken")
             self.problems.append(f"verify: not ok ({len(findings)} rule finding(s){', chain broken' if broken else ''})")
         return Result(report, verify, baseline, expected, figures, self.problems, self.api.requests,
-                      dict(self.loan_outcomes), dict(self.answered))
+                      dict(self.loan_outcomes), dict(self.answered), district_figures_of(report))
 
     async def report(self) -> dict[str, Any]:
         return await self.api.call("audit", "GET", f"/reports/{PERIOD}", role="auditor", deadline_s=self.wait_timeout, priority=True)
@@ -498,7 +601,7 @@ class Simulation:
         async def caught_up() -> dict[str, Any] | None:
             report = await self.report()
             statuses = {p: Counter(v["by_status"]) - before.get(p, Counter()) for p, v in report["loans"]["by_program"].items()}
-            matches = figures_of(report) == expected and all(statuses.get(p, Counter()) == c for p, c in expected_status.items())
+            matches = figures_of(report) == expected and district_figures_of(report) == self.expected_districts and all(statuses.get(p, Counter()) == c for p, c in expected_status.items())
             settled = matches and previous and previous[-1] == report
             previous.append(report)
             return report if settled else None
@@ -531,3 +634,7 @@ async def _gather_all(coroutines: Iterable[Any]) -> None:
         for task in tasks:
             task.cancel()
         raise
+
+
+def _add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in a.keys() | b.keys()}

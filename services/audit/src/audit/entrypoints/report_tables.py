@@ -40,6 +40,17 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
         console.print(_counts_by("Referrals sent by agency and outcome", ("agency", "outcome", "referrals"),
                                  {agency: a["by_outcome"] for agency, a in referrals["by_agency"].items()}))
 
+    districts = report.get("districts")
+    if districts:
+        table = Table(title=f"Alley-type shopping districts (골목형상점가): {districts['designated']} designated, "
+                            f"{districts['member_stores']:,} member stores; contests: {districts['contest_entries']} entries, "
+                            f"{districts['contest_awards']} awarded ₩{districts['awarded_krw']:,}", title_justify="left")
+        for column in ("district", "designated on", "member stores", "온누리 merchants"):
+            table.add_column(column, justify="left" if column in ("district", "designated on") else "right")
+        for d in districts["districts"]:
+            table.add_row(d["name"], d["designated_on"], f"{d['member_stores']:,}", f"{d['onnuri_merchants']:,}")
+        console.print(table)
+
     monthly = Table(title="Month by month", title_justify="left")
     for column in ("month", "visits", "loan applications", "referrals"):
         monthly.add_column(column, justify="right" if column != "month" else "left")
