@@ -27,9 +27,10 @@ from sangsaeng_devstack.processes import ServiceProcess
 from sangsaeng_devstack.tokens import DEV_TOKENS
 from tests.support import Stack, read_topic, url_for
 
-SERVICES = ("intake", "visits", "loans", "referrals", "audit")
-# Commands that by design publish nothing: an owner's name and contacts never leave intake.
-SILENT_COMMANDS = ("/owners",)
+SERVICES = ("intake", "visits", "loans", "referrals", "audit", "districts")
+# Commands that by design publish nothing: an owner's name and contacts never leave intake;
+# a contest's call is districts' own record (its entries and results are events).
+SILENT_COMMANDS = ("/owners", "/contests")
 EVENTS_TOPIC = r"^sangsaeng\.[a-z_]+\.events$"
 TOKENS_JSON = json.dumps(DEV_TOKENS)  # every role and every agency: the agencies answer too
 

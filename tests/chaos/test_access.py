@@ -138,11 +138,15 @@ async def test_no_personal_data_the_demo_entered_reaches_any_topic(stack):
         owners = await conn.fetch("select name, phone from intake.owners")
         signed = [r["signed_by"] for r in await conn.fetch("select signed_by from intake.consents where signed_by is not null")]
         events = await conn.fetchval("select count(*) from audit.ledger")
+        representatives = await conn.fetch("select name, phone from districts.representatives")
     finally:
         await conn.close()
     assert len(owners) == len(plan.shops)  # the demo entered them, and intake kept them
     personal = {o["name"] for o in owners} | set(signed)
     personal |= {o["phone"] for o in owners} | {re.sub(r"\D", "", o["phone"]) for o in owners}
+    # The districts' merchants' associations' representatives: kept only in districts.
+    assert len(representatives) == len(plan.districts) > 0
+    personal |= {r["name"] for r in representatives} | {r["phone"] for r in representatives}
 
     lister = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap_servers)
     await lister.start()

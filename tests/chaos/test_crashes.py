@@ -83,7 +83,7 @@ async def test_random_sigkills_under_load_lose_nothing_and_repeat_nothing(stack)
     found = await exactly_once(stack, api.accepted)
     assert found.clean(), found
     assert found.commands_accepted > 0 and len(killed) == kills
-    assert await replays_equal(stack) == {"intake": True, "visits": True, "loans": True, "referrals": True}
+    assert await replays_equal(stack) == {"intake": True, "visits": True, "loans": True, "referrals": True, "districts": True}
     verify = await verify_ok(processes)
     assert verify["ok"] is True, verify
     dlq = await dead_letters(stack)

@@ -28,6 +28,7 @@ from sangsaeng_common.contracts import Event, events_topic
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.intake import BusinessRegistered, BusinessStageChanged, Stage
 from sangsaeng_common.contracts.loans import LoanProgram, LoanScreened
+from sangsaeng_common.contracts.districts import StoreLeftDistrict
 from sangsaeng_common.contracts.referrals import ReferralAcknowledged
 from sangsaeng_common.contracts.visits import VisitOutcome, VisitRecorded
 from sangsaeng_common.envelope import MAX_EVENT_BYTES, Envelope, new_event_id
@@ -37,7 +38,7 @@ from tests.conftest import SERVICES
 from tests.support import Publisher, committed_offsets, eventually, headers_of, read_topic, url_for
 
 ROUNDS = size(1, 10)
-PRODUCERS = ["intake", "visits", "loans", "referrals"]
+PRODUCERS = ["intake", "visits", "loans", "referrals", "districts"]
 
 
 def consumers() -> dict[str, Handlers]:
@@ -70,6 +71,7 @@ def valid_events(business_id: uuid.UUID) -> list[Event]:
                      eligible=True, screened_on=date(2025, 5, 13)),
         ReferralAcknowledged(referral_id=uuid.uuid4(), business_id=business_id, agency=AgencyCode.SEMAS,
                              agency_reference="SEMAS-1", acknowledged_at=datetime(2025, 5, 14, tzinfo=UTC)),
+        StoreLeftDistrict(district_id=uuid.uuid4(), business_id=business_id, reason="이전", left_on=date(2025, 5, 15)),
     ]
 
 

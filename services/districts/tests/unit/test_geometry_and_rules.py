@@ -43,7 +43,8 @@ def test_a_50_by_40_metre_block_is_2000_square_metres():
 def test_the_equal_area_projection_agrees_with_the_geodesic_area():
     ring = walk(ORIGIN, [(90, 180), (20, 120), (300, 90), (200, 60), (250, 70)])
     boundary = geometry.parse(polygon(ring))
-    geodesic, _ = GEOD.geometry_area_perimeter(Polygon(ring))
+    geodesic, _ = GEOD.geometry_area_perimeter(boundary.polygon)  # the same (1 cm rounded) polygon, on the ellipsoid
+    assert abs(geodesic) == pytest.approx(abs(GEOD.geometry_area_perimeter(Polygon(ring))[0]), rel=1e-4)
     assert boundary.area_m2 == pytest.approx(abs(geodesic), rel=1e-5)
     assert boundary.area_m2 > 10_000  # not a degenerate shape
 
@@ -153,3 +154,11 @@ def test_results_stay_within_the_budget():
     assert c.result_refusals(selected=True, awarded_krw=100, budget_krw=300, awarded_so_far_krw=200) == []
     assert [r.rule for r in c.result_refusals(selected=True, awarded_krw=101, budget_krw=300, awarded_so_far_krw=200)] == ["budget"]
     assert [r.rule for r in c.result_refusals(selected=False, awarded_krw=5, budget_krw=300, awarded_so_far_krw=0)] == ["awarded_krw"]
+
+
+def test_coordinates_are_kept_to_seven_decimals():
+    ring = [[127.04056605256213, 37.58009009937461], [127.0410000000001, 37.58], [127.041, 37.5808], [127.04, 37.5808],
+            [127.04056605256213, 37.58009009937461]]
+    kept = geometry.parse(polygon(ring)).geojson()["coordinates"][0]
+    assert kept[0] == [127.0405661, 37.5800901] and kept[1] == [127.041, 37.58]
+    assert geometry.rounded(127.04056605256213) == 127.0405661

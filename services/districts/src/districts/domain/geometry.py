@@ -18,6 +18,19 @@ from shapely.validation import explain_validity
 
 WGS84 = CRS.from_epsg(4326)
 MAX_AREA_M2 = 5_000_000.0  # a shopping district is a few blocks; a larger shape is a mistake
+# Coordinates are kept to 7 decimals (about 1 cm): finer digits say nothing, and a long run
+# of digits in an event would look like a resident registration number to the PII guard.
+DECIMALS = 7
+
+
+def rounded(value: float) -> float:
+    return round(float(value), DECIMALS)
+
+
+def _rounded_coordinates(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_rounded_coordinates(v) for v in value]
+    return rounded(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
 class BadBoundary(ValueError):
@@ -65,7 +78,7 @@ def parse(geojson: Any) -> Boundary:
     if not isinstance(geojson, dict) or geojson.get("type") != "Polygon":
         raise BadBoundary("must be a GeoJSON Polygon (type 'Polygon', coordinates [[[longitude, latitude], ...]])")
     try:
-        polygon = shape(geojson)
+        polygon = shape({"type": "Polygon", "coordinates": _rounded_coordinates(geojson.get("coordinates"))})
     except (ValueError, TypeError, IndexError, AttributeError) as exc:
         raise BadBoundary(f"not a GeoJSON Polygon: {exc}") from None
     if polygon.is_empty:

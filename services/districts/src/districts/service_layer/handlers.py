@@ -104,7 +104,7 @@ async def propose(tx: Tx, deps: Deps, cmd: cmds.ProposeDistrict) -> asyncpg.Reco
     counted_area = d.counted_area(boundary.area_m2, cmd.excluded_area_m2)
     row = await repository.add_district(
         tx.conn, id=uuid6.uuid7(), name=cmd.name, dongs=cmd.dongs, association=cmd.association, boundary=boundary.geojson(),
-        polygon_area_m2=round(boundary.area_m2, 2), excluded_area_m2=cmd.excluded_area_m2, counted_area_m2=round(counted_area, 2),
+        polygon_area_m2=round(boundary.area_m2, 2), excluded_area_m2=round(cmd.excluded_area_m2, 2), counted_area_m2=round(counted_area, 2),
         proposed_on=proposed_on, created_by=cmd.by,
     )
     if row is None:
@@ -129,18 +129,20 @@ async def join(tx: Tx, deps: Deps, cmd: cmds.JoinStore) -> asyncpg.Record:
         raise Conflict("Business erased", f"business {cmd.business_id} was erased on the owner's request")
     existing = await queries.member(tx.conn, cmd.district_id, cmd.business_id)
     if existing is not None and existing["left_on"] is None:
-        same = (existing["longitude"], existing["latitude"], existing["onnuri_merchant"]) == (cmd.longitude, cmd.latitude, cmd.onnuri_merchant)
+        same = (existing["longitude"], existing["latitude"], existing["onnuri_merchant"]) == (
+            geometry.rounded(cmd.longitude), geometry.rounded(cmd.latitude), cmd.onnuri_merchant)
         if same:
             return existing  # joining again with the same facts: nothing changes
         raise Conflict("Member already", f"business {cmd.business_id} is a member of this district already", rule="member")
-    inside = geometry.parse(row["boundary"]).contains(cmd.longitude, cmd.latitude)
+    longitude, latitude = geometry.rounded(cmd.longitude), geometry.rounded(cmd.latitude)
+    inside = geometry.parse(row["boundary"]).contains(longitude, latitude)
     joined_on = cmd.joined_on or deps.clock.today()
     member = await repository.add_member(
-        tx.conn, district_id=cmd.district_id, business_id=cmd.business_id, longitude=cmd.longitude, latitude=cmd.latitude,
+        tx.conn, district_id=cmd.district_id, business_id=cmd.business_id, longitude=longitude, latitude=latitude,
         inside_boundary=inside, onnuri_merchant=cmd.onnuri_merchant, joined_on=joined_on,
     )
     await tx.emit(StoreJoinedDistrict(
-        district_id=cmd.district_id, business_id=cmd.business_id, longitude=cmd.longitude, latitude=cmd.latitude,
+        district_id=cmd.district_id, business_id=cmd.business_id, longitude=longitude, latitude=latitude,
         inside_boundary=inside, onnuri_merchant=cmd.onnuri_merchant, joined_on=joined_on,
     ))
     return member
