@@ -222,4 +222,3 @@ class Publisher:
     async def publish_raw(self, topic: str, value: bytes, *, key: bytes = b"raw", headers: list[tuple[str, bytes]] | None = None,
                           partition: int | None = None) -> None:
         await self.producer.send_and_wait(topic, value=value, key=key, headers=headers or [], partition=partition)
-
