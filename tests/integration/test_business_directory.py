@@ -36,6 +36,7 @@ KEPT = [
          blank={"name": "(삭제됨)", "registration_number": None}, stage_history=True),
     Kept("loans", ("dong", "industry", "employees", "is_micro_business", "stage", "registered_on")),
     Kept("referrals", ("dong", "industry", "stage")),
+    Kept("districts", ("name", "dong", "stage"), blank={"name": "(삭제됨)"}),
 ]
 
 

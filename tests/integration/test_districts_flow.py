@@ -37,7 +37,7 @@ def block(east_m: float, north_m: float) -> dict[str, Any]:
 def district_body(**changes: Any) -> dict[str, Any]:
     return {"name": "제기동 약령골목", "dongs": ["제기동"], "association": "약령골목 상인회",
             "representative": {"name": "김대표", "phone": "010-9876-5432"},
-            "boundary": block(60, 50), "excluded_area_m2": 1000, "proposed_on": "2025-07-01", **changes}
+            "boundary": block(60, 50), "excluded_area_m2": 1010, "proposed_on": "2025-07-01", **changes}
 
 
 async def _post(client: httpx.AsyncClient, service, path: str, body: dict, key: str | None = None) -> httpx.Response:
@@ -65,7 +65,7 @@ async def test_a_district_from_proposal_to_revocation(stack):
         proposed = await _post(client, districts, "/districts", district_body(), key="jegi")
         assert proposed.status_code == 201, proposed.text
         district = proposed.json()
-        assert abs(district["polygon_area_m2"] - 3000) < 1 and abs(district["counted_area_m2"] - 2000) < 1
+        assert abs(district["polygon_area_m2"] - 3000) < 1 and abs(district["counted_area_m2"] - 1990) < 1
         assert district["state"] == "proposed" and district["representative"]["name"] == "김대표"
         assert [(r["rule"], r["required_stores"]) for r in district["rules"]] == [("dongdaemun_ordinance", 15), ("national_act", 30)]
         again = await _post(client, districts, "/districts", district_body(), key="jegi")

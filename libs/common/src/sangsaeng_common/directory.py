@@ -11,6 +11,7 @@ projection, written once. A service declares what it keeps and how it forgets:
         on_registered=count_dongs,                  # (conn, first registrations) -> None
         on_erased=forget_owner,                     # (tx, BusinessErased) -> None, per erasure
         before_erased=None,                         # (conn, ids) -> None: a service's own locks first
+        on_stage_changed=None,                      # (ctx, BusinessStageChanged) -> None, per change
     )
     directory.register(handlers)                    # on the service's `Handlers` registry
 
@@ -81,6 +82,7 @@ FIELDS: dict[str, _Field] = {
 OnRegistered = Callable[[asyncpg.Connection, list[BusinessRegistered]], Awaitable[None]]
 OnErased = Callable[[EventContext, BusinessErased], Awaitable[None]]
 BeforeErased = Callable[[asyncpg.Connection, list[UUID]], Awaitable[None]]
+OnStageChanged = Callable[[EventContext, BusinessStageChanged], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,10 @@ class BusinessDirectory:
     # directory's rows are written: for a service whose erasure must hold its own lock on
     # each business first (taken in id order, as every lock here).
     before_erased: BeforeErased | None = None
+    # Called for every stage change, in log order, after the directory's stages (and
+    # history) are written: a service that acts on a change (e.g. districts recounting a
+    # closed member's district; it may emit events through the context).
+    on_stage_changed: OnStageChanged | None = None
     table: str = "businesses"
     history_table: str = "business_stage_history"
 
@@ -203,6 +209,9 @@ class BusinessDirectory:
                          as c(business_id, nth, from_stage, to_stage, changed_on, event_id)""",
                 *map(list, zip(*rows)),
             )
+        if self.on_stage_changed is not None:
+            for ctx, event in changes:
+                await self.on_stage_changed(ctx, event)
 
     async def _erase(self, conn: asyncpg.Connection, erasures: list[tuple[EventContext, BusinessErased]]) -> None:
         first: dict[UUID, Any] = {}

@@ -48,3 +48,26 @@ async def test_an_erasure_takes_the_services_own_locks_first_in_id_order():
     erased = [(Ctx(), BusinessErased(business_id=i, erased_at=datetime.now(UTC))) for i in (b, a, b)]
     await BusinessDirectory(columns=("dong",), before_erased=lock).apply(Conn(), erased)
     assert calls == [("lock", [a, b]), ("directory", [a, b])]
+
+
+async def test_each_stage_change_reaches_the_services_hook_after_the_stages_are_written_in_log_order():
+    import uuid
+    from datetime import date
+
+    calls = []
+
+    class Conn:
+        async def execute(self, sql, *args):
+            calls.append(("directory", sorted(args[0])))
+
+    async def changed(ctx, event):
+        calls.append(("hook", event.business_id, event.to_stage.value))
+
+    class Ctx:
+        pass
+
+    a, b = uuid.uuid4(), uuid.uuid4()
+    changes = [(Ctx(), BusinessStageChanged(business_id=i, from_stage=f, to_stage=t, changed_on=date(2025, 5, 2)))
+               for i, f, t in ((b, "operating", "closing"), (a, "operating", "closing"), (b, "closing", "closed"))]
+    await BusinessDirectory(columns=("dong", "stage"), on_stage_changed=changed).apply(Conn(), changes)
+    assert calls == [("directory", sorted([a, b])), ("hook", b, "closing"), ("hook", a, "closing"), ("hook", b, "closed")]

@@ -6,7 +6,6 @@ from sangsaeng_common.contracts.districts import (
     ContestEntered, ContestResultAnnounced, DistrictDesignated, DistrictProposed, DistrictReviewOpened, DistrictRevoked,
     StoreJoinedDistrict, StoreLeftDistrict,
 )
-from sangsaeng_common.read_models import ReadModel
 from sangsaeng_common.runtime import ServiceDefinition
 from districts.config import DistrictsPolicy
 from districts.entrypoints import consumers, http
@@ -25,7 +24,7 @@ def build() -> ServiceDefinition:
         consumers=[consumers.handlers(deps)],
         produces=[DistrictProposed, DistrictReviewOpened, DistrictDesignated, DistrictRevoked, StoreJoinedDistrict,
                   StoreLeftDistrict, ContestEntered, ContestResultAnnounced],
-        # Rebuilt exactly from intake's events by a replay. A below-rule review is a command's
-        # effect with its own event; the replay does not emit (the outbox of a scratch schema).
-        read_models=[ReadModel("businesses", key=("id",), ignore=("updated_at",), subject="id")],
+        # The directory, rebuilt exactly from intake's events by a replay. (A below-rule review
+        # is an effect on districts' own tables with its own event, not a read model.)
+        read_models=consumers.directory(deps).read_models(),
     )

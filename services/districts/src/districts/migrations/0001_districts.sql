@@ -1,9 +1,11 @@
--- Districts' directory of businesses (from intake's events; no personal data).
+-- Districts' directory of businesses: the shared projection (sangsaeng_common.directory),
+-- from intake's events. The name is a shop's, blanked on the owner's erasure.
 create table businesses (
     id          uuid primary key,
     name        text        not null,
     dong        text        not null,
     stage       text        not null,
+    registered  boolean     not null default true,  -- false: a tombstone (erased before its registration arrived)
     erased_at   timestamptz,
     updated_at  timestamptz not null default now()
 );

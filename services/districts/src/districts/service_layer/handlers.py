@@ -122,11 +122,11 @@ async def join(tx: Tx, deps: Deps, cmd: cmds.JoinStore) -> asyncpg.Record:
     row = await _district_for_update(tx.conn, cmd.district_id)
     _require("change_members", row)
     business = await directory.business(tx.conn, cmd.business_id)
-    if business is None:
+    if business is not None and business["erased_at"] is not None:
+        raise Conflict("Business erased", f"business {cmd.business_id} was erased on the owner's request")
+    if business is None or not business["registered"]:
         raise NotYetKnown("Business not known yet", f"districts has not heard of business {cmd.business_id} from intake yet",
                           business_id=str(cmd.business_id))
-    if business["erased_at"] is not None:
-        raise Conflict("Business erased", f"business {cmd.business_id} was erased on the owner's request")
     existing = await queries.member(tx.conn, cmd.district_id, cmd.business_id)
     if existing is not None and existing["left_on"] is None:
         same = (existing["longitude"], existing["latitude"], existing["onnuri_merchant"]) == (
