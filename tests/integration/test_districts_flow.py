@@ -163,6 +163,13 @@ async def test_a_district_from_proposal_to_revocation(stack):
         summaries = await eventually(timeline_has_district, timeout=60, what="the district on the member's timeline")
         assert summaries == ["골목형상점가 회원 점포 가입 (구역 안, 온누리상품권 가맹)"]
 
+        async def review_on_timeline() -> list[str]:  # the member whose closure put its district under review
+            page = (await client.get(url_for(intake, f"/businesses/{shops[1]}/timeline"), headers=STAFF)).json()
+            return [item["summary"] for item in page["items"] if item["source"] == "/sangsaeng/districts" and "재심사" in item["summary"]]
+
+        assert await eventually(review_on_timeline, timeout=60, what="the review on the closed member's timeline") == [
+            "골목형상점가 재심사: 영업 점포 14개 (기준 15개)"]
+
     events = await eventually(lambda: _wait_events(stack, 24), timeout=60, what="the districts' events")
     names = [name for name, _, _ in events]
     assert names.count("StoreJoinedDistrict") == 17 and names.count("StoreLeftDistrict") == 1

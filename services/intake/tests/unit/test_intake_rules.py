@@ -127,6 +127,23 @@ def test_summaries_of_intake_and_visits_events():
     assert _line(VisitCancelled(visit_id=VISIT, business_id=BUSINESS, reason="대표자 입원")) == "방문 취소 — 대표자 입원"
 
 
+def test_summaries_of_a_member_stores_district_events():
+    from uuid import uuid4
+
+    from sangsaeng_common.contracts.districts import DistrictReviewOpened, ReviewReason, StoreJoinedDistrict, StoreLeftDistrict
+
+    district = uuid4()
+    joined = StoreJoinedDistrict(district_id=district, business_id=BUSINESS, longitude=127.04, latitude=37.58, inside_boundary=True,
+                                 onnuri_merchant=True, joined_on=date(2025, 7, 1))
+    assert _line(joined) == "골목형상점가 회원 점포 가입 (구역 안, 온누리상품권 가맹)"
+    outside = joined.model_copy(update={"inside_boundary": False, "onnuri_merchant": False})
+    assert _line(outside) == "골목형상점가 회원 점포 가입 (구역 밖)"
+    assert _line(StoreLeftDistrict(district_id=district, business_id=BUSINESS, reason="이전", left_on=date(2025, 8, 1))) == "골목형상점가 회원 점포 탈퇴 — 이전"
+    review = DistrictReviewOpened(district_id=district, reason=ReviewReason.below_rule, rule="dongdaemun_ordinance", counted_stores=14,
+                                  required_stores=15, opened_on=date(2025, 10, 10), business_id=BUSINESS)
+    assert _line(review) == "골목형상점가 재심사: 영업 점포 14개 (기준 15개)"
+
+
 def test_events_of_types_without_words_still_get_a_line():
     assert timeline.summarize("sangsaeng.loans.LoanSubmitted.v1", {"business_id": str(BUSINESS)}) == "LoanSubmitted (loans)"
 

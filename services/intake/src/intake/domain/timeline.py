@@ -69,6 +69,8 @@ def summarize(ce_type: str, data: dict[str, Any]) -> str:
             return f"골목형상점가 회원 점포 가입 ({where}{', 온누리상품권 가맹' if d.get('onnuri_merchant') else ''})"
         case ("districts", "StoreLeftDistrict"):
             return _with_reason("골목형상점가 회원 점포 탈퇴", d.get("reason"))
+        case ("districts", "DistrictReviewOpened"):  # on the member whose change caused it
+            return f"골목형상점가 재심사: 영업 점포 {d.get('counted_stores')}개 (기준 {d.get('required_stores')}개)"
         case _:
             return f"{name} ({producer})"
 
