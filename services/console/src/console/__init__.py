@@ -1,0 +1,11 @@
+"""The people's web console (port 8006): a backend-for-frontend over the services' HTTP APIs, owning no data.
+
+- domain/ — pure view rules: Korean dates and amounts (formatting), labels, paging, role → navigation,
+  the registration-number check the form shows before submitting.
+- service_layer/ — sessions (argon2 sign-in, signed cookies, CSRF) and pages (what a page gathers from the APIs).
+- adapters/ — api (the services' HTTP APIs with the user's role token; read-your-writes retries) and live
+  (the events topics, listened to only to refresh open pages: server-sent events).
+- entrypoints/ — http (the HTML routes) and cli (`serve`, `hash-password`).
+- templates/, static/ — Jinja2 templates, the CSS and the small script (no build step, no CDN).
+- config (ConsoleSettings, DEV_USERS), wiring (what routes share), bootstrap.build() → the FastAPI app.
+"""

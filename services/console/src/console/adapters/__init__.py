@@ -1,0 +1,1 @@
+"""The console's outside world: the services' HTTP APIs (api.py) and the topics, for live updates (live.py)."""

@@ -1,0 +1,98 @@
+"""Calls to the services' HTTP APIs with the signed-in user's role token. The console reads no schema."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class ApiError(Exception):
+    """A service answered 4xx/5xx (problem+json) or could not be reached (status 0)."""
+
+    service: str
+    status: int
+    title: str
+    detail: str = ""
+    fields: dict[str, str] = field(default_factory=dict)  # field name -> message, from 422s
+    retry_after: float | None = None
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.status}: {self.title} {self.detail}".strip()
+
+
+def _fields(problem: dict[str, Any]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for error in problem.get("errors") or []:
+        if isinstance(error, dict):
+            name = str(error.get("field") or error.get("loc") or "")
+            found.setdefault(name, str(error.get("message") or error.get("msg") or ""))
+    if problem.get("field"):
+        found.setdefault(str(problem["field"]), str(problem.get("detail") or problem.get("title") or ""))
+    return found
+
+
+class Services:
+    """One pooled client for all services; `call` raises ApiError."""
+
+    def __init__(self, urls: dict[str, str], role_tokens: dict[str, str], timeout_s: float):
+        self.urls = urls
+        self.role_tokens = role_tokens
+        self.client = httpx.AsyncClient(timeout=timeout_s, limits=httpx.Limits(max_connections=100, max_keepalive_connections=40))
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def call(self, role: str | None, service: str, method: str, path: str, *, params: dict[str, Any] | None = None,
+                   json: Any = None, idempotency_key: str | None = None, raw: bool = False) -> Any:
+        headers = {}
+        if role is not None:
+            token = self.role_tokens.get(role)
+            if token is None:
+                raise ApiError(service, 403, "이 역할로 쓸 수 있는 API 토큰이 설정되지 않았습니다", role)
+            headers["Authorization"] = f"Bearer {token}"
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        try:
+            response = await self.client.request(method, self.urls[service] + path, params=clean, json=json, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ApiError(service, 0, f"{service} 서비스에 연결할 수 없습니다", str(exc)) from None
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {}
+            retry = response.headers.get("Retry-After")
+            raise ApiError(service, response.status_code, str(problem.get("title") or response.reason_phrase),
+                           str(problem.get("detail") or ""), _fields(problem) if isinstance(problem, dict) else {},
+                           float(retry) if retry and retry.replace(".", "", 1).isdigit() else None)
+        if raw:
+            return response
+        return response.json() if response.content else None
+
+    async def call_until_known(self, role: str, service: str, method: str, path: str, *, json: Any, idempotency_key: str,
+                               unknown_field: str, wait_s: float) -> Any:
+        """Read-your-writes across services: a command naming something the service has not heard of yet
+        (422 on `unknown_field` saying it knows no such thing, or a retryable 503) is retried with the same
+        Idempotency-Key until it is accepted or `wait_s` has passed."""
+        deadline = time.monotonic() + wait_s
+        delay = 0.1
+        while True:
+            try:
+                return await self.call(role, service, method, path, json=json, idempotency_key=idempotency_key)
+            except ApiError as error:
+                retryable = error.status == 503 or (
+                    error.status == 422 and "knows no" in (error.fields.get(unknown_field, "") + error.detail)
+                )
+                if not retryable or time.monotonic() + delay > deadline:
+                    raise
+                await asyncio.sleep(error.retry_after if error.retry_after is not None else delay)
+                delay = min(delay * 2, 1.0)
+
+    async def get_raw(self, service: str, path: str) -> httpx.Response:
+        return await self.client.get(self.urls[service] + path)

@@ -1,0 +1,75 @@
+"""Live updates: the console listens to every service's events topic (no group commits, from the end)
+and tells the open pages of a business that something happened to it. It keeps nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import defaultdict
+
+import structlog
+from aiokafka import AIOKafkaConsumer
+
+log = structlog.get_logger("console.live")
+TOPICS = r"^sangsaeng\.[a-z]+\.events$"
+
+
+class LiveEvents:
+    def __init__(self, bootstrap_servers: str):
+        self.bootstrap_servers = bootstrap_servers
+        self.listeners: dict[str, set[asyncio.Queue]] = defaultdict(set)
+        self._task: asyncio.Task | None = None
+        self.connected = False
+
+    def subscribe(self, subject: str) -> asyncio.Queue:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=100)
+        self.listeners[subject].add(queue)
+        return queue
+
+    def unsubscribe(self, subject: str, queue: asyncio.Queue) -> None:
+        self.listeners[subject].discard(queue)
+        if not self.listeners[subject]:
+            self.listeners.pop(subject, None)
+
+    def publish(self, subject: str, event: dict[str, str]) -> None:
+        for queue in list(self.listeners.get(subject, ())):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(event)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="console-live-events")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def _run(self) -> None:
+        delay = 0.5
+        while True:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap_servers, group_id=f"console-live-{uuid.uuid4().hex[:8]}",
+                enable_auto_commit=False, auto_offset_reset="latest", metadata_max_age_ms=3000,
+            )
+            try:
+                await consumer.start()
+                consumer.subscribe(pattern=TOPICS)
+                self.connected = True
+                delay = 0.5
+                async for record in consumer:
+                    headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
+                    subject = headers.get("ce_subject") or (record.key.decode(errors="replace") if record.key else "")
+                    if subject:
+                        self.publish(subject, {"id": headers.get("ce_id", ""), "type": headers.get("ce_type", "")})
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the broker away: live updates pause, pages still work
+                self.connected = False
+                log.warning("live events: broker unavailable, retrying", error=repr(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+            finally:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()

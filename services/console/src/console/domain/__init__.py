@@ -1,0 +1,1 @@
+"""Pure view rules of the console: Korean formatting, labels, paging, role → navigation."""

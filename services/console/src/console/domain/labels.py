@@ -1,0 +1,34 @@
+"""Korean labels of the services' enum values (the API's words stay the values sent)."""
+
+from __future__ import annotations
+
+STAGES = {"prospective": "예비창업", "operating": "운영", "closing": "폐업 준비", "closed": "폐업", "restarting": "재도전"}
+NEEDS = {
+    "consulting": "컨설팅", "education": "교육", "loan": "융자", "insurance": "보험",
+    "closure_support": "폐업 지원", "restart_support": "재도전 지원", "guarantee": "보증",
+}
+CHANNELS = {"walk_in": "방문", "phone": "전화", "online": "온라인", "visit": "현장 방문"}
+OUTCOMES = {"met": "상담함", "shop_closed": "가게 닫힘", "owner_absent": "사장님 부재"}
+PROGRAMS = {"sme_development_fund": "중소기업육성기금", "bank_cooperation": "시중은행 협력자금"}
+PURPOSES = {"operating": "운전자금", "facility": "시설자금"}
+LOAN_STATUSES = {
+    "draft": "작성 중", "submitted": "접수", "awaiting_guarantee": "보증 대기", "guarantee_overdue": "보증 지연",
+    "awaiting_decision": "결정 대기", "approved": "승인", "rejected": "반려", "disbursed": "집행", "withdrawn": "철회",
+}
+VISIT_STATUSES = {"scheduled": "예정", "recorded": "기록됨", "cancelled": "취소"}
+ROLES = {
+    "staff": "센터 직원", "planner": "소상공인 플래너", "loan_officer": "융자 담당", "auditor": "감사",
+    "operator": "운영자", "agency": "협력 기관",
+}
+DONGS = (  # Dongdaemun-gu's administrative dongs since 1 July 2025
+    "용두동", "신설동", "제기동", "전농1동", "전농2동", "답십리1동", "답십리2동", "장안1동",
+    "장안2동", "청량리동", "회기동", "휘경1동", "휘경2동", "이문1동", "이문2동",
+)
+INDUSTRIES = ("음식점업", "소매업", "서비스업", "제조업", "도매업", "숙박업", "기타")
+
+
+def label(table: dict[str, str], value: str | None) -> str:
+    """The Korean label, or the value itself when the table does not know it."""
+    if value is None:
+        return "—"
+    return table.get(value, value)

@@ -1,0 +1,1 @@
+"""Thin entrypoints: the HTML routes (http.py) and the command line (cli.py)."""

@@ -1,0 +1,432 @@
+"""The console's HTML routes. Each page checks the session and the role, calls the services' APIs with the
+user's role token (adapters/api.py) and renders a Jinja2 template; every POST checks the CSRF token."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+import uuid
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.datastructures import FormData
+
+from console.adapters.api import ApiError
+from console.domain import labels
+from console.domain.navigation import home
+from console.domain.paging import pager, parse_trail
+from console.domain.registration import registration_problem
+from console.service_layer import pages
+from console.service_layer.sessions import COOKIE, Session
+from console.wiring import Console
+
+PRE_COOKIE = "sangsaeng_pre"
+
+
+class SignInRequired(Exception):
+    def __init__(self, next_path: str):
+        self.next_path = next_path
+
+
+class ForbiddenPage(Exception):
+    def __init__(self, message: str = "이 화면을 볼 권한이 없습니다."):
+        self.message = message
+
+
+def routes(app: FastAPI, console: Console) -> None:
+    render = console.render
+    router = APIRouter()
+
+    def current(request: Request) -> Session | None:
+        return console.sessions.session(request.cookies.get(COOKIE))
+
+    def page(*roles: str):
+        async def dependency(request: Request) -> Session:
+            session = current(request)
+            if session is None:
+                raise SignInRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+            if roles and session.user.role not in roles:
+                raise ForbiddenPage()
+            if request.method == "POST":
+                form = await request.form()
+                if not console.sessions.csrf_ok(session, str(form.get("csrf") or "")):
+                    raise ForbiddenPage("보안 토큰(CSRF)이 없거나 맞지 않아 요청을 거절했습니다. 화면을 새로 열고 다시 보내 주세요.")
+            return session
+
+        return Depends(dependency)
+
+    def api_role(session: Session) -> str:
+        return session.user.api_role
+
+    # ------------------------------------------------------------------ sign-in
+    @router.get("/login", response_class=HTMLResponse)
+    async def login_form(request: Request, next: str = "/") -> Response:
+        pre = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(16)
+        response = render(request, None, "login.html", next=_safe_next(next), csrf=console.pre_csrf(pre))
+        response.set_cookie(PRE_COOKIE, pre, httponly=True, samesite="lax", secure=console.settings.console_cookie_secure)
+        return response
+
+    @router.post("/login", response_class=HTMLResponse)
+    async def login(request: Request, username: str = Form(""), password: str = Form(""), csrf: str = Form(""),
+                    next: str = Form("/")) -> Response:
+        pre = request.cookies.get(PRE_COOKIE) or ""
+        if not pre or not secrets.compare_digest(console.pre_csrf(pre), csrf):
+            raise ForbiddenPage("보안 토큰(CSRF)이 없거나 맞지 않아 요청을 거절했습니다. 로그인 화면을 새로 열어 주세요.")
+        cookie = await asyncio.to_thread(console.sessions.sign_in, username.strip(), password)
+        if cookie is None:
+            return render(request, None, "login.html", status=401, next=_safe_next(next), csrf=console.pre_csrf(pre),
+                          username=username, error="아이디 또는 비밀번호가 맞지 않습니다.")
+        session = console.sessions.session(cookie)
+        target = _safe_next(next)
+        response = RedirectResponse(target if target != "/" else home(session.user.role), status_code=303)
+        response.set_cookie(COOKIE, cookie, httponly=True, samesite="lax", secure=console.settings.console_cookie_secure,
+                            max_age=console.settings.console_session_hours * 3600)
+        response.delete_cookie(PRE_COOKIE)
+        return response
+
+    @router.post("/logout")
+    async def logout(session: Session = page()) -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    @router.get("/")
+    async def root(session: Session = page()) -> Response:
+        return RedirectResponse(home(session.user.role), status_code=303)
+
+    # ------------------------------------------------------------------ businesses (staff, planner)
+    @router.get("/businesses", response_class=HTMLResponse)
+    async def businesses(request: Request, q: str = "", dong: str = "", stage: str = "", registration_number: str = "",
+                         cursor: str = "", trail: str = "", session: Session = page("staff", "planner", "loan_officer", "auditor")) -> Response:
+        filters = {"q": q, "dong": dong, "stage": stage, "registration_number": registration_number}
+        result = await console.api.call(api_role(session), "intake", "GET", "/businesses",
+                                        params={**filters, "cursor": cursor or None, "limit": 20})
+        paging = pager("/businesses", filters, parse_trail(trail), cursor or None, result.get("next"))
+        return render(request, session, "businesses.html", items=result["items"], filters=filters, pager=paging)
+
+    @router.get("/businesses/new", response_class=HTMLResponse)
+    async def new_business(request: Request, session: Session = page("staff")) -> Response:
+        return render(request, session, "business_new.html", values={"employees": "1", "stage": "operating"}, errors={})
+
+    @router.post("/businesses", response_class=HTMLResponse)
+    async def register(request: Request, session: Session = page("staff")) -> Response:
+        form = await request.form()
+        values = {k: str(form.get(k) or "").strip() for k in ("registration_number", "name", "dong", "industry", "employees", "stage", "registered_on")}
+        errors: dict[str, str] = {}
+        if problem := registration_problem(values["registration_number"]):
+            errors["registration_number"] = problem
+        body: dict[str, Any] = {**values, "employees": _int(values["employees"])}
+        if not errors:
+            try:
+                created = await console.api.call(api_role(session), "intake", "POST", "/businesses", json=body,
+                                                 idempotency_key=str(form.get("idempotency_key") or uuid.uuid4()))
+                return RedirectResponse(f"/businesses/{created['id']}?registered=1", status_code=303)
+            except ApiError as error:
+                if error.status not in (409, 422):
+                    raise
+                errors = error.fields or {"": error.detail or error.title}
+                if error.status == 409:
+                    errors = {"registration_number": "이미 등록된 사업자등록번호입니다"}
+        return render(request, session, "business_new.html", status=422, values=values, errors=errors)
+
+    @router.get("/businesses/{business_id}", response_class=HTMLResponse)
+    async def business(request: Request, business_id: uuid.UUID, session: Session = page("staff", "planner", "loan_officer", "auditor")) -> Response:
+        card = await pages.business_card(console.api, api_role(session), session.user.role, business_id)
+        return render(request, session, "business.html", **card, registered=request.query_params.get("registered"),
+                      notice=request.query_params.get("notice"))
+
+    @router.get("/businesses/{business_id}/timeline", response_class=HTMLResponse)
+    async def timeline_fragment(request: Request, business_id: uuid.UUID, session: Session = page("staff", "planner", "loan_officer", "auditor")) -> Response:
+        timeline = await console.api.call(api_role(session), "intake", "GET", f"/businesses/{business_id}/timeline", params={"limit": 50})
+        return render(request, session, "_timeline.html", timeline=timeline["items"])
+
+    @router.get("/businesses/{business_id}/live")
+    async def live(request: Request, business_id: uuid.UUID, session: Session = page("staff", "planner", "loan_officer", "auditor")) -> Response:
+        """Server-sent events: after each event about this business, once intake's timeline holds it, the new
+        timeline (HTML) as an `event: timeline`."""
+        role = api_role(session)
+        subject = str(business_id)
+        queue = console.live.subscribe(subject)
+        template = console.templates.get_template("_timeline.html")
+
+        async def stream():
+            try:
+                yield "retry: 2000\n: connected\n\n"
+                while True:
+                    try:
+                        event = await asyncio.wait_for(queue.get(), timeout=15)
+                    except TimeoutError:
+                        if await request.is_disconnected():
+                            return
+                        yield ": keep-alive\n\n"
+                        continue
+                    items = await _timeline_holding(console, role, business_id, event.get("id", ""))
+                    html = template.render(timeline=items, **console.helpers)
+                    yield "event: timeline\n" + "".join(f"data: {line}\n" for line in html.splitlines() or [""]) + "\n"
+            finally:
+                console.live.unsubscribe(subject, queue)
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @router.post("/businesses/{business_id}/support-requests")
+    async def support_request(request: Request, business_id: uuid.UUID, session: Session = page("staff", "planner")) -> Response:
+        form = await request.form()
+        body = {"business_id": str(business_id), "needs": form.getlist("needs"), "channel": form.get("channel") or "walk_in",
+                "note": str(form.get("note") or "") or None}
+        await console.api.call(api_role(session), "intake", "POST", "/support-requests", json=body,
+                               idempotency_key=str(form.get("idempotency_key") or uuid.uuid4()))
+        return RedirectResponse(f"/businesses/{business_id}?notice=" + quote("지원 요청을 기록했습니다"), status_code=303)
+
+    @router.post("/businesses/{business_id}/consents")
+    async def consent(request: Request, business_id: uuid.UUID, session: Session = page("staff")) -> Response:
+        form = await request.form()
+        body = {"agencies": form.getlist("agencies"), "signed_by": str(form.get("signed_by") or "") or None,
+                "note": str(form.get("note") or "") or None}
+        await console.api.call(api_role(session), "intake", "POST", f"/businesses/{business_id}/consents", json=body,
+                               idempotency_key=str(form.get("idempotency_key") or uuid.uuid4()))
+        return RedirectResponse(f"/businesses/{business_id}?notice=" + quote("제3자 제공 동의를 기록했습니다"), status_code=303)
+
+    @router.get("/businesses/{business_id}/erasure", response_class=HTMLResponse)
+    async def erasure_confirm(request: Request, business_id: uuid.UUID, session: Session = page("staff")) -> Response:
+        found = await console.api.call(api_role(session), "intake", "GET", f"/businesses/{business_id}")
+        return render(request, session, "erasure.html", business=found)
+
+    @router.post("/businesses/{business_id}/erasure")
+    async def erasure(request: Request, business_id: uuid.UUID, session: Session = page("staff")) -> Response:
+        form = await request.form()
+        if form.get("confirm") != "erase":
+            return RedirectResponse(f"/businesses/{business_id}/erasure", status_code=303)
+        await console.api.call(api_role(session), "intake", "POST", f"/businesses/{business_id}/erasure", json={},
+                               idempotency_key=str(form.get("idempotency_key") or uuid.uuid4()))
+        return RedirectResponse(f"/businesses/{business_id}?notice=" + quote("개인정보를 파기했습니다"), status_code=303)
+
+    @router.get("/support-requests", response_class=HTMLResponse)
+    async def support_requests(request: Request, cursor: str = "", trail: str = "", session: Session = page("staff")) -> Response:
+        result = await console.api.call(api_role(session), "intake", "GET", "/support-requests", params={"cursor": cursor or None, "limit": 20})
+        paging = pager("/support-requests", {}, parse_trail(trail), cursor or None, result.get("next"))
+        return render(request, session, "support_requests.html", items=result["items"], pager=paging)
+
+    # ------------------------------------------------------------------ loan application (staff)
+    @router.get("/businesses/{business_id}/loan", response_class=HTMLResponse)
+    async def loan_form(request: Request, business_id: uuid.UUID, session: Session = page("staff")) -> Response:
+        found = await console.api.call(api_role(session), "intake", "GET", f"/businesses/{business_id}")
+        return render(request, session, "loan_new.html", business=found, values={"program": "sme_development_fund", "purpose": "operating"},
+                      errors={}, idempotency_key=str(uuid.uuid4()))
+
+    @router.post("/businesses/{business_id}/loan", response_class=HTMLResponse)
+    async def loan_submit(request: Request, business_id: uuid.UUID, session: Session = page("staff")) -> Response:
+        form = await request.form()
+        values = {k: str(form.get(k) or "").strip() for k in ("program", "amount_krw", "purpose", "term_months")}
+        body: dict[str, Any] = {"business_id": str(business_id), "program": values["program"], "purpose": values["purpose"],
+                                "amount_krw": _int(values["amount_krw"].replace(",", "")), "documents": form.getlist("documents")}
+        if values["term_months"]:
+            body["term_months"] = _int(values["term_months"])
+        key = str(form.get("idempotency_key") or uuid.uuid4())
+        try:
+            # read-your-writes: a business registered a moment ago may not have reached loans yet
+            await console.api.call_until_known(api_role(session), "loans", "POST", "/applications", json=body, idempotency_key=key,
+                                               unknown_field="business_id", wait_s=console.settings.console_read_your_writes_s)
+        except ApiError as error:
+            if error.status != 422:
+                raise
+            found = await console.api.call(api_role(session), "intake", "GET", f"/businesses/{business_id}")
+            return render(request, session, "loan_new.html", status=422, business=found, values=values,
+                          errors=error.fields or {"": error.detail}, idempotency_key=key)
+        return RedirectResponse(f"/businesses/{business_id}?notice=" + quote("융자 신청을 접수했습니다"), status_code=303)
+
+    # ------------------------------------------------------------------ planner
+    @router.get("/planner/route", response_class=HTMLResponse)
+    async def route(request: Request, day: str = "", session: Session = page("planner")) -> Response:
+        planner_id = session.user.planner_id or ""
+        chosen = _date(day) or console.today()
+        found = await console.api.call(api_role(session), "visits", "GET", f"/planners/{planner_id}/route", params={"date": chosen.isoformat()})
+        follow_ups = await console.api.call(api_role(session), "visits", "GET", f"/planners/{planner_id}/follow-ups")
+        return render(request, session, "route.html", route=found, follow_ups=follow_ups, day=chosen)
+
+    @router.get("/visits/{visit_id}/record", response_class=HTMLResponse)
+    async def record_form(request: Request, visit_id: uuid.UUID, session: Session = page("planner")) -> Response:
+        visit = await console.api.call(api_role(session), "visits", "GET", f"/visits/{visit_id}")
+        values = {"visited_on": console.today().isoformat(), "outcome": "met", "stage_observed": ""}
+        return render(request, session, "record.html", visit=visit, values=values, errors={}, idempotency_key=str(uuid.uuid4()))
+
+    @router.post("/visits/{visit_id}/record", response_class=HTMLResponse)
+    async def record(request: Request, visit_id: uuid.UUID, session: Session = page("planner")) -> Response:
+        form = await request.form()
+        body, values = pages.visit_record_body(form, session.user.planner_id or "")
+        key = str(form.get("idempotency_key") or uuid.uuid4())
+        try:
+            visit = await console.api.call(api_role(session), "visits", "POST", f"/visits/{visit_id}/record", json=body, idempotency_key=key)
+        except ApiError as error:
+            if error.status not in (409, 422):
+                raise
+            visit = await console.api.call(api_role(session), "visits", "GET", f"/visits/{visit_id}")
+            return render(request, session, "record.html", status=422, visit=visit, values=values,
+                          errors=error.fields or {"": error.detail or error.title}, idempotency_key=key)
+        return RedirectResponse(f"/businesses/{visit['business_id']}?notice=" + quote("방문 기록을 저장했습니다"), status_code=303)
+
+    # ------------------------------------------------------------------ loan officer
+    @router.get("/loans/queue", response_class=HTMLResponse)
+    async def queue(request: Request, program: str = "", round: str = "", status: str = "awaiting_decision",
+                    session: Session = page("loan_officer")) -> Response:
+        context = await pages.loan_queue(console.api, api_role(session), program=program, round_id=round, status=status)
+        return render(request, session, "loan_queue.html", **context)
+
+    @router.get("/loans/overdue", response_class=HTMLResponse)
+    async def overdue(request: Request, session: Session = page("loan_officer")) -> Response:
+        context = await pages.loan_queue(console.api, api_role(session), program="", round_id="", status="guarantee_overdue")
+        return render(request, session, "loan_queue.html", **context, overdue_page=True)
+
+    @router.get("/loans/rounds", response_class=HTMLResponse)
+    async def rounds(request: Request, session: Session = page("loan_officer")) -> Response:
+        found = await console.api.call(api_role(session), "loans", "GET", "/rounds")
+        return render(request, session, "rounds.html", rounds=found)
+
+    @router.get("/loans/applications/{application_id}", response_class=HTMLResponse)
+    async def application(request: Request, application_id: uuid.UUID, session: Session = page("loan_officer")) -> Response:
+        context = await pages.application(console.api, api_role(session), application_id)
+        return render(request, session, "application.html", **context, errors={}, notice=request.query_params.get("notice"),
+                      idempotency_key=str(uuid.uuid4()))
+
+    @router.post("/loans/applications/{application_id}/decision", response_class=HTMLResponse)
+    async def decide(request: Request, application_id: uuid.UUID, session: Session = page("loan_officer")) -> Response:
+        form = await request.form()
+        decision = str(form.get("decision") or "")
+        body: dict[str, Any] = {"decision": decision}
+        if decision == "approve" and str(form.get("amount_krw") or "").strip():
+            body["amount_krw"] = _int(str(form.get("amount_krw")).replace(",", ""))
+        reasons = [r.strip() for r in str(form.get("reasons") or "").splitlines() if r.strip()]
+        if reasons:
+            body["reasons"] = reasons
+        return await _officer_command(request, session, application_id, "decision", body, form,
+                                      "승인했습니다" if decision == "approve" else "반려했습니다")
+
+    @router.post("/loans/applications/{application_id}/disbursement", response_class=HTMLResponse)
+    async def disburse(request: Request, application_id: uuid.UUID, session: Session = page("loan_officer")) -> Response:
+        form = await request.form()
+        body: dict[str, Any] = {}
+        if str(form.get("disbursed_on") or ""):
+            body["disbursed_on"] = str(form.get("disbursed_on"))
+        return await _officer_command(request, session, application_id, "disbursement", body, form, "집행했습니다")
+
+    async def _officer_command(request: Request, session: Session, application_id: uuid.UUID, action: str, body: dict, form: FormData,
+                               done: str) -> Response:
+        key = str(form.get("idempotency_key") or uuid.uuid4())
+        try:
+            await console.api.call(api_role(session), "loans", "POST", f"/applications/{application_id}/{action}", json=body, idempotency_key=key)
+        except ApiError as error:
+            if error.status not in (409, 422):
+                raise
+            context = await pages.application(console.api, api_role(session), application_id)
+            return render(request, session, "application.html", status=422, **context, errors=error.fields or {"": error.detail or error.title},
+                          notice=None, idempotency_key=str(uuid.uuid4()))
+        return RedirectResponse(f"/loans/applications/{application_id}?notice=" + quote(done), status_code=303)
+
+    # ------------------------------------------------------------------ auditor
+    @router.get("/audit/verify", response_class=HTMLResponse)
+    async def verify(request: Request, session: Session = page("auditor")) -> Response:
+        result = await console.api.call(api_role(session), "audit", "GET", "/verify")
+        return render(request, session, "verify.html", result=result)
+
+    @router.get("/audit/report", response_class=HTMLResponse)
+    async def report(request: Request, period: str = "", session: Session = page("auditor")) -> Response:
+        period = period or pages.current_half(console.today())
+        found = await console.api.call(api_role(session), "audit", "GET", f"/reports/{quote(period)}")
+        return render(request, session, "report.html", report=found, period=period, chart=pages.report_chart(found))
+
+    @router.get("/audit/export")
+    async def export(period: str = "", session: Session = page("auditor")) -> Response:
+        response = await console.api.call(api_role(session), "audit", "GET", "/events", params={"period": period or None}, raw=True)
+        name = f"sangsaeng-ledger-{period or 'all'}.jsonl"
+        return Response(response.content, media_type="application/x-ndjson",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', "Event-Count": response.headers.get("Event-Count", "")})
+
+    @router.get("/audit/application", response_class=HTMLResponse)
+    async def application_at(request: Request, id: str = "", at: str = "", session: Session = page("auditor")) -> Response:
+        found = None
+        error = None
+        if id:
+            try:
+                params = {"at": _moment(at).isoformat()} if at else None
+                found = await console.api.call(api_role(session), "audit", "GET", f"/applications/{uuid.UUID(id)}", params=params)
+            except ValueError:
+                error = "신청 번호(UUID) 또는 시각의 형식이 맞지 않습니다"
+            except ApiError as api_error:
+                if api_error.status not in (404, 422):
+                    raise
+                error = api_error.detail or api_error.title
+        return render(request, session, "application_at.html", found=found, id=id, at=at, error=error)
+
+    # ------------------------------------------------------------------ operator
+    @router.get("/ops", response_class=HTMLResponse)
+    async def ops(request: Request, session: Session = page("operator")) -> Response:
+        status = await pages.system_status(console.api)
+        return render(request, session, "ops.html", **status)
+
+    # ------------------------------------------------------------------ agency
+    @router.get("/agency/referrals", response_class=HTMLResponse)
+    async def agency_referrals(request: Request, session: Session = page("agency")) -> Response:
+        found = await console.api.call(api_role(session), "referrals", "GET", "/referrals", params={"limit": 100})
+        return render(request, session, "agency_referrals.html", referrals=found)
+
+    app.include_router(router)
+
+    # ------------------------------------------------------------------ errors as Korean pages
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        if request.headers.get("accept", "").startswith("text/event-stream"):
+            return Response(status_code=401)
+        return RedirectResponse("/login?next=" + quote(exc.next_path, safe=""), status_code=303)
+
+    @app.exception_handler(ForbiddenPage)
+    async def _forbidden(request: Request, exc: ForbiddenPage) -> Response:
+        return render(request, current(request), "error.html", status=403, title="권한 없음", message=exc.message)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        if exc.status == 403:
+            title, message, status = "권한 없음", "이 역할로는 볼 수 없는 정보입니다.", 403
+        elif exc.status == 404:
+            title, message, status = "찾을 수 없음", "요청한 정보가 없습니다.", 404
+        elif exc.status in (0, 502, 503, 504):
+            title, message, status = "잠시 후 다시 시도해 주세요", f"{exc.service} 서비스가 응답하지 않습니다.", 503
+        else:
+            title, message, status = "요청을 처리하지 못했습니다", exc.detail or exc.title, 502 if exc.status >= 500 else exc.status
+        return render(request, current(request), "error.html", status=status, title=title, message=message)
+
+
+async def _timeline_holding(console: Console, role: str, business_id: uuid.UUID, event_id: str) -> list[dict]:
+    """The timeline once intake's projection holds `event_id` (it may lag the topic by a moment; at most ~5 s)."""
+    deadline = time.monotonic() + 5
+    while True:
+        timeline = await console.api.call(role, "intake", "GET", f"/businesses/{business_id}/timeline", params={"limit": 50})
+        items = timeline["items"]
+        if not event_id or any(str(i.get("event_id")) == event_id for i in items) or time.monotonic() > deadline:
+            return items
+        await asyncio.sleep(0.2)
+
+
+def _safe_next(value: str) -> str:
+    return value if value.startswith("/") and not value.startswith("//") and not value.startswith("/login") else "/"
+
+
+def _int(value: str) -> int | str:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value  # the API names the field
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _moment(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=pages.SEOUL)

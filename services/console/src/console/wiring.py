@@ -1,0 +1,68 @@
+"""What the routes share: settings, sessions, the API client, live events, templates (built by bootstrap)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from console.adapters.api import Services
+from console.adapters.live import LiveEvents
+from console.config import ConsoleSettings
+from console.domain import formatting, labels
+from console.domain.navigation import navigation
+from console.service_layer.sessions import Session, Sessions
+from sangsaeng_common.clock import SeoulClock
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+
+def field_error(errors: dict[str, str], name: str) -> str:
+    """The API's message for field `name` (or one of its parts, e.g. follow_ups.0.due_on)."""
+    if name in errors:
+        return errors[name]
+    return "; ".join(m for f, m in errors.items() if f.startswith(name + ".") or f.startswith(name + "["))
+
+
+@dataclass
+class Console:
+    settings: ConsoleSettings
+    sessions: Sessions
+    api: Services
+    live: LiveEvents
+    clock: SeoulClock
+    templates: Environment = field(init=False)
+    helpers: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True,
+                                     lstrip_blocks=True)
+        self.helpers = {
+            "kdate": formatting.korean_date, "kdatetime": formatting.korean_datetime, "won": formatting.won,
+            "won_short": formatting.won_short, "regno": formatting.registration_number, "percent": formatting.percent,
+            "L": labels, "label": labels.label, "field_error": field_error,
+        }
+        self.templates.globals.update(self.helpers)
+
+    def today(self) -> date:
+        return self.clock.today()
+
+    def pre_csrf(self, pre: str) -> str:
+        return hmac.new(self.settings.console_secret_key.encode(), f"login:{pre}".encode(), hashlib.sha256).hexdigest()
+
+    def render(self, request: Request, session: Session | None, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+        body = self.templates.get_template(template).render(
+            request=request, session=session, user=session.user if session else None,
+            nav=navigation(session.user.role) if session else (),
+            csrf_token=self.sessions.csrf_token(session) if session else context.get("csrf", ""),
+            path=request.url.path, **context,
+        )
+        return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})

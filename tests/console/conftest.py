@@ -1,0 +1,85 @@
+"""The console against the real stack (broker, PostgreSQL, every service), and a real headless Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sangsaeng_devstack.processes import ServiceProcess
+from tests.support import TOKENS, Stack, free_port, url_for
+
+SCREENSHOTS = Path(os.environ.get("SANGSAENG_SCREENSHOTS", ".devstack/screenshots"))
+CHROMIUM = ("chromium", "chromedriver")
+SERVICE_ORDER = ("intake", "visits", "referrals", "loans", "audit")
+
+
+@dataclass
+class ConsoleStack:
+    stack: Stack
+    urls: dict[str, str]
+    console: str
+
+    def url(self, path: str) -> str:
+        return self.console + path
+
+
+@pytest.fixture
+async def console_stack(stack: Stack) -> AsyncIterator[ConsoleStack]:
+    processes = await asyncio.gather(*(stack.start(name) for name in SERVICE_ORDER))
+    urls = {name: url_for(p, "") for name, p in zip(SERVICE_ORDER, processes, strict=True)}
+    port = free_port()
+    env = {
+        "HTTP_PORT": str(port), "AUTH_TOKENS": json.dumps(TOKENS), "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
+        "CONSOLE_SECRET_KEY": "test-console-secret", "LOG_LEVEL": "INFO",
+        **{f"{name.upper()}_URL": url for name, url in urls.items()},
+    }
+    console = ServiceProcess("console", "serve", env=env, log_dir=stack.log_dir, name="console",
+                             ready_url=f"http://127.0.0.1:{port}/ready")
+    console.start()
+    stack.processes.append(console)
+    await console.wait_ready(timeout=60)
+    yield ConsoleStack(stack, urls, f"http://127.0.0.1:{port}")
+
+
+def _ensure_chromium() -> None:
+    missing = [tool for tool in CHROMIUM if shutil.which(tool) is None]
+    if not missing:
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], check=True)
+        missing = [tool for tool in CHROMIUM if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"the browser tests need Debian's chromium and chromium-driver: run `apt-get install -y chromium chromium-driver` "
+                    f"(missing: {', '.join(missing)})", pytrace=False)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    _ensure_chromium()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="sangsaeng-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+                 "--lang=ko-KR", "--window-size=1280,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
