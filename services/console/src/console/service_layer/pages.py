@@ -93,8 +93,8 @@ async def loan_queue(api: Services, role: str, *, program: str, round_id: str, s
         groups.setdefault((application.get("program") or "", application.get("round_id") or ""), []).append(application)
     round_names = {r["id"]: r["name"] for r in rounds}
     return {
-        "groups": [{"program": p, "round": round_names.get(r, r), "items": items} for (p, r), items in sorted(groups.items())],
-        "count": len(applications), "rounds": rounds, "programs": programs, "program": program, "round_id": round_id, "status": status,
+        "groups": [{"program": p, "round": round_names.get(r, r), "applications": items} for (p, r), items in sorted(groups.items())],
+        "count": len(applications), "rounds": rounds, "programs": programs, "program": program, "round_id": round_id, "status_filter": status,
     }
 
 
