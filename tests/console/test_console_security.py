@@ -1,0 +1,112 @@
+"""The console's security against the real stack: sign-in required, CSRF on every form, roles (console and API),
+stored XSS escaped."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.console.conftest import ConsoleStack
+from tests.support import valid_registration_number
+
+pytestmark = pytest.mark.integration
+PAGES = ["/", "/businesses", "/businesses/new", "/support-requests", "/planner/route", "/loans/queue", "/loans/overdue",
+         "/loans/rounds", "/audit/verify", "/audit/report", "/audit/application", "/ops", "/agency/referrals",
+         "/businesses/0197a0c4-5e2b-7c3e-9a51-2f1d3c4b5a69"]
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "the form carries a CSRF token"
+    return found.group(1)
+
+
+async def signed_in(site: ConsoleStack, username: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=site.console, timeout=30)
+    form = await client.get("/login")
+    answer = await client.post("/login", data={"username": username, "password": f"{username}-dev-password", "csrf": csrf_of(form.text)})
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+async def test_console_security(console_stack: ConsoleStack) -> None:
+    site = console_stack
+    async with httpx.AsyncClient(base_url=site.console, timeout=30) as anonymous:
+        for path in PAGES:
+            answer = await anonymous.get(path)
+            assert answer.status_code == 303 and answer.headers["location"].startswith("/login?next="), path
+        # a wrong password is refused; a login without its CSRF token too
+        form = await anonymous.get("/login")
+        wrong = await anonymous.post("/login", data={"username": "staff", "password": "nope", "csrf": csrf_of(form.text)})
+        assert wrong.status_code == 401 and "아이디 또는 비밀번호가 맞지 않습니다" in wrong.text
+        no_token = await anonymous.post("/login", data={"username": "staff", "password": "staff-dev-password"})
+        assert no_token.status_code == 403 and COOKIE_NAME not in no_token.cookies
+        # a forged cookie is no session
+        anonymous.cookies.set(COOKIE_NAME, "eyJ1Ijoic3RhZmYiLCJzIjoieCJ9.forged.sig")
+        assert (await anonymous.get("/businesses")).status_code == 303
+
+    staff = await signed_in(site, "staff")
+    planner = await signed_in(site, "planner")
+    try:
+        page = await staff.get("/businesses/new")
+        assert page.status_code == 200
+        cookie = staff.cookies.get(COOKIE_NAME)
+        assert cookie
+        set_cookie = (await _login_headers(site, "staff")).lower()
+        assert "httponly" in set_cookie and "samesite=lax" in set_cookie
+        body = {"registration_number": valid_registration_number(), "name": "<script>alert('xss')</script> 분식",
+                "dong": "제기동", "industry": "음식점업", "employees": "2", "stage": "operating", "registered_on": "2023-03-02"}
+        # without the CSRF token, or with another session's, the form is refused and nothing is registered
+        refused = await staff.post("/businesses", data=body)
+        assert refused.status_code == 403 and "CSRF" in refused.text
+        other = csrf_of((await planner.get("/businesses")).text)
+        assert (await staff.post("/businesses", data={**body, "csrf": other})).status_code == 403
+        search = await staff.get("/businesses", params={"q": "alert"})
+        assert "xss" not in search.text
+        # with it: registered; the name is escaped wherever it is shown (stored XSS)
+        created = await staff.post("/businesses", data={**body, "csrf": csrf_of(page.text)})
+        assert created.status_code == 303, created.text
+        card = await staff.get(created.headers["location"])
+        assert "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt; 분식" in card.text
+        assert "<script>alert(" not in card.text
+        assert "script-src 'self'" in card.headers["content-security-policy"]
+        listing = await staff.get("/businesses", params={"q": "alert"})
+        assert "&lt;script&gt;" in listing.text and "<script>alert(" not in listing.text
+        business_id = created.headers["location"].split("/")[2].split("?")[0]
+        note = "<img src=x onerror=alert(1)>메모"
+        posted = await staff.post(f"/businesses/{business_id}/support-requests",
+                                  data={"needs": "consulting", "channel": "walk_in", "note": note, "csrf": csrf_of(card.text)})
+        assert posted.status_code == 303
+        card = await staff.get(f"/businesses/{business_id}")
+        assert "&lt;img src=x onerror=alert(1)&gt;메모" in card.text and "<img src=x" not in card.text
+        # a wrong registration number comes back beside its field, from the console's check
+        bad = await staff.post("/businesses", data={**body, "registration_number": "220-81-62518", "csrf": csrf_of(page.text)})
+        assert bad.status_code == 422 and "검증번호가 맞지 않습니다" in bad.text
+
+        # a planner cannot open the loan officer's pages (a Korean message, no trace) …
+        for path in ("/loans/queue", "/loans/rounds", "/loans/overdue", "/audit/verify", "/ops"):
+            answer = await planner.get(path)
+            assert answer.status_code == 403 and "권한이 없습니다" in answer.text and "Traceback" not in answer.text, path
+        # … and the API refuses the planner's token too
+        async with httpx.AsyncClient(timeout=30) as api:
+            refused = await api.get(site.urls["loans"] + "/applications", headers={"Authorization": "Bearer test-planner"})
+            assert refused.status_code == 403
+        # sign-out ends the session
+        out = await staff.post("/logout", data={"csrf": csrf_of(card.text)})
+        assert out.status_code == 303
+        assert (await staff.get("/businesses")).status_code == 303
+    finally:
+        await staff.aclose()
+        await planner.aclose()
+
+
+async def _login_headers(site: ConsoleStack, username: str) -> str:
+    async with httpx.AsyncClient(base_url=site.console, timeout=30) as client:
+        form = await client.get("/login")
+        answer = await client.post("/login", data={"username": username, "password": f"{username}-dev-password", "csrf": csrf_of(form.text)})
+        return "; ".join(v for k, v in answer.headers.multi_items() if k == "set-cookie" and v.startswith(COOKIE_NAME))
+
+
+COOKIE_NAME = "sangsaeng_session"
