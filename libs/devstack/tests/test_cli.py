@@ -48,7 +48,8 @@ HTTPServer(("127.0.0.1", int(os.environ["HTTP_PORT"])), H).serve_forever()
 
 
 def test_services_and_ports_are_the_documented_ones() -> None:
-    assert SERVICES == {"intake": 8001, "visits": 8002, "loans": 8003, "referrals": 8004, "audit": 8005, "districts": 8007}
+    assert SERVICES == {"intake": 8001, "visits": 8002, "loans": 8003, "referrals": 8004, "audit": 8005, "districts": 8007,
+                        "console": 8006}
 
 
 def test_dev_tokens() -> None:

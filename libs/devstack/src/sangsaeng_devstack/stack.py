@@ -26,7 +26,10 @@ SERVICES: dict[str, int] = {
     "referrals": 8004,
     "audit": 8005,
     "districts": 8007,
+    "console": 8006,  # last: it calls the others
 }
+#: Services that own no data: no database role or schema; they call the others' HTTP APIs.
+API_CLIENTS: frozenset[str] = frozenset({"console"})
 
 DATABASE = "sangsaeng"
 LOG_DIR = Path(".devstack/logs")
@@ -90,15 +93,17 @@ class DevStack:
         self.admin_url = pg.admin_url
 
     async def start_services(self) -> None:
-        databases = await provision(self.admin_url, DATABASE, list(self.services)) if self.services else {}
+        owners = [name for name in self.services if name not in API_CLIENTS]
+        databases = await provision(self.admin_url, DATABASE, owners) if owners else {}
         self.tokens = auth_tokens_env()
+        urls = {f"{name.upper()}_URL": url for name, url in self.urls().items()}
         for name, port in self.services.items():
             proc = ServiceProcess(
                 name,
                 "serve",
                 env={
                     "SERVICE_NAME": name,
-                    **databases[name].env(),
+                    **(databases[name].env() if name in databases else urls),
                     "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
                     "HTTP_PORT": str(port),
                     "AUTH_TOKENS": self.tokens,
