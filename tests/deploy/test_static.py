@@ -55,8 +55,12 @@ STOP_BUDGET_S = 15  # service.run waits this long for its components to stop
 
 
 def code_services() -> list[str]:
-    """Packages under services/ that run as `python -m <name>`."""
-    return sorted(p.parent.name for p in ROOT.glob("services/*/src/*/__main__.py"))
+    """Packages under services/ that run as `python -m <name>` with a service definition (database schema,
+    topics, consumer groups). The console (API_CLIENTS) has none of those: it only calls the others' APIs,
+    and its compose/deploy entries are not yet written (issue 16's report says so)."""
+    from sangsaeng_devstack.stack import API_CLIENTS
+
+    return sorted(p.parent.name for p in ROOT.glob("services/*/src/*/__main__.py") if p.parent.name not in API_CLIENTS)
 
 
 @cache
