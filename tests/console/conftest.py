@@ -50,13 +50,18 @@ async def console_stack(stack: Stack) -> AsyncIterator[ConsoleStack]:
     yield ConsoleStack(stack, urls, f"http://127.0.0.1:{port}")
 
 
+def _korean_font() -> bool:
+    """Without a Korean font the screenshots show boxes where the Hangul is (the page text is right regardless)."""
+    return Path("/usr/share/fonts/opentype/noto").exists() or Path("/usr/share/fonts/truetype/noto-cjk").exists()
+
+
 def _ensure_chromium() -> None:
     missing = [tool for tool in CHROMIUM if shutil.which(tool) is None]
-    if not missing:
+    if not missing and _korean_font():
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
         subprocess.run(["apt-get", "update", "-qq"], check=False)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver", "fonts-noto-cjk"], check=True)
         missing = [tool for tool in CHROMIUM if shutil.which(tool) is None]
     if missing:
         pytest.fail(f"the browser tests need Debian's chromium and chromium-driver: run `apt-get install -y chromium chromium-driver` "
