@@ -29,7 +29,7 @@ def build(settings: ConsoleSettings | None = None) -> FastAPI:
         settings=settings,
         sessions=Sessions(settings.console_users, settings.console_secret_key, settings.console_session_hours * 3600),
         api=Services(settings.service_urls, settings.role_tokens, settings.api_timeout_s),
-        live=LiveEvents(settings.kafka_bootstrap_servers),
+        live=LiveEvents(settings.kafka),
         clock=SeoulClock(),
     )
 

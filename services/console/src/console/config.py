@@ -10,6 +10,8 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sangsaeng_common.kafka import KafkaOptions
+
 
 class User(BaseModel):
     password_hash: str  # argon2id
@@ -64,6 +66,11 @@ class ConsoleSettings(BaseSettings):
     audit_url: str = "http://127.0.0.1:8005"
     districts_url: str = "http://127.0.0.1:8007"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: str = "PLAINTEXT"  # as the services read them (sangsaeng_common.settings)
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None
     # How long a loan application waits for loans to learn of a just-registered business.
     console_read_your_writes_s: float = Field(20.0, ge=0)
     api_timeout_s: float = Field(10.0, gt=0)
@@ -80,6 +87,11 @@ class ConsoleSettings(BaseSettings):
         for token, role in sorted(self.auth_tokens.items()):
             tokens.setdefault(role, token)
         return tokens
+
+    @property
+    def kafka(self) -> KafkaOptions:
+        return KafkaOptions(self.kafka_bootstrap_servers, self.kafka_security_protocol, self.kafka_sasl_mechanism,
+                            self.kafka_sasl_username, self.kafka_sasl_password, self.kafka_ssl_cafile)
 
     @property
     def service_urls(self) -> dict[str, str]:

@@ -11,13 +11,17 @@ from collections import defaultdict
 import structlog
 from aiokafka import AIOKafkaConsumer
 
+from sangsaeng_common.kafka import KafkaOptions
+
 log = structlog.get_logger("console.live")
 TOPICS = r"^sangsaeng\.[a-z]+\.events$"
+# One group per console process (each must see every event); offsets are never committed.
+GROUP_PREFIX = "sangsaeng.console.live."
 
 
 class LiveEvents:
-    def __init__(self, bootstrap_servers: str):
-        self.bootstrap_servers = bootstrap_servers
+    def __init__(self, kafka: KafkaOptions):
+        self.kafka = kafka
         self.listeners: dict[str, set[asyncio.Queue]] = defaultdict(set)
         self._task: asyncio.Task | None = None
         self.connected = False
@@ -50,7 +54,7 @@ class LiveEvents:
         delay = 0.5
         while True:
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap_servers, group_id=f"console-live-{uuid.uuid4().hex[:8]}",
+                **self.kafka.client_kwargs(), group_id=f"{GROUP_PREFIX}{uuid.uuid4().hex[:8]}",
                 enable_auto_commit=False, auto_offset_reset="latest", metadata_max_age_ms=3000,
             )
             try:

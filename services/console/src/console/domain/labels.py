@@ -20,6 +20,17 @@ ROLES = {
     "staff": "센터 직원", "planner": "소상공인 플래너", "loan_officer": "융자 담당", "auditor": "감사",
     "operator": "운영자", "agency": "협력 기관",
 }
+EVENTS = {
+    "BusinessRegistered": "사업체 등록", "BusinessStageChanged": "단계 변경", "SupportRequested": "지원 요청",
+    "ConsentGiven": "제3자 제공 동의", "ConsentWithdrawn": "동의 철회", "BusinessErased": "개인정보 파기",
+    "OwnerAdded": "대표자 등록", "VisitScheduled": "방문 예정", "VisitRecorded": "방문 기록", "VisitCancelled": "방문 취소",
+    "VisitReassigned": "방문 재배정", "FollowUpDone": "후속 조치 완료",
+    "LoanSubmitted": "융자 신청 접수", "LoanScreened": "융자 심사", "GuaranteeRequested": "보증 요청",
+    "GuaranteeTimedOut": "보증 회신 지연", "LoanApproved": "융자 승인", "LoanRejected": "융자 반려", "LoanDisbursed": "융자 집행",
+    "LoanWithdrawn": "융자 철회", "ReferralSent": "기관 연계", "ReferralHeld": "연계 보류", "ReferralAcknowledged": "기관 접수 확인",
+    "ReferralCompleted": "연계 결과",
+}
+SOURCES = {"intake": "접수", "visits": "방문", "loans": "융자", "referrals": "연계", "audit": "감사", "districts": "상점가"}
 DONGS = (  # Dongdaemun-gu's administrative dongs since 1 July 2025
     "용두동", "신설동", "제기동", "전농1동", "전농2동", "답십리1동", "답십리2동", "장안1동",
     "장안2동", "청량리동", "회기동", "휘경1동", "휘경2동", "이문1동", "이문2동",
@@ -32,3 +43,9 @@ def label(table: dict[str, str], value: str | None) -> str:
     if value is None:
         return "—"
     return table.get(value, value)
+
+
+def event_name(event_type: str) -> str:
+    """sangsaeng.visits.VisitRecorded.v1 (or VisitRecorded) → VisitRecorded."""
+    parts = event_type.split(".")
+    return parts[2] if len(parts) >= 4 else parts[-1]

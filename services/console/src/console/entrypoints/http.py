@@ -7,7 +7,7 @@ import asyncio
 import secrets
 import time
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -335,7 +335,8 @@ def routes(app: FastAPI, console: Console) -> None:
     async def report(request: Request, period: str = "", session: Session = page("auditor")) -> Response:
         period = period or pages.current_half(console.today())
         found = await console.api.call(api_role(session), "audit", "GET", f"/reports/{quote(period)}")
-        return render(request, session, "report.html", report=found, period=period, chart=pages.report_chart(found))
+        last_day = date.fromisoformat(found["until"][:10]) - timedelta(days=1)  # `until` is the day after the period
+        return render(request, session, "report.html", report=found, period=period, chart=pages.report_chart(found), last_day=last_day)
 
     @router.get("/audit/export")
     async def export(period: str = "", session: Session = page("auditor")) -> Response:
