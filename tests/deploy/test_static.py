@@ -148,6 +148,13 @@ def compose_service_names() -> set[str]:
     return {name for name, svc in compose()["services"].items() if "build" in svc}
 
 
+def compose_data_services() -> set[str]:
+    """The services with a schema and topics of their own (all but the console)."""
+    from sangsaeng_devstack.stack import API_CLIENTS
+
+    return compose_service_names() - API_CLIENTS
+
+
 def compose_env(name: str) -> dict[str, str]:
     svc = compose()["services"][name]
     env = {k: str(v) for k, v in svc.get("environment", {}).items()}
@@ -253,13 +260,13 @@ def test_docker_compose_accepts_the_file(args):
 
 
 def test_compose_runs_every_service_and_only_those():
-    assert compose_service_names() == manifest_services()
+    assert compose_service_names() == manifest_services() | {"console"}
     assert set(code_services()) - set(definitions()) <= MAY_BE_MISSING
     for name in compose_service_names():
         svc = compose()["services"][name]
         assert svc["build"]["args"]["SERVICE"] == name
         assert svc["command"] == ["serve"]
-        assert compose_env(name)["HTTP_PORT"] == str(PORTS[name])
+        assert compose_env(name)["HTTP_PORT"] == str({**PORTS, "console": 8006}[name])
 
 
 def test_compose_brokers_and_databases_are_the_official_images_with_healthchecks():
@@ -293,7 +300,7 @@ def test_compose_creates_every_topic_with_the_configured_partitions():
     lines = [line.split() for line in init["environment"]["SANGSAENG_TOPICS"].strip().splitlines()]
     topics = {topic: int(partitions) for topic, partitions in lines}
     assert set(topics) == expected_topics()
-    for name in compose_service_names():
+    for name in compose_data_services():
         env = compose_env(name)
         settings = ServiceSettings(service_name=name, database_url="x", topic_partitions=env.get("TOPIC_PARTITIONS", 6),
                                    topic_partitions_overrides=json.loads(env.get("TOPIC_PARTITIONS_OVERRIDES", "{}")))
@@ -308,7 +315,7 @@ def test_compose_creates_every_topic_with_the_configured_partitions():
 def test_compose_roles_and_schemas_for_every_service():
     db_init = compose()["services"]["db-init"]
     assert set(db_init["environment"]["SANGSAENG_SERVICES"].split()) == manifest_services()
-    for name in compose_service_names():
+    for name in compose_data_services():
         assert f"SANGSAENG_DB_PASSWORD_{name.upper()}" in db_init["environment"]
         url = compose_default(compose_env(name)["DATABASE_URL"])
         password = compose_default(db_init["environment"][f"SANGSAENG_DB_PASSWORD_{name.upper()}"])
@@ -340,7 +347,10 @@ def test_compose_secure_profile_grants_each_principal_only_its_own_topics():
     principals = _compose_principals()
     services = {f"sangsaeng-{s}" for s in manifest_services()}
     agencies = {f"agency-{c.value.lower().replace('_', '-')}" for c in AgencyCode}
-    assert set(principals) == services | agencies
+    assert set(principals) == services | agencies | {"sangsaeng-console"}
+    # the console reads the events topics (live pages) in groups of its own, and writes nothing
+    assert principals["sangsaeng-console"] == {"write": set(), "read": all_events_topics(), "group": set(),
+                                               "group-prefix": {"sangsaeng.console.live."}}
     for name in manifest_services():
         got = principals[f"sangsaeng-{name}"]
         want = expected_access(name)
@@ -353,12 +363,28 @@ def test_compose_secure_profile_grants_each_principal_only_its_own_topics():
 
 def test_compose_gives_services_only_settings_the_code_reads():
     known = settings_env_names() | KAFKA_SECURITY_SETTINGS | tracing.ENVIRONMENT
-    for name in compose_service_names():
+    for name in compose_data_services():
         env = compose_env(name)
         assert set(env) <= known, f"{name}: {sorted(set(env) - known)} not read by the code"
         required = {n.upper() for n, f in ServiceSettings.model_fields.items() if f.is_required()} - {"SERVICE_NAME"}
         assert required <= set(env), name
         json.loads(env["AUTH_TOKENS"])
+
+
+def test_compose_console_has_no_database_and_reads_only_its_settings():
+    from console.adapters.live import GROUP_PREFIX
+    from console.config import ConsoleSettings
+
+    env = compose_env("console")
+    known = {n.upper() for n in ConsoleSettings.model_fields} | KAFKA_SECURITY_SETTINGS | tracing.ENVIRONMENT
+    # the services' shared settings the anchor gives it, that the console does not need, are harmless but listed
+    shared = {"TOPIC_PARTITIONS", "EVENTS_FEED_URL"}
+    assert set(env) - shared <= known, sorted(set(env) - shared - known)
+    assert "DATABASE_URL" not in env and "MIGRATION_DATABASE_URL" not in env
+    called = ConsoleSettings().service_urls  # the services the console calls
+    assert {s: env[f"{s.upper()}_URL"] for s in called} == {s: f"http://{s}:{PORTS[s]}" for s in called}
+    assert env["KAFKA_SASL_USERNAME"] == "sangsaeng-console" and GROUP_PREFIX == "sangsaeng.console.live."
+    json.loads(env["AUTH_TOKENS"])
 
 
 # ============================================================================ kubernetes checks
