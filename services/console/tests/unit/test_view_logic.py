@@ -122,3 +122,11 @@ def test_operator_metrics_and_report_chart() -> None:
     tallest = max(chart["bars"], key=lambda b: b["h"])
     assert tallest["value"] == 20 and tallest["y"] == 30 and len(chart["bars"]) == 6
     assert current_half(date(2025, 6, 30)) == "2025H1" and current_half(date(2025, 7, 1)) == "2025H2"
+
+
+def test_sign_in_returns_only_to_this_site() -> None:
+    from console.entrypoints.http import _safe_next
+
+    assert _safe_next("/businesses?dong=제기동") == "/businesses?dong=제기동"
+    for outside in ("//evil.example", "/\\evil.example", "https://evil.example", "/login?next=/", "", "javascript:alert(1)"):
+        assert _safe_next(outside) == "/", outside

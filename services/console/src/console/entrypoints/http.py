@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import structlog
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import FormData
@@ -25,6 +26,7 @@ from console.service_layer.sessions import COOKIE, Session
 from console.wiring import Console
 
 PRE_COOKIE = "sangsaeng_pre"
+log = structlog.get_logger("console.http")
 
 
 class SignInRequired(Exception):
@@ -399,6 +401,13 @@ def routes(app: FastAPI, console: Console) -> None:
         return render(request, current(request), "error.html", status=status, title=title, message=message)
 
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.error("console page failed", path=request.url.path, error=repr(exc), exc_info=exc)
+        return render(request, current(request), "error.html", status=500, title="오류가 났습니다",
+                      message="화면을 만들지 못했습니다. 잠시 후 다시 시도해 주세요. 계속되면 운영자에게 알려 주세요.")
+
+
 async def _timeline_holding(console: Console, role: str, business_id: uuid.UUID, event_id: str) -> list[dict]:
     """The timeline once intake's projection holds `event_id` (it may lag the topic by a moment; at most ~5 s)."""
     deadline = time.monotonic() + 5
@@ -411,7 +420,9 @@ async def _timeline_holding(console: Console, role: str, business_id: uuid.UUID,
 
 
 def _safe_next(value: str) -> str:
-    return value if value.startswith("/") and not value.startswith("//") and not value.startswith("/login") else "/"
+    """Only a path of this site (no //host, no /\\host, not the sign-in page itself)."""
+    ok = value.startswith("/") and not value.startswith(("//", "/\\", "/login")) and "\\" not in value
+    return value if ok else "/"
 
 
 def _int(value: str) -> int | str:
