@@ -183,6 +183,15 @@ async def test_staff_planner_officer_auditor_flows(console_stack: ConsoleStack, 
     assert driver.find_elements(By.CSS_SELECTOR, "svg.chart rect[height]:not([height='0.0'])"), "the chart has bars"
     shoot(driver, "auditor-report")
 
+    # --- operator: one page that tells whether the system is healthy
+    sign_in(driver, site, "operator")
+    await wait_for(driver, lambda d: "시스템 상태" in d.find_element(By.TAG_NAME, "h1").text, "the system's status")
+    text = main_text(driver)
+    assert "정상" in text and text.count("준비됨") == 5 and "준비 안 됨" not in text
+    assert "데이터베이스 정상" in text and "브로커 정상" in text  # each service's /ready
+    assert "intake-timeline" in text and "sangsaeng.visits.events" in text  # a consumer group's lag per topic (/metrics)
+    shoot(driver, "operator-status")
+
 
 async def _until(check, what: str, timeout: float = 30.0):
     deadline = time.monotonic() + timeout

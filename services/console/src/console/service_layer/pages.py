@@ -15,6 +15,7 @@ from console.adapters.api import ApiError, Services
 
 SEOUL = ZoneInfo("Asia/Seoul")
 SERVICES = ("intake", "visits", "loans", "referrals", "audit")
+READY_PARTS = {"database": "데이터베이스", "broker": "브로커"}
 
 
 async def _maybe(call) -> Any:
@@ -137,7 +138,8 @@ async def system_status(api: Services) -> dict[str, Any]:
         try:
             ready = await api.get_raw(service, "/ready")
             status["ready"] = ready.status_code == 200
-            status["detail"] = ", ".join(f"{k}: {'정상' if v is True else '이상' if v is False else v}" for k, v in ready.json().items() if k != "status")
+            status["detail"] = ", ".join(f"{READY_PARTS.get(k, k)} {'정상' if v is True else '이상' if v is False else v}"
+                                         for k, v in ready.json().items() if k != "status")
             metrics = await api.get_raw(service, "/metrics")
         except Exception as exc:  # noqa: BLE001 - an unreachable service is what this page is for
             status["detail"] = f"응답 없음 ({type(exc).__name__})"
