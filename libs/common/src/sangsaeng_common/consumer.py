@@ -87,6 +87,14 @@ class EventConsumer:
         self._stopping = False
         self._positions: dict[TopicPartition, int] = {}
         self.running = False
+        # True once this client has joined its group and been given its partitions (an
+        # empty share counts: the group has more members than partitions): only then is an
+        # event published from now on delivered without waiting for a join (/ready).
+        self.assigned = False
+
+    @property
+    def ready(self) -> bool:
+        return self.running and self.assigned
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -131,7 +139,7 @@ class EventConsumer:
         try:
             await self._consume(consumer)
         finally:
-            self.running = False
+            self.running = self.assigned = False
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(consumer.stop(), 10)
             with contextlib.suppress(Exception):
@@ -264,4 +272,5 @@ class _Listener(ConsumerRebalanceListener):
             self.owner._revoking.clear()  # noqa: SLF001
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.owner.assigned = True
         log.info("partitions assigned", partitions=[f"{tp.topic}:{tp.partition}" for tp in assigned])

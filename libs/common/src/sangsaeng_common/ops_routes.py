@@ -24,11 +24,15 @@ def ops_router(definition: ServiceDefinition, runtime: Runtime) -> APIRouter:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/ready", summary="Database and broker are reachable")
+    @router.get("/ready", summary="Ready to deliver: database and broker reachable, every consumer's partitions assigned",
+                description="503 until the database and the broker answer and every consumer this process runs has joined "
+                "its group and been given its partitions (an event published then is delivered without waiting for a join).")
     async def ready() -> JSONResponse:
         database, broker = await asyncio.gather(runtime.database_ready(), runtime.broker_ready())
-        body = {"status": "ready" if database and broker else "not ready", "database": database, "broker": broker}
-        return JSONResponse(body, status_code=200 if database and broker else 503)
+        consumers = runtime.consumers_ready()
+        ok = database and broker and consumers
+        body = {"status": "ready" if ok else "not ready", "database": database, "broker": broker, "consumers": consumers}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def prometheus() -> Response:

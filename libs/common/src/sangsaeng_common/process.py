@@ -89,6 +89,7 @@ async def run(definition: ServiceDefinition, roles: set[str]) -> None:
     if "relay" in roles:
         tasks.append(asyncio.create_task(relay.run(), name="relay"))
     if "consume" in roles:
+        runtime.consumers = consumers  # /ready waits for their partitions
         tasks += [asyncio.create_task(c.run(), name=f"consumer:{c.handlers.consumer}") for c in consumers]
         tasks += [asyncio.create_task(t(runtime, stop), name=f"task:{getattr(t, '__name__', 'task')}") for t in definition.tasks]
     if "api" in roles:
