@@ -4,10 +4,12 @@ named, decisions within the limit, disbursement with its schedule, withdrawal, c
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import date
 
 import httpx
 
-from sangsaeng_common.contracts.intake import Stage
+from sangsaeng_common.contracts.intake import BusinessRegistered, Stage
 from tests.integration.loans_helpers import (
     OFFICER, Upstream, application_body, known_to_loans, loan_events, of_type, settled, submit,
 )
@@ -47,6 +49,31 @@ async def test_programs_are_data_with_rounds_terms_and_excluded_industries(stack
         assert docs["components"]["schemas"]["ApplicationIn"]["examples"][0]["amount_krw"] == 30_000_000
 
 
+async def test_an_application_for_a_business_loans_has_not_heard_of_is_retryable_not_invalid(stack):
+    """Intake's BusinessRegistered may not have reached loans yet: 503 with Retry-After (retry,
+    same key), never 422 "invalid request"; once the event is there, the same retry is accepted."""
+    loans = await stack.start("loans")
+    async with Upstream(stack.bootstrap_servers) as upstream, httpx.AsyncClient(timeout=30) as client:
+        business_id = uuid.uuid4()
+        key = {**STAFF, "Idempotency-Key": "before-intake-event"}
+        early = await client.post(url_for(loans, "/applications"), json=application_body(business_id), headers=key)
+        assert early.status_code == 503, early.text
+        assert early.headers["content-type"] == "application/problem+json"
+        assert int(early.headers["retry-after"]) >= 1
+        assert early.json()["field"] == "business_id" and str(business_id) in early.json()["detail"]
+        docs = (await client.get(url_for(loans, "/openapi.json"))).json()
+        answer = docs["paths"]["/applications"]["post"]["responses"]["503"]
+        assert "not heard of the business" in answer["description"] and "Retry-After" in answer["headers"]
+
+        await upstream.publish(
+            BusinessRegistered(business_id=business_id, registration_number=None, name="늦게 온 가게", dong="제기동", industry="음식점업",
+                               employees=2, is_micro_business=True, stage=Stage.operating, registered_on=date(2023, 3, 2)))
+        await known_to_loans(stack, business_id)
+        later = await client.post(url_for(loans, "/applications"), json=application_body(business_id), headers=key)
+        assert later.status_code == 201, later.text
+        assert later.json()["business_id"] == str(business_id)
+
+
 async def test_submission_screening_decision_disbursement_and_withdrawal(stack):
     loans = await stack.start("loans")
     async with Upstream(stack.bootstrap_servers) as upstream, httpx.AsyncClient(timeout=30) as client:
@@ -60,7 +87,6 @@ async def test_submission_screening_decision_disbursement_and_withdrawal(stack):
         refused = {
             "amount_krw": application_body(shop, amount_krw=30_000_000.5),
             "program": application_body(shop, program="city_fund"),
-            "business_id": application_body("00000000-0000-0000-0000-000000000001"),
             "submitted_on": application_body(shop, submitted_on="2999-01-01"),
             "documents.0": application_body(shop, documents=["selfie"]),
         }

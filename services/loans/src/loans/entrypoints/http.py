@@ -93,7 +93,11 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
 
     # ------------------------------------------------------------ applications
 
-    @applications.post("/applications", status_code=201, response_model=Application, summary="Submit an application (emits LoanSubmitted; screening follows)")
+    @applications.post(
+        "/applications", status_code=201, response_model=Application, summary="Submit an application (emits LoanSubmitted; screening follows)",
+        responses={503: {"description": "loans has not heard of the business yet (intake's BusinessRegistered has not arrived), or a "
+                                        "dependency is unreachable: retry after `Retry-After` seconds with the same Idempotency-Key"}},
+    )
     async def submit(
         request: Request, body: ApplicationIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:

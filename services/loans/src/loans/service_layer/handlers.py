@@ -29,7 +29,7 @@ from sangsaeng_common.contracts.loans import (
 )
 from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralOutcome
 from sangsaeng_common.contracts.visits import VisitRecorded
-from sangsaeng_common.errors import Conflict, Invalid, NotFound, invalid
+from sangsaeng_common.errors import Conflict, Invalid, NotFound, NotYetKnown, invalid
 from sangsaeng_common.logging import get_logger
 from sangsaeng_common.pii import refuse_resident_numbers
 from sangsaeng_common.tx import Tx
@@ -92,7 +92,13 @@ async def _check_submission(tx: Tx, business_id: UUID, submitted_on: date | None
     _not_in_future("submitted_on", submitted_on, today)
     erased = await directory.erased(tx.conn, business_id)
     if erased is None:
-        raise invalid("business_id", f"loans knows no business {business_id} (unknown, or intake's event has not arrived yet)")
+        # Not invalid input: intake's BusinessRegistered may simply not have arrived yet.
+        raise NotYetKnown(
+            "Business not known to loans yet",
+            f"loans knows no business {business_id}: intake's event has not arrived yet (retry after Retry-After, with the same "
+            "Idempotency-Key), or the business was never registered at intake",
+            retry_after_s=1, field="business_id",
+        )
     if erased:
         raise Conflict("Business erased", f"business {business_id} was erased on the owner's request")
     return submitted_on
