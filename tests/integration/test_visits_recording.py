@@ -160,3 +160,39 @@ async def test_erasure_blanks_notes_anonymises_the_shop_and_cancels_its_open_vis
 
     cancelled = await eventually(cancellations, timeout=30, what="VisitCancelled on visits' topic")
     assert [(d["visit_id"], d["reason"]) for _, d in cancelled] == [(open_visit["id"], "business erased")]
+
+
+async def test_the_planner_defaults_to_the_visits_assigned_planner_and_another_one_is_checked(stack):
+    visits = await stack.start("visits")
+    async with IntakeEvents(stack.bootstrap_servers) as intake, httpx.AsyncClient(timeout=10) as client:
+        shop, next_door = await intake.business("제기동", name="제기 분식"), await intake.business("제기동", name="제기 철물")
+        for business in (shop, next_door):
+            await intake.support_requested(business, Need.consulting, requested_on=date(2025, 5, 9))
+        await known_to_visits(client, visits, shop, next_door)
+        (visit,) = await eventually(lambda: visits_of(client, visits, shop), what="the requested visit")
+        (other,) = await eventually(lambda: visits_of(client, visits, next_door), what="the other visit")
+        assert {visit["planner_id"], other["planner_id"]} <= {"planner-02", "planner-06"}  # both cover 제기동; planner-08 does not
+        body = {k: v for k, v in record_body(follow_ups=[]).items() if k != "planner_id"}
+
+        # No planner named: the visit's own (DESIGN.md's visit record has no planner_id).
+        recorded = await client.post(url_for(visits, f"/visits/{visit['id']}/record"), json=body, headers=PLANNER)
+        assert recorded.status_code == 200, recorded.text
+        assert recorded.json()["visited_by"] == visit["planner_id"]
+
+        # Another planner named: checked like any (exists and active; covers the dong or a reason is given).
+        other_record = url_for(visits, f"/visits/{other['id']}/record")
+        unknown = await client.post(other_record, json={**body, "planner_id": "planner-99"}, headers=PLANNER)
+        assert unknown.status_code == 422 and [e["field"] for e in unknown.json()["errors"]] == ["planner_id"]
+        outside = await client.post(other_record, json={**body, "planner_id": "planner-08"}, headers=PLANNER)
+        assert outside.status_code == 422 and [e["field"] for e in outside.json()["errors"]] == ["override_reason"]
+        stand_in = await client.post(other_record, json={**body, "planner_id": "planner-08", "override_reason": "담당 플래너 휴가 대체"},
+                                     headers=PLANNER)
+        assert stand_in.status_code == 200, stand_in.text
+        assert stand_in.json()["visited_by"] == "planner-08"
+
+    async def recorded_events() -> dict | None:
+        events = {d["visit_id"]: d for h, d in await visit_events(stack.bootstrap_servers) if event_type(h) == "VisitRecorded"}
+        return events if len(events) >= 2 else None
+
+    events = await eventually(recorded_events, timeout=30, what="both VisitRecorded")
+    assert (events[visit["id"]]["planner_id"], events[other["id"]]["planner_id"]) == (visit["planner_id"], "planner-08")

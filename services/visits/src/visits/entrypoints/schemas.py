@@ -37,7 +37,6 @@ class RecordIn(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "planner_id": "planner-02",
                     "visited_on": "2025-05-12",
                     "outcome": "met",
                     "stage_observed": "closing",
@@ -50,7 +49,10 @@ class RecordIn(BaseModel):
         },
     )
 
-    planner_id: PlannerId = Field(description="the planner who made the visit (a planner token is a role, not a person)")
+    planner_id: PlannerId | None = Field(
+        None, description="the planner who made the visit; default the visit's assigned planner. Another planner may be named: "
+                          "they must be active and cover the business's dong (else an override_reason)",
+    )
     visited_on: date
     outcome: VisitOutcome
     stage_observed: Stage | None = None

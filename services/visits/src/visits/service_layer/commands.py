@@ -34,9 +34,9 @@ class ScheduleRequestedVisit:
 @dataclass(frozen=True)
 class RecordVisit:
     visit_id: UUID
-    planner_id: str
     visited_on: date
     outcome: VisitOutcome
+    planner_id: str | None = None  # None: the visit's assigned planner
     stage_observed: Stage | None = None
     needs_identified: list[Need] = field(default_factory=list)
     services_given: list[str] = field(default_factory=list)

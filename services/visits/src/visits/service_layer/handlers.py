@@ -186,12 +186,14 @@ async def record_visit(tx: Tx, cmd: RecordVisit, *, today: date) -> asyncpg.Reco
         raise Conflict("Visit already recorded", f"visit {cmd.visit_id} was recorded on {visit['visited_on']}", status_now="recorded")
     _refuse_if_not_open(visit, "recorded")
     dong = await repository.business_dong(tx.conn, visit["business_id"])
-    planners = await repository.load_planners(tx.conn, [cmd.planner_id])
+    # The visit names its planner; naming another one is checked like any (active, covers the dong).
+    planner_id = cmd.planner_id or visit["planner_id"]
+    planners = await repository.load_planners(tx.conn, [planner_id])
     # The record's rules name every fault at once, resident numbers in its free text
     # among them (recording.record_errors: one 422 listing them all).
     errors = recording.record_errors(
         recording.RecordCheck(
-            visited_on=cmd.visited_on, today=today, planner_id=cmd.planner_id,
+            visited_on=cmd.visited_on, today=today, planner_id=planner_id,
             planner=planners[0] if planners else None, dong=dong, outcome=cmd.outcome,
             services_given=cmd.services_given, follow_ups=cmd.follow_ups, override_reason=cmd.override_reason,
             texts=recording.free_texts(notes=cmd.notes, override_reason=cmd.override_reason,
@@ -202,7 +204,7 @@ async def record_visit(tx: Tx, cmd: RecordVisit, *, today: date) -> asyncpg.Reco
         raise Invalid(errors)
     needs = recording.unique(cmd.needs_identified)
     row = await repository.record(
-        tx.conn, cmd.visit_id, visited_on=cmd.visited_on, visited_by=cmd.planner_id, outcome=cmd.outcome.value,
+        tx.conn, cmd.visit_id, visited_on=cmd.visited_on, visited_by=planner_id, outcome=cmd.outcome.value,
         stage_observed=cmd.stage_observed.value if cmd.stage_observed else None, needs_identified=[n.value for n in needs],
         services_given=cmd.services_given, notes=cmd.notes, override_reason=cmd.override_reason, dong=dong,
     )
@@ -210,7 +212,7 @@ async def record_visit(tx: Tx, cmd: RecordVisit, *, today: date) -> asyncpg.Reco
     # Needs identified reach loans and referrals through this event only; notes never leave.
     await tx.emit(
         VisitRecorded(
-            visit_id=cmd.visit_id, business_id=row["business_id"], planner_id=cmd.planner_id, dong=dong,
+            visit_id=cmd.visit_id, business_id=row["business_id"], planner_id=planner_id, dong=dong,
             visited_on=cmd.visited_on, outcome=cmd.outcome, stage_observed=cmd.stage_observed,
             needs_identified=needs, services_given=cmd.services_given, follow_ups=cmd.follow_ups,
         )
