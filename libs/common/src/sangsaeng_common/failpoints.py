@@ -2,7 +2,8 @@
 
 `SANGSAENG_FAILPOINTS="relay.after_publish=kill"` makes the process SIGKILL itself
 when it reaches that point, which is the only honest way to test "the process died
-exactly between A and B". Unset in production: then `hit` is a dictionary lookup.
+exactly between A and B"; `=error` raises `FailpointError` there instead (a handler that
+fails for good at that point). Unset in production: then `hit` is a dictionary lookup.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ def configure(spec: str) -> None:
         _points[name.strip()] = action.strip() or "kill"
 
 
+class FailpointError(RuntimeError):
+    """Raised at a failpoint configured as `=error`: not a transient fault."""
+
+
 def hit(name: str) -> None:
     action = _points.get(name)
     if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
+    elif action == "error":
+        raise FailpointError(f"failpoint {name}")

@@ -58,7 +58,7 @@ def build(settings: LoansSettings | None = None) -> ServiceDefinition:
         consumers=[consumers.handlers(deps)],
         produces=[LoanDraftCreated, LoanSubmitted, LoanScreened, GuaranteeRequested, GuaranteeTimedOut, LoanApproved, LoanRejected,
                   LoanDisbursed, LoanWithdrawn],
-        tasks=[consumers.guarantee_sweeper(deps)],
+        tasks=[consumers.guarantee_sweeper(deps), consumers.orphaned_claim_sweeper(deps)],
         # The business facts screening uses come only from intake's events: a replay rebuilds them exactly.
         read_models=consumers.DIRECTORY.read_models(),
         resources=[claim_pools],

@@ -15,5 +15,10 @@ class LoansSettings(BaseSettings):
     guarantee_timeout_days: float = Field(30.0, gt=0, validation_alias=AliasChoices("LOANS_GUARANTEE_TIMEOUT_DAYS", "GUARANTEE_TIMEOUT_DAYS"))
     # How often each consumer replica sweeps for overdue guarantees.
     guarantee_sweep_interval_s: float = Field(300.0, gt=0)
+    # A budget claim no screening holds and older than this is given back (its screening failed
+    # for good after claiming); far longer than a screening takes between claiming and holding it.
+    orphaned_claim_after_s: float = Field(120.0, gt=0)
+    # How often each consumer replica looks for such claims.
+    claim_sweep_interval_s: float = Field(30.0, gt=0)
     # Tests only: shifts this process's clock ("now" and "today") by this many days.
     clock_offset_days: float = 0.0

@@ -22,7 +22,10 @@ reserved_krw, so the two move together at the batch's commit. If the batch rolls
 (a worker killed, a transient fault), the claim stays: the event is redelivered, the next
 screening of the application finds the claim and uses it instead of reserving again
 (exactly once). If the application is withdrawn before that, the withdrawal gives the
-claim back; if the redelivered screening refuses it after all, the screening does.
+claim back; if the redelivered screening refuses it after all, the screening does. If the
+screening fails for good after claiming (its LoanSubmitted dead-lettered: nothing will be
+redelivered), the compensating sweep gives the claim back once it is old and no screening
+holds it (`release_orphaned_claims`, run by every consume replica).
 
 Whenever the side connection cannot get the round's lock quickly (the lock is held by a
 transaction that is itself waiting for this one: e.g. a batch that released budget from
@@ -158,6 +161,29 @@ async def release_claim(conn: asyncpg.Connection, application_id: UUID) -> int:
         return 0
     await give_back(conn, left_over["round_id"], left_over["amount_krw"])
     return left_over["amount_krw"]
+
+
+async def release_orphaned_claims(conn: asyncpg.Connection, older_than_s: float, limit: int) -> list[asyncpg.Record]:
+    """The compensating path for a screening that claimed and then failed for good (its
+    LoanSubmitted dead-lettered, so no redelivery will ever use the claim): give back every
+    claim older than `older_than_s` that no screening holds now.
+
+    A screening takes its claim's row lock the moment it has claimed (it deletes the row in
+    its own transaction), and keeps it to its commit; so a claim that is old and not locked
+    belongs to a screening that rolled back. If that screening is redelivered after all (a
+    transient fault, a redrive), it finds no claim and reserves afresh: still exactly once.
+    Claims a screening holds are skipped (SKIP LOCKED), and one the screening is about to
+    take waits for this transaction, then finds it gone."""
+    rows = await conn.fetch(
+        """delete from budget_claims where application_id in (
+               select application_id from budget_claims where claimed_at < now() - make_interval(secs => $1)
+               order by claimed_at limit $2 for update skip locked)
+           returning application_id, round_id, amount_krw""",
+        older_than_s, limit,
+    )
+    for row in rows:
+        await give_back(conn, row["round_id"], row["amount_krw"])
+    return rows
 
 
 async def release_budget(conn: asyncpg.Connection, application: Any, keep_krw: int = 0) -> int:

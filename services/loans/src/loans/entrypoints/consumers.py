@@ -83,3 +83,23 @@ def guarantee_sweeper(deps: Dependencies) -> Callable[[Runtime, asyncio.Event], 
                 await asyncio.wait_for(stop.wait(), deps.settings.guarantee_sweep_interval_s)
 
     return guarantee_sweeper
+
+
+def orphaned_claim_sweeper(deps: Dependencies) -> Callable[[Runtime, asyncio.Event], Awaitable[None]]:
+    async def orphaned_claim_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
+        """Every LOANS_CLAIM_SWEEP_INTERVAL_S, give back budget claims older than
+        LOANS_ORPHANED_CLAIM_AFTER_S that no screening holds (runs in every consume replica)."""
+        while not stop.is_set():
+            try:
+                while True:
+                    async with runtime.uow() as uow:
+                        released = await service.release_orphaned_claims(uow, deps.settings.orphaned_claim_after_s)
+                        await uow.commit()
+                    if released < service.SWEEP_LIMIT:
+                        break
+            except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+                log.warning("orphaned claim sweep failed", error=repr(exc), transient=is_transient(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), deps.settings.claim_sweep_interval_s)
+
+    return orphaned_claim_sweeper

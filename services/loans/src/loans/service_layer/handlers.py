@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
+from sangsaeng_common import failpoints
 from sangsaeng_common.clock import SeoulClock
 from sangsaeng_common.contracts.common import Need
 from sangsaeng_common.contracts.loans import (
@@ -164,6 +165,7 @@ async def screen_application(tx: Tx, cmd: ScreenApplication, clock: SeoulClock, 
     if not failed and open_round is not None:
         if await claims.reserve(conn, application["id"], open_round.id, facts.amount_krw):
             reserved = facts.amount_krw
+            failpoints.hit("loans.screen.after_claim")  # a screening failing for good after its claim (tests)
         else:
             failed.append(eligibility.budget_refused(open_round.id, facts.amount_krw, await budget.remaining(conn, open_round.id)))
     elif open_round is not None:
@@ -252,6 +254,16 @@ async def sweep_overdue_guarantees(tx: Tx, clock: SeoulClock, timeout_days: floa
         await repository.time_out_guarantee(tx.conn, row["id"], status.value, today)
         await tx.emit(GuaranteeTimedOut(application_id=row["id"], business_id=row["business_id"], requested_on=row["guarantee_requested_on"],
                                         timed_out_on=today, timeout_days=timeout_days))
+    return len(rows)
+
+
+async def release_orphaned_claims(tx: Tx, older_than_s: float, limit: int = SWEEP_LIMIT) -> int:
+    """Give back the budget claims of screenings that failed for good after claiming
+    (adapters/budget.release_orphaned_claims says why that is safe)."""
+    rows = await budget.release_orphaned_claims(tx.conn, older_than_s, limit)
+    for row in rows:
+        log.warning("orphaned budget claim given back", application_id=str(row["application_id"]), round_id=row["round_id"],
+                    amount_krw=row["amount_krw"])
     return len(rows)
 
 
