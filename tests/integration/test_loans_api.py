@@ -13,7 +13,7 @@ from sangsaeng_common.contracts.intake import BusinessRegistered, Stage
 from tests.integration.loans_helpers import (
     OFFICER, Upstream, application_body, known_to_loans, loan_events, of_type, settled, submit,
 )
-from tests.support import AUDITOR, STAFF, url_for
+from tests.support import AUDITOR, STAFF, check_paging, url_for
 
 
 async def test_programs_are_data_with_rounds_terms_and_excluded_industries(stack):
@@ -182,3 +182,14 @@ async def test_submission_screening_decision_disbursement_and_withdrawal(stack):
     assert of_type(events, "LoanWithdrawn", first["id"])[0]["reason"] == "다른 자금 확보"
     headers = [h for h, d in events if d.get("application_id") == first["id"]]
     assert {h["ce_subject"] for h in headers} == {str(shop)} and {h["ce_source"] for h in headers} == {"/sangsaeng/loans"}
+
+
+async def test_applications_list_pages_with_a_cursor(stack):
+    loans = await stack.start("loans")
+    async with Upstream(stack.bootstrap_servers) as upstream, httpx.AsyncClient(timeout=30) as client:
+        shops = [await upstream.business() for _ in range(5)]
+        await known_to_loans(stack, *shops)
+        for shop in shops:
+            await submit(client, loans, application_body(shop, amount_krw=10_000_000))
+        listed = await check_paging(client, url_for(loans, "/applications"), params={}, headers=STAFF, expected=5)
+        assert {a["business_id"] for a in listed} == {str(s) for s in shops}

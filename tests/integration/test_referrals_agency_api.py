@@ -13,7 +13,7 @@ from sangsaeng_common.contracts.common import AgencyCode, Need
 from tests.integration.referrals_helpers import (
     REFERRALS_TOPIC, Producers, as_agency, by_program, event_name, events_on, start_referrals, wait_referrals,
 )
-from tests.support import AUDITOR, STAFF, eventually, url_for
+from tests.support import AUDITOR, STAFF, check_paging, eventually, url_for
 
 SCG, SEMAS, KBIZ = AgencyCode.SEOUL_CREDIT_GUARANTEE, AgencyCode.SEMAS, AgencyCode.KBIZ
 
@@ -119,3 +119,20 @@ async def test_agencies_see_and_answer_only_their_own_referrals(stack):
         assert completed["outcome"] == "guarantee_issued" and completed["completed_on"] == "2025-05-22"
         ack = next(d for n, d in answers if n == "ReferralAcknowledged")
         assert (ack["referral_id"], ack["agency_reference"]) == (scg["id"], "SCGF-2025-000123")
+
+
+async def test_an_agency_pages_through_its_referrals_with_a_cursor(stack):
+    referrals = await start_referrals(stack)
+    async with Producers(stack.bootstrap_servers) as producers, httpx.AsyncClient(timeout=15) as client:
+        shops = [await producers.business() for _ in range(5)]
+        for shop in shops:
+            await producers.consent(shop, SCG, given_at=datetime(2025, 4, 30, 10, tzinfo=UTC))
+            await producers.guarantee(shop, amount_krw=20_000_000)
+
+        async def five() -> bool:
+            return len((await client.get(url_for(referrals, "/referrals"), headers=as_agency(SCG))).json()) == 5
+
+        await eventually(five, what="five guarantee referrals sent")
+        listed = await check_paging(client, url_for(referrals, "/referrals"), params={}, headers=as_agency(SCG), expected=5)
+        assert {r["business_id"] for r in listed} == {str(s) for s in shops}
+        assert (await client.get(url_for(referrals, "/referrals"), headers=as_agency(SEMAS))).headers.get("next-cursor") is None

@@ -13,7 +13,7 @@ import httpx
 from sangsaeng_common.contracts.common import Need
 from sangsaeng_common.contracts.intake import SupportRequested
 from tests.integration.visits_helpers import PLANNER, IntakeEvents, event_type, known_to_visits, visit_events, visits_of
-from tests.support import AUDITOR, STAFF, eventually, url_for
+from tests.support import AUDITOR, STAFF, check_paging, eventually, url_for
 
 
 def next_monday_after(days: int) -> date:
@@ -146,3 +146,19 @@ async def test_staff_reassign_and_cancel_with_a_reschedule(stack):
     ]
     assert (events[1][1]["planner_id"], events[1][1]["reassigned_from"]) == ("planner-06", "planner-02")
     assert events[3][1]["rescheduled_visit_id"] == new_id and events[3][1]["reason"] == "사장님 일정 변경"
+
+
+async def test_visits_list_pages_with_a_cursor(stack):
+    visits = await stack.start("visits")
+    async with IntakeEvents(stack.bootstrap_servers) as intake, httpx.AsyncClient(timeout=10) as client:
+        shops = [await intake.business("제기동", name=f"가게 {i}") for i in range(5)]
+        for i, shop in enumerate(shops):
+            await intake.support_requested(shop, Need.consulting, requested_on=date(2025, 5, 5 + i))
+        await known_to_visits(client, visits, *shops)
+
+        async def five() -> bool:
+            return len((await client.get(url_for(visits, "/visits"), headers=STAFF)).json()) == 5
+
+        await eventually(five, what="five visits scheduled")
+        listed = await check_paging(client, url_for(visits, "/visits"), params={"status": "scheduled"}, headers=STAFF, expected=5)
+        assert {v["business_id"] for v in listed} == {str(s) for s in shops}

@@ -3,7 +3,7 @@ loans' own tables). Rows come back as records or dicts; the entrypoints shape th
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -46,13 +46,17 @@ async def application(conn: asyncpg.Connection, application_id: UUID) -> asyncpg
 
 
 async def applications(
-    conn: asyncpg.Connection, *, business_id: UUID | None, status: str | None, program: str | None, limit: int
+    conn: asyncpg.Connection, *, business_id: UUID | None, status: str | None, program: str | None, limit: int,
+    after: tuple[datetime, UUID] | None = None,
 ) -> list[asyncpg.Record]:
+    """Newest first by (created_at, id); `after`: the sort key of the previous page's last row."""
+    created_at, application_id = after or (None, None)
     return await conn.fetch(
         """select * from applications
            where ($1::uuid is null or business_id = $1) and ($2::text is null or status = $2) and ($3::text is null or program = $3)
+             and ($5::timestamptz is null or (created_at, id) < ($5, $6::uuid))
            order by created_at desc, id desc limit $4""",
-        business_id, status, program, limit,
+        business_id, status, program, limit, created_at, application_id,
     )
 
 

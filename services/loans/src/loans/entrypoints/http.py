@@ -9,9 +9,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from sangsaeng_common import pagination
 from sangsaeng_common.contracts.loans import LoanProgram
 from sangsaeng_common.errors import NotFound, invalid
 from sangsaeng_common.http import Principal, require
@@ -111,19 +112,26 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
                                             body.model_dump(mode="json"), status_code=201)
         return JSONResponse(payload, status_code=status, headers={"Location": f"/applications/{payload['id']}"} if status == 201 else None)
 
-    @applications.get("/applications", response_model=list[Application], summary="Applications of a business, or in a status (e.g. guarantee_overdue)")
+    @applications.get("/applications", response_model=list[Application], responses=pagination.PAGED,
+                      summary="Applications of a business, or in a status (e.g. guarantee_overdue), newest first; pages: `Next-Cursor`")
     async def list_applications(
+        request: Request,
+        response: Response,
         _: Principal = readers,
         business_id: UUID | None = None,
         status: Status | None = None,
         program: LoanProgram | None = None,
-        limit: int = Query(100, ge=1, le=1000),
+        limit: pagination.Limit = pagination.DEFAULT_LIMIT,
+        cursor: pagination.Cursor = None,
     ) -> list[Application]:
+        after = pagination.decode_cursor(cursor, pagination.DATETIME, pagination.ID)
         async with runtime.pool.acquire() as conn:
             rows = await queries.applications(
-                conn, business_id=business_id, status=status.value if status else None, program=program.value if program else None, limit=limit
+                conn, business_id=business_id, status=status.value if status else None, program=program.value if program else None,
+                limit=limit + 1, after=after,
             )
-        return [Application.of(r, with_schedule=False) for r in rows]
+        shown = pagination.page(rows, limit, lambda r: (r["created_at"], r["id"]), request, response)
+        return [Application.of(r, with_schedule=False) for r in shown]
 
     @applications.get("/applications/{application_id}", response_model=Application, summary="One application, with its repayment schedule once disbursed")
     async def get_application(application_id: UUID, _: Principal = readers) -> Application:

@@ -4,7 +4,7 @@ Each function takes a connection explicitly (a pool's, or the command's `tx.conn
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
@@ -15,15 +15,18 @@ import asyncpg
 
 async def referrals(
     conn: asyncpg.Connection, *, business_id: UUID | None, agency: str | None, state: str | None,
-    states: list[str] | None, limit: int,
+    states: list[str] | None, limit: int, after: tuple[datetime, UUID] | None = None,
 ) -> list[asyncpg.Record]:
-    """Referrals, oldest first; each filter applies when given (`states`: any of these)."""
+    """Referrals, oldest first; each filter applies when given (`states`: any of these);
+    `after`: the (created_at, id) of the previous page's last row."""
+    created_at, referral_id = after or (None, None)
     return await conn.fetch(
         """select * from referrals
            where ($1::uuid is null or business_id = $1) and ($2::text is null or agency = $2)
              and ($3::text is null or state = $3) and ($4::text[] is null or state = any($4::text[]))
+             and ($6::timestamptz is null or (created_at, id) > ($6, $7::uuid))
            order by created_at, id limit $5""",
-        business_id, agency, state, states, limit,
+        business_id, agency, state, states, limit, created_at, referral_id,
     )
 
 

@@ -12,10 +12,11 @@ from typing import Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from sangsaeng_common import pagination
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.referrals import agency_topic
 from sangsaeng_common.http import Principal, require
@@ -58,17 +59,24 @@ def _routes(runtime: Runtime, deps: Deps) -> list[APIRouter]:
     async def list_agencies(_: Principal = anyone) -> list[AgencyOut]:
         return [AgencyOut.of(a, agency_topic(a.code)) for a in deps.policy.agencies.values()]
 
-    @referrals.get("/referrals", response_model=list[Referral], summary="Referrals (an agency sees only those sent to it)")
+    @referrals.get("/referrals", response_model=list[Referral], responses=pagination.PAGED,
+                   summary="Referrals (an agency sees only those sent to it), oldest first; pages: `Next-Cursor`")
     async def list_referrals(
+        request: Request,
+        response: Response,
         principal: Principal = anyone,
         business_id: UUID | None = None,
         agency: AgencyCode | None = None,
         state: Literal["held", "sent", "acknowledged", "completed", "cancelled"] | None = None,
-        limit: int = Query(100, ge=1, le=1000),
+        limit: pagination.Limit = pagination.DEFAULT_LIMIT,
+        cursor: pagination.Cursor = None,
     ) -> list[Referral]:
+        after = pagination.decode_cursor(cursor, pagination.DATETIME, pagination.ID)
         async with runtime.pool.acquire() as conn:
-            rows = await views.referrals(conn, _reader(principal), business_id=business_id, agency=agency, state=state, limit=limit)
-        return [Referral.of(row) for row in rows]
+            rows = await views.referrals(conn, _reader(principal), business_id=business_id, agency=agency, state=state, limit=limit + 1,
+                                         after=after)
+        shown = pagination.page(rows, limit, lambda row: (row["created_at"], row["id"]), request, response)
+        return [Referral.of(row) for row in shown]
 
     @referrals.get("/referrals/overdue", response_model=list[OverdueReferral],
                    summary="Sent referrals with no outcome after REFERRAL_OVERDUE_DAYS")

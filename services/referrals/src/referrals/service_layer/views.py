@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -29,10 +30,11 @@ def _agency_filter(reader: str | None, agency: AgencyCode | None) -> str | None:
 
 async def referrals(
     conn: asyncpg.Connection, reader: str | None, *, business_id: UUID | None, agency: AgencyCode | None, state: str | None, limit: int,
+    after: tuple[Any, ...] | None = None,
 ) -> list[asyncpg.Record]:
     agency_code = _agency_filter(reader, agency)
     visible = [s.value for s in r.VISIBLE_TO_AGENCY] if reader is not None else None
-    return await queries.referrals(conn, business_id=business_id, agency=agency_code, state=state, states=visible, limit=limit)
+    return await queries.referrals(conn, business_id=business_id, agency=agency_code, state=state, states=visible, limit=limit, after=after)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -36,14 +36,18 @@ async def visit(conn: asyncpg.Connection, visit_id: UUID) -> dict[str, Any] | No
 
 
 async def visits(
-    conn: asyncpg.Connection, *, business_id: UUID | None, planner_id: str | None, status: str | None, limit: int
+    conn: asyncpg.Connection, *, business_id: UUID | None, planner_id: str | None, status: str | None, limit: int,
+    after: tuple[date, datetime, UUID] | None = None,
 ) -> list[dict[str, Any]]:
+    """Newest first by (visit day, created_at, id); `after`: the sort key of the previous page's last row."""
+    day, created_at, visit_id = after or (None, None, None)
     rows = await conn.fetch(
         """select * from visits
            where ($1::uuid is null or business_id = $1) and ($2::text is null or planner_id = $2 or visited_by = $2)
              and ($3::text is null or status = $3)
-           order by coalesce(visited_on, scheduled_for) desc, created_at desc limit $4""",
-        business_id, planner_id, status, limit,
+             and ($5::date is null or (coalesce(visited_on, scheduled_for), created_at, id) < ($5, $6::timestamptz, $7::uuid))
+           order by coalesce(visited_on, scheduled_for) desc, created_at desc, id desc limit $4""",
+        business_id, planner_id, status, limit, day, created_at, visit_id,
     )
     follow_ups = await conn.fetch(
         "select visit_id, position, action, due_on, done_on from follow_ups where visit_id = any($1::uuid[]) order by position",

@@ -8,10 +8,11 @@ from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from sangsaeng_common import pagination
 from sangsaeng_common.clock import SeoulClock
 from sangsaeng_common.errors import Conflict
 from sangsaeng_common.http import Principal, problem_of, require
@@ -114,19 +115,26 @@ def routes(runtime: Runtime, *, policy: VisitPolicy, clock: SeoulClock) -> list[
             raise problem from None
         return JSONResponse(payload, status_code=status, headers={"Location": f"/visits/{payload['id']}"})
 
-    @visits.get("/visits", response_model=list[Visit], summary="Visits of a business (or a planner, or in a status)")
+    @visits.get("/visits", response_model=list[Visit], responses=pagination.PAGED,
+                summary="Visits of a business (or a planner, or in a status), newest first; pages: `Next-Cursor`")
     async def list_visits(
+        request: Request,
+        response: Response,
         principal: Principal = readers,
         business_id: UUID | None = None,
         planner_id: str | None = None,
         status: Literal["scheduled", "recorded", "cancelled"] | None = None,
-        limit: int = Query(100, ge=1, le=1000),
+        limit: pagination.Limit = pagination.DEFAULT_LIMIT,
+        cursor: pagination.Cursor = None,
     ) -> list[Visit]:
+        after = pagination.decode_cursor(cursor, pagination.DATE, pagination.DATETIME, pagination.ID)
         async with runtime.pool.acquire() as conn:
             found = await reads.visits(
-                conn, business_id=business_id, planner_id=planner_id, status=status, limit=limit, with_notes=principal.role != "auditor"
+                conn, business_id=business_id, planner_id=planner_id, status=status, limit=limit + 1, after=after,
+                with_notes=principal.role != "auditor",
             )
-        return [Visit.of(v) for v in found]
+        shown = pagination.page(found, limit, lambda v: (v["visited_on"] or v["scheduled_for"], v["created_at"], v["id"]), request, response)
+        return [Visit.of(v) for v in shown]
 
     @visits.get("/visits/{visit_id}", response_model=Visit, summary="One visit (auditors do not see the notes)")
     async def get_visit(visit_id: UUID, principal: Principal = readers) -> Visit:

@@ -54,9 +54,10 @@ async def visit(conn: asyncpg.Connection, visit_id: UUID, *, with_notes: bool) -
 
 
 async def visits(
-    conn: asyncpg.Connection, *, business_id: UUID | None, planner_id: str | None, status: str | None, limit: int, with_notes: bool
+    conn: asyncpg.Connection, *, business_id: UUID | None, planner_id: str | None, status: str | None, limit: int, with_notes: bool,
+    after: tuple[Any, ...] | None = None,
 ) -> list[dict[str, Any]]:
-    rows = await queries.visits(conn, business_id=business_id, planner_id=planner_id, status=status, limit=limit)
+    rows = await queries.visits(conn, business_id=business_id, planner_id=planner_id, status=status, limit=limit, after=after)
     return [_without_notes(v, with_notes) for v in rows]
 
 
