@@ -8,9 +8,12 @@ and a JSON Schema validator (jsonschema), it:
    its own consumer group (the committed offset is where it resumes next time);
 2. checks each record's CloudEvents headers (binary content mode) and validates its value
    against the published JSON Schema `contracts/schemas/<ce_type>.json`;
-3. answers through the agency API with the agency's token: acknowledge (with the agency's own
-   reference), then an outcome; both are idempotent (Idempotency-Key = the event's ce_id), so a
-   crash between answering and committing the offset is harmless;
+3. a ReferralSent: answers through the agency API with the agency's token: acknowledge (with
+   the agency's own reference), then an outcome; both are idempotent (Idempotency-Key = the
+   event's ce_id), so a crash between answering and committing the offset is harmless;
+   a ReferralBasisLost (consent withdrawn, business erased): forgets the referral's personal
+   data (`delete_personal_data`) and stops working it; a ReferralPersonalDataShared: the
+   referral may now be worked with the owner's personal data (consent `consent_id`);
 4. commits the offset only after the answers were accepted.
 
 Every step prints one JSON line on stdout. Configuration: arguments or environment
@@ -157,6 +160,19 @@ async def run(args: argparse.Namespace) -> int:
                         refused += 1
                         say("refused", partition=record.partition, offset=record.offset, error=str(exc))
                         continue  # a real integration alerts its operators here
+                    name = headers["ce_type"].split(".")[2]
+                    if name == "ReferralBasisLost":
+                        # A real integration deletes the personal data it holds for the referral here.
+                        say("basis_lost", ce_id=headers["ce_id"], ce_type=headers["ce_type"], referral_id=data["referral_id"],
+                            basis=data["basis"], delete_personal_data=data["delete_personal_data"])
+                        continue
+                    if name == "ReferralPersonalDataShared":
+                        say("personal_data_shared", ce_id=headers["ce_id"], ce_type=headers["ce_type"], referral_id=data["referral_id"],
+                            consent_id=data["consent_id"])
+                        continue
+                    if name != "ReferralSent":
+                        say("skipped", ce_id=headers["ce_id"], ce_type=headers["ce_type"])  # a tolerant reader
+                        continue
                     say("received", ce_id=headers["ce_id"], ce_type=headers["ce_type"], referral_id=data["referral_id"],
                         agency=data["agency"], program=data["program"], personal_data_shared=data["personal_data_shared"])
                     say("answered", ce_id=headers["ce_id"], **await answer(client, headers, data, args.agency))

@@ -43,7 +43,7 @@ async def test_reference_integration_answers_its_own_referrals_only(stack):
     async with Producers(stack.bootstrap_servers) as producers, httpx.AsyncClient(timeout=15) as client:
         loan_shop, closing_shop = await producers.business(), await producers.business()
         given = datetime(2025, 4, 30, tzinfo=UTC)
-        await producers.consent(loan_shop, SCG, given_at=given)
+        scg_consent = await producers.consent(loan_shop, SCG, given_at=given)
         await producers.consent(closing_shop, SEMAS, given_at=given)
         await producers.guarantee(loan_shop, amount_krw=30_000_000, requested_on=date(2025, 5, 2))
         await producers.guarantee(closing_shop, amount_krw=20_000_000, requested_on=date(2025, 5, 3))  # held: no consent for SCG
@@ -90,3 +90,39 @@ async def test_reference_integration_answers_its_own_referrals_only(stack):
         second = (await client.get(url_for(referrals, f"/referrals/{closing['loan_guarantee']['id']}"), headers=STAFF)).json()
         assert (second["state"], second["outcome_amount_krw"]) == ("completed", 20_000_000)
         assert all(line["action"] != "refused" for line in again)
+
+
+        # DDM_CHAMBER got its referral without personal data (its rule lets it go without). The owner's
+        # consent now covers DDM: the chamber is told so on its topic (a follow-up, not a second referral).
+        ddm_referral = manual.json()
+        assert ddm_referral["personal_data_shared"] is False
+        ddm_consent = await producers.consent(loan_shop, DDM, given_at=datetime(2025, 5, 20, tzinfo=UTC))
+
+        async def shared() -> bool:
+            found = (await client.get(url_for(referrals, f"/referrals/{ddm_referral['id']}"), headers=STAFF)).json()
+            return found["personal_data_shared"] is True
+
+        await eventually(shared, timeout=60, what="the DDM referral shared with personal data")
+        ddm = await run_integration(stack, referrals, DDM, "agency-reference-ddm")
+        assert all(line["action"] != "refused" for line in ddm)
+        steps = [line for line in ddm if line["action"] in ("received", "personal_data_shared")]
+        assert [(s["action"], s["referral_id"]) for s in steps] == [("received", ddm_referral["id"]), ("personal_data_shared", ddm_referral["id"])]
+        assert steps[0]["personal_data_shared"] is False
+        assert (steps[1]["ce_type"], steps[1]["consent_id"]) == ("sangsaeng.referrals.ReferralPersonalDataShared.v1", str(ddm_consent))
+
+        # Referrals SCG holds lose their basis: the loan shop withdraws its consent for SCG, the closing shop is
+        # erased. SCG learns both on its topic (and must delete the personal data they came with); nothing to answer.
+        await producers.withdraw(loan_shop, scg_consent, SCG)
+        await producers.erased(closing_shop)
+
+        async def flagged() -> bool:
+            rows = [(await client.get(url_for(referrals, f"/referrals/{i}"), headers=STAFF)).json()
+                    for i in (scg["id"], closing["loan_guarantee"]["id"])]
+            return all(row["consent_withdrawn_at"] for row in rows)
+
+        await eventually(flagged, timeout=60, what="both SCG referrals flagged")
+        lost = await run_integration(stack, referrals, SCG, "agency-reference-scg-3")
+        assert all(line["action"] not in ("refused", "received", "answered") for line in lost)
+        assert sorted((line["referral_id"], line["basis"], line["delete_personal_data"]) for line in lost if line["action"] == "basis_lost") == sorted(
+            [(scg["id"], "consent_withdrawn", True), (closing["loan_guarantee"]["id"], "business_erased", True)])
+        assert {line["ce_type"] for line in lost if line["action"] == "basis_lost"} == {"sangsaeng.referrals.ReferralBasisLost.v1"}

@@ -3,7 +3,9 @@ into the consumers and the routes."""
 
 from sangsaeng_common.clock import SeoulClock
 from sangsaeng_common.contracts.common import AgencyCode
-from sangsaeng_common.contracts.referrals import ReferralAcknowledged, ReferralCompleted, ReferralSent, agency_topic
+from sangsaeng_common.contracts.referrals import (
+    ReferralAcknowledged, ReferralBasisLost, ReferralCompleted, ReferralPersonalDataShared, ReferralSent, agency_topic,
+)
 from sangsaeng_common.read_models import ReadModel
 from sangsaeng_common.runtime import ServiceDefinition
 from referrals.config import ReferralPolicy
@@ -20,7 +22,7 @@ def build() -> ServiceDefinition:
         "(sangsaeng.agency.<code>.referrals) and the agency API (acknowledge, outcome).",
         routes=http.routes(deps),
         consumers=[consumers.handlers(deps)],
-        produces=[ReferralSent, ReferralAcknowledged, ReferralCompleted],
+        produces=[ReferralSent, ReferralAcknowledged, ReferralCompleted, ReferralBasisLost, ReferralPersonalDataShared],
         extra_topics=[agency_topic(code) for code in AgencyCode],
         # Rebuilt exactly from intake's events by a replay (referrals themselves depend on order across topics).
         read_models=[

@@ -19,7 +19,7 @@ import typer
 
 from sangsaeng_common.contracts import REGISTRY, Event, dlq_topic, events_topic, source_of
 from sangsaeng_common.contracts.common import AgencyCode
-from sangsaeng_common.contracts.referrals import ReferralSent, agency_topic
+from sangsaeng_common.contracts.referrals import AGENCY_EVENTS, agency_topic
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 REGENERATE = "python -m sangsaeng_common.contracts.publish write"
@@ -145,10 +145,13 @@ def asyncapi() -> dict[str, Any]:
     for agency in AgencyCode:
         add_channel(
             agency_topic(agency),
-            f"The referrals sent to {agency.value}, and nothing else: the agency is granted read access to this topic only. "
-            "Each record is also on sangsaeng.referrals.events with the same ce_id. Answer through the agency API "
-            "(POST /referrals/{id}/acknowledge, POST /referrals/{id}/outcome).",
-            [ReferralSent],
+            f"The referrals sent to {agency.value}, and what it must know of them later, and nothing else: the agency is "
+            "granted read access to this topic only. ReferralSent: answer through the agency API (POST /referrals/{id}/acknowledge, "
+            "POST /referrals/{id}/outcome). ReferralBasisLost: the referral lost its basis (consent withdrawn, business erased): "
+            "stop using, and if `delete_personal_data` delete, the personal data it came with. ReferralPersonalDataShared: a "
+            "referral sent without personal data may now be worked with it (the owner's consent covers the agency). "
+            "Each record is also on sangsaeng.referrals.events with the same ce_id.",
+            list(AGENCY_EVENTS),
         )
     channels["sangsaeng.{consumer}.dlq"] = {
         "address": dlq_topic("{consumer}"),

@@ -1,5 +1,6 @@
-"""Events published by referrals on `sangsaeng.referrals.events` (and, for ReferralSent, on
-the agency's own topic `sangsaeng.agency.<code>.referrals`)."""
+"""Events published by referrals on `sangsaeng.referrals.events` (and, for ReferralSent,
+ReferralBasisLost and ReferralPersonalDataShared, on the agency's own topic
+`sangsaeng.agency.<code>.referrals`: what the agency must know of the referrals it holds)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,44 @@ class ReferralCompleted(Event):
     application_id: UUID | None = None  # the loan application a guarantee referral serves
     completed_on: date
     note: str | None = None
+
+
+class BasisLost(StrEnum):
+    consent_withdrawn = "consent_withdrawn"  # the consent it was shared under no longer covers the agency
+    business_erased = "business_erased"  # the owner had the business erased
+
+
+@contract("referrals", "ReferralBasisLost", 1)
+class ReferralBasisLost(Event):
+    """A referral the agency holds lost its basis: stop using the personal data it came with
+    (`delete_personal_data`: it was shared with personal data, which the agency must delete);
+    after an erasure, the business is not to be contacted about it at all."""
+
+    referral_id: UUID
+    business_id: UUID
+    agency: AgencyCode
+    basis: BasisLost
+    consent_id: UUID | None = None  # the withdrawn consent (basis consent_withdrawn)
+    delete_personal_data: bool
+    lost_at: datetime
+
+
+@contract("referrals", "ReferralPersonalDataShared", 1)
+class ReferralPersonalDataShared(Event):
+    """A referral sent earlier without personal data (no consent covered the agency then)
+    may now be worked with the owner's personal data: the owner's consent covers the agency.
+    The agency fetches the contact data through its usual channel under `consent_id`;
+    contact data never travels in events."""
+
+    referral_id: UUID
+    business_id: UUID
+    agency: AgencyCode
+    program: str
+    consent_id: UUID
+    shared_at: datetime
+
+
+AGENCY_EVENTS = (ReferralSent, ReferralBasisLost, ReferralPersonalDataShared)  # what an agency's topic carries
 
 
 def agency_topic(agency: AgencyCode | str) -> str:

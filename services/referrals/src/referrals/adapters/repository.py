@@ -92,18 +92,40 @@ async def add_consents(conn: asyncpg.Connection, consent_id: UUID, business_id: 
     )
 
 
-async def withdraw_consent(conn: asyncpg.Connection, consent_id: UUID, agencies: list[str], withdrawn_at: datetime) -> None:
+async def withdraw_consent(conn: asyncpg.Connection, consent_id: UUID, agencies: list[str], withdrawn_at: datetime) -> list[asyncpg.Record]:
     """The consent no longer covers these agencies; referrals that shared personal data
-    under it are flagged (agencies see `consent_withdrawn_at`)."""
+    under it are flagged (agencies see `consent_withdrawn_at`). Returns those newly flagged."""
     await conn.execute(
         """update consents set withdrawn_at = coalesce(withdrawn_at, $3)
            where consent_id = $1 and agency = any($2::text[])""",
         consent_id, agencies, withdrawn_at,
     )
-    await conn.execute(
-        """update referrals set consent_withdrawn_at = coalesce(consent_withdrawn_at, $3), updated_at = now()
-           where consent_id = $1 and agency = any($2::text[]) and personal_data_shared""",
+    return await conn.fetch(
+        """update referrals set consent_withdrawn_at = $3, updated_at = now()
+           where consent_id = $1 and agency = any($2::text[]) and personal_data_shared and consent_withdrawn_at is null
+           returning *""",
         consent_id, agencies, withdrawn_at,
+    )
+
+
+async def share_personal_data(conn: asyncpg.Connection, business_id: UUID, agencies: list[str], consent_id: UUID) -> list[asyncpg.Record]:
+    """Referrals sent to these agencies without personal data (or whose consent was withdrawn
+    since), still open, now covered by `consent_id`: marked shared under it, and returned."""
+    return await conn.fetch(
+        """update referrals set personal_data_shared = true, consent_id = $3, consent_withdrawn_at = null, updated_at = now()
+           where business_id = $1 and agency = any($2::text[]) and state in ('sent', 'acknowledged')
+             and (not personal_data_shared or consent_withdrawn_at is not null)
+           returning *""",
+        business_id, agencies, consent_id,
+    )
+
+
+async def held_by_agencies(conn: asyncpg.Connection, business_id: UUID) -> list[asyncpg.Record]:
+    """A business's referrals the agencies have (sent, acknowledged or completed), locked."""
+    return await conn.fetch(
+        """select * from referrals where business_id = $1 and state in ('sent', 'acknowledged', 'completed')
+           order by created_at, id for update""",
+        business_id,
     )
 
 

@@ -18,7 +18,10 @@ from sangsaeng_common.clock import SEOUL, SeoulClock
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.intake import BusinessErased, ConsentGiven, ConsentWithdrawn
 from sangsaeng_common.contracts.loans import GuaranteeRequested
-from sangsaeng_common.contracts.referrals import ReferralAcknowledged, ReferralCompleted, ReferralSent, agency_topic
+from sangsaeng_common.contracts import Event
+from sangsaeng_common.contracts.referrals import (
+    BasisLost, ReferralAcknowledged, ReferralBasisLost, ReferralCompleted, ReferralPersonalDataShared, ReferralSent, agency_topic,
+)
 from sangsaeng_common.contracts.visits import VisitRecorded
 from sangsaeng_common.errors import Conflict, NotFound, invalid
 from sangsaeng_common.logging import get_logger
@@ -100,9 +103,15 @@ async def _send(tx: Tx, deps: Deps, row: asyncpg.Record, consent_id: UUID | None
         consent_id=consent_id, sent_at=now, referred_on=row["referred_on"], application_id=row["application_id"],
         amount_krw=row["amount_krw"],
     )
-    envelope = await tx.emit(event)
-    await tx.emit(event, topic=agency_topic(row["agency"]), envelope=envelope)  # type: ignore[call-arg]
+    envelope = await _to_agency(tx, event, row["agency"])
     return await repository.mark_sent(tx.conn, row["id"], consent_id=consent_id, sent_on=sent_on, sent_at=now, sent_event_id=envelope.id)
+
+
+async def _to_agency(tx: Tx, event: Event, agency: str):  # noqa: ANN202 - an Envelope
+    """Publish on referrals' topic and on the agency's own, as one event (the same ce_id)."""
+    envelope = await tx.emit(event)
+    await tx.emit(event, topic=agency_topic(agency), envelope=envelope)  # type: ignore[call-arg]
+    return envelope
 
 
 async def on_visit(tx: Tx, deps: Deps, event: VisitRecorded, event_id: UUID) -> list[asyncpg.Record]:
@@ -153,21 +162,44 @@ async def on_consent_given(tx: Tx, deps: Deps, event: ConsentGiven) -> list[asyn
     await repository.lock_business(tx.conn, event.business_id)
     held = await repository.held_for_agencies(tx.conn, event.business_id, [a.value for a in event.agencies])
     released_on = event.given_at.astimezone(SEOUL).date()
-    return [await _send(tx, deps, row, event.consent_id, r.sent_on(row["referred_on"], released_on)) for row in held]
+    sent = [await _send(tx, deps, row, event.consent_id, r.sent_on(row["referred_on"], released_on)) for row in held]
+    # Referrals the agency got earlier without personal data (its rule let them go without) may
+    # now be worked with it: tell the agency, on its topic.
+    if not await directory.is_erased(tx.conn, event.business_id):
+        for row in await repository.share_personal_data(tx.conn, event.business_id, [a.value for a in event.agencies], event.consent_id):
+            await _to_agency(tx, ReferralPersonalDataShared(
+                referral_id=row["id"], business_id=row["business_id"], agency=AgencyCode(row["agency"]), program=row["program"],
+                consent_id=event.consent_id, shared_at=event.given_at,
+            ), row["agency"])
+    return sent
 
 
 async def on_consent_withdrawn(tx: Tx, event: ConsentWithdrawn) -> None:
     """No further sharing: the consent no longer covers these agencies, and referrals that
-    shared personal data under it are flagged (agencies see `consent_withdrawn_at`)."""
-    await repository.withdraw_consent(tx.conn, event.consent_id, [a.value for a in event.agencies], event.withdrawn_at)
+    shared personal data under it are flagged (agencies see `consent_withdrawn_at`); each
+    agency learns it on its topic (ReferralBasisLost: delete the personal data)."""
+    await repository.lock_business(tx.conn, event.business_id)
+    for row in await repository.withdraw_consent(tx.conn, event.consent_id, [a.value for a in event.agencies], event.withdrawn_at):
+        if row["state"] in r.VISIBLE_TO_AGENCY:
+            await _to_agency(tx, ReferralBasisLost(
+                referral_id=row["id"], business_id=row["business_id"], agency=AgencyCode(row["agency"]), basis=BasisLost.consent_withdrawn,
+                consent_id=event.consent_id, delete_personal_data=True, lost_at=event.withdrawn_at,
+            ), row["agency"])
 
 
 async def forget_business(tx: Tx, event: BusinessErased) -> None:
     """Held referrals (never sent) are cancelled; consents are closed; free text the agencies
-    or staff wrote is dropped. Referrals already sent keep their non-personal facts. Runs
-    after the directory marked the business erased, under the business's lock
+    or staff wrote is dropped. Referrals already sent keep their non-personal facts, and each
+    agency holding one learns of the erasure on its topic (ReferralBasisLost). Runs after the
+    directory marked the business erased, under the business's lock
     (service_layer/directory.lock_before_erasure)."""
+    held = await repository.held_by_agencies(tx.conn, event.business_id)
     await repository.erase_business_referrals(tx.conn, event.business_id, event.erased_at)
+    for row in held:
+        await _to_agency(tx, ReferralBasisLost(
+            referral_id=row["id"], business_id=row["business_id"], agency=AgencyCode(row["agency"]), basis=BasisLost.business_erased,
+            delete_personal_data=row["personal_data_shared"], lost_at=event.erased_at,
+        ), row["agency"])
 
 
 # ---------------------------------------------------------------- the agency's answers
