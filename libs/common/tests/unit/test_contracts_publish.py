@@ -53,7 +53,7 @@ def test_every_contract_has_a_schema_and_a_message():
     for address in ("sangsaeng.referrals.events", "sangsaeng.agency.SEOUL_CREDIT_GUARANTEE.referrals", "sangsaeng.{consumer}.dlq"):
         assert address in document["channels"]
     agency = document["channels"]["sangsaeng.agency.SEMAS.referrals"]["messages"]
-    assert list(agency) == ["ReferralSent.v1"]
+    assert list(agency) == ["ReferralSent.v1", "ReferralBasisLost.v1", "ReferralPersonalDataShared.v1"]  # what the agency must know, and only that
     for schema in publish.schemas().values():
         jsonschema.Draft202012Validator.check_schema(schema)
 
