@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from sangsaeng_demo.cli import simulate
@@ -51,3 +52,12 @@ async def test_a_small_half_year_gives_exact_figures_and_verifies(stack: Stack) 
     sent_by_visits = plan.expected_visit_referrals()
     for agency, n in sent_by_visits.items():
         assert report["referrals"]["by_agency"][agency]["sent"] == n
+    # The guarantee referrals (caused by bank applications) are dated by the applications' own dates,
+    # so the half-year counts every one that was sent, not the day the demo ran.
+    staff = {"Authorization": f"Bearer {tokens_by_role(tokens)['staff']}"}
+    async with httpx.AsyncClient(timeout=30) as client:
+        rows = (await client.get(url_for(processes["referrals"], "/referrals"), params={"agency": "SEOUL_CREDIT_GUARANTEE", "limit": 1000},
+                                 headers=staff)).json()
+    guarantees = [r for r in rows if r["state"] != "held"]
+    assert guarantees and all("2025-01-01" <= r["referred_on"] <= "2025-06-30" for r in guarantees), [r["referred_on"] for r in rows]
+    assert report["referrals"]["by_agency"]["SEOUL_CREDIT_GUARANTEE"]["sent"] == len(guarantees)

@@ -25,6 +25,7 @@ async def test_guarantee_issued_declined_and_the_bank_loan_with_its_subsidy(stac
         declined = await submit(client, loans, application_body(other, program="bank_cooperation", amount_krw=20_000_000))
         waiting = await settled(client, loans, issued["id"], "awaiting_guarantee")
         assert (waiting["eligible"], waiting["guarantee_requested_on"] is not None, waiting["reserved_krw"]) == (True, True, 0)
+        assert waiting["guarantee_requested_on"] == "2025-05-02"  # the application's own date, not the wall clock's
         await settled(client, loans, declined["id"], "awaiting_guarantee")
         # Not decidable before the guarantee answers.
         early = await client.post(url_for(loans, f"/applications/{issued['id']}/decision"), json={"decision": "approve"}, headers=OFFICER)
@@ -58,6 +59,7 @@ async def test_guarantee_issued_declined_and_the_bank_loan_with_its_subsidy(stac
     events = await loan_events(stack.bootstrap_servers)
     (request,) = of_type(events, "GuaranteeRequested", issued["id"])
     assert (request["amount_krw"], request["agency"], request["business_id"]) == (30_000_000, "SEOUL_CREDIT_GUARANTEE", str(shop))
+    assert request["requested_on"] == "2025-05-02"  # dated by the business date: the referral it causes counts in 2025H1
     assert of_type(events, "LoanRejected", declined["id"])[0]["reasons"][0].startswith("guarantee_declined")
     (disbursed,) = of_type(events, "LoanDisbursed", issued["id"])
     assert (disbursed["annual_rate_pct"], disbursed["subsidy_rate_pct"], disbursed["subsidy_months"]) == (4.8, 2.0, 24)

@@ -68,14 +68,16 @@ async def insert_screening(
 async def record_screening(
     conn: asyncpg.Connection, application_id: UUID, *, status: str, screened_on: date, eligible: bool,
     failed_rules: list[dict[str, Any]], round_id: str | None, reserved_krw: int, guarantee_requested_at: datetime | None,
+    guarantee_requested_on: date | None = None,
 ) -> None:
     await conn.execute(
         """update applications set status = $2, screened_on = $3::date, eligible = $4, failed_rules = $5, round_id = $6,
                   reserved_krw = $7, guarantee_requested_at = $8::timestamptz,
-                  guarantee_requested_on = case when $8::timestamptz is null then null else $3::date end,
+                  guarantee_requested_on = case when $8::timestamptz is null then null else coalesce($9::date, $3::date) end,
                   updated_at = now()
            where id = $1""",
         application_id, status, screened_on, eligible, failed_rules, round_id, reserved_krw, guarantee_requested_at,
+        guarantee_requested_on,
     )
 
 

@@ -178,6 +178,10 @@ async def screen_application(tx: Tx, cmd: ScreenApplication, clock: SeoulClock, 
     else:
         action = Action.screen_eligible
     status = next_status(application["status"], action)
+    # The guarantee is requested as of the application's own (business) date, not the wall
+    # clock's: a back-dated application's referral belongs to the period it was made in.
+    # (guarantee_requested_at, the timeout's start, stays the wall clock's: nobody waited before it.)
+    requested_on = application["submitted_on"] or today
     failed_json = [f.model_dump() for f in failed]
     await repository.insert_screening(
         conn, application_id=application["id"], business_id=application["business_id"], eligible=eligible, failed_rules=failed_json,
@@ -187,7 +191,7 @@ async def screen_application(tx: Tx, cmd: ScreenApplication, clock: SeoulClock, 
     await repository.record_screening(
         conn, application["id"], status=status.value, screened_on=today, eligible=eligible, failed_rules=failed_json,
         round_id=open_round.id if open_round and reserved else None, reserved_krw=reserved,
-        guarantee_requested_at=clock.now() if status == Status.awaiting_guarantee else None,
+        guarantee_requested_at=clock.now() if status == Status.awaiting_guarantee else None, guarantee_requested_on=requested_on,
     )
     program = LoanProgram(application["program"])
     await tx.emit(
@@ -205,7 +209,7 @@ async def screen_application(tx: Tx, cmd: ScreenApplication, clock: SeoulClock, 
         await tx.emit(
             GuaranteeRequested(application_id=application["id"], business_id=application["business_id"],
                                amount_krw=application["amount_krw"], agency=terms.guarantee_agency or "SEOUL_CREDIT_GUARANTEE",
-                               requested_on=today)
+                               requested_on=requested_on)
         )
 
 
