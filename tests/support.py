@@ -30,10 +30,12 @@ TOKENS = {
     "test-planner": "planner",
     "test-loan-officer": "loan_officer",
     "test-auditor": "auditor",
+    "test-operator": "operator",
     "test-agency-semas": "agency:SEMAS",
 }
 STAFF = {"Authorization": "Bearer test-staff"}
 AUDITOR = {"Authorization": "Bearer test-auditor"}
+OPERATOR = {"Authorization": "Bearer test-operator"}
 
 
 def free_port() -> int:

@@ -7,6 +7,7 @@
     python -m <service> migrate    # only the schema's migrations
     python -m <service> republish  # refill a lost broker from the outbox
     python -m <service> replay     # rebuild the read models and compare them (if it has any)
+    python -m <service> dlq list|show|redrive|discard   # its consumers' dead letters (if it has any)
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ import uvloop
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 
+from sangsaeng_common import dead_letters, failpoints
+from sangsaeng_common.contracts.operations import DiscardReason
+from sangsaeng_common.db import create_pool
+from sangsaeng_common.errors import DomainError
 from sangsaeng_common.logging import configure_logging
 from sangsaeng_common.process import run, tune_gc
 from sangsaeng_common.provisioning import migrate_schema, republish as republish_outbox
@@ -136,5 +141,107 @@ def cli(build: Callable[[], ServiceDefinition]) -> typer.Typer:
             if until or subject:
                 return  # a partial replay shows the past; it is not expected to equal the present
             raise typer.Exit(0 if result.equal else 1)
+
+    if definition.consumers:
+        app.add_typer(dlq_cli(definition), name="dlq")
+
+    return app
+
+
+def dlq_cli(definition: ServiceDefinition) -> typer.Typer:
+    """`python -m <service> dlq …`: the same work as /admin/dead-letters, straight on the
+    service's database (run as the service's role, e.g. `kubectl exec`)."""
+    app = typer.Typer(help="Dead letters of this service's consumers: list, show, redrive, discard.", no_args_is_help=True)
+    consumers = [h.consumer for h in definition.consumers]
+
+    def work(job: Callable[[Any, ServiceSettings], Any]) -> Any:
+        settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
+        configure_logging(definition.name, "ERROR")  # stdout is the JSON answer
+        failpoints.configure(settings.sangsaeng_failpoints)
+
+        async def go() -> Any:
+            pool = await create_pool(settings.database_url, settings.schema, f"{definition.name}-dlq-cli", min_size=1, max_size=4)
+            try:
+                async with open_resources(definition, settings):
+                    return await job(pool, settings)
+            finally:
+                await pool.close()
+
+        try:
+            return asyncio.run(go())
+        except DomainError as exc:
+            Console(stderr=True).print(f"[red]{exc.title}[/red]: {exc.detail or ''}")
+            raise typer.Exit(1) from None
+
+    def check(consumer: str | None) -> None:
+        if consumer is not None and consumer not in consumers:
+            raise typer.BadParameter(f"this service's consumers are {', '.join(consumers)}", param_hint="--consumer")
+
+    def emit(value: Any) -> None:
+        Console().print_json(json.dumps(value, ensure_ascii=False, default=str))
+
+    @app.command("list")
+    def list_(
+        consumer: Annotated[str | None, typer.Option(help="one consumer (default: all of this service's)")] = None,
+        reason: Annotated[str | None, typer.Option(help="one reason, e.g. handler_error, parked")] = None,
+        status: Annotated[str, typer.Option(help="open (dead or parked), dead, parked, redriven, discarded, all")] = "open",
+        limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+        after: Annotated[int, typer.Option(min=0, help="cursor: the last id shown before")] = 0,
+    ) -> None:
+        """Dead letters by consumer and reason (count, first and last seen), then the open ones with their origin."""
+        check(consumer)
+        wanted = [consumer] if consumer else consumers
+
+        async def job(pool, _settings):
+            async with pool.acquire() as conn:
+                return {"summary": await dead_letters.groups(conn, wanted),
+                        "items": await dead_letters.listing(conn, wanted, reason=reason, status=status, after=after, limit=limit)}
+
+        emit(work(job))
+
+    @app.command()
+    def show(dead_letter_id: Annotated[int, typer.Argument(help="the id `dlq list` shows")]) -> None:
+        """One dead letter: origin, error, headers and value."""
+
+        async def job(pool, _settings):
+            async with pool.acquire() as conn:
+                return await dead_letters.show(conn, consumers, dead_letter_id)
+
+        emit(work(job))
+
+    @app.command()
+    def redrive(
+        dead_letter_ids: Annotated[list[int] | None, typer.Argument(help="these dead letters")] = None,
+        consumer: Annotated[str | None, typer.Option(help="only this consumer's")] = None,
+        reason: Annotated[str | None, typer.Option(help="every open dead letter of this reason")] = None,
+        all_: Annotated[bool, typer.Option("--all", help="every open dead letter (of --consumer, of --reason)")] = False,
+    ) -> None:
+        """Apply dead letters through the consumer's own path (no second effect), then the events parked behind them."""
+        check(consumer)
+        if not dead_letter_ids and not all_ and reason is None:
+            raise typer.BadParameter("name dead letters by id, or give --reason or --all")
+        if dead_letter_ids and (all_ or reason):
+            raise typer.BadParameter("ids cannot be combined with --reason or --all")
+
+        async def job(pool, settings):
+            reports = await dead_letters.redrive(pool, definition.consumers, settings.kafka, principal="operator:cli",
+                                                 ids=dead_letter_ids or None, consumer=consumer, reason=reason)
+            return [r.as_dict() for r in reports]
+
+        emit(work(job))
+
+    @app.command()
+    def discard(
+        dead_letter_id: Annotated[int, typer.Argument(help="the id `dlq list` shows")],
+        reason: Annotated[DiscardReason, typer.Option(help="why it is given up (travels in DeadLetterDiscarded)")],
+        note: Annotated[str | None, typer.Option(help="free text; stays in this service's table only")] = None,
+    ) -> None:
+        """Give a dead letter up for good, recorded as a DeadLetterDiscarded event the audit ledger keeps."""
+
+        async def job(pool, settings):
+            return await dead_letters.discard(pool, definition.consumers, settings.kafka, service=definition.name,
+                                              dead_letter_id=dead_letter_id, reason=reason, note=note, principal="operator:cli")
+
+        emit(work(job))
 
     return app

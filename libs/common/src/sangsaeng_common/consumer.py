@@ -11,7 +11,8 @@ For every poll, `EventConsumer`:
    event has no second effect); batch handlers take runs of events at once. If a
    handler fails for good, that transaction is rolled back and the batch redone event
    by event, each in a savepoint: the failing event is dead-lettered, its inbox row
-   removed, and the others take effect. A poll's partitions share one transaction,
+   removed, and the others take effect (an event of a key whose earlier event is an open
+   dead letter is parked instead: dead_letters.py). A poll's partitions share one transaction,
    except those with a long run of records: each gets its own, and they run at once;
 3. commits the poll's Kafka offsets only after its transactions committed.
 The next poll is fetched and decoded while the database applies the one before.
@@ -209,10 +210,14 @@ class EventConsumer:
         try:
             # Poison first: a crash after this and before the offset commit dead-letters
             # the record twice, which is harmless; it never loses it.
-            await self._dead_letter(tps, [d for *_, dead in unit for d in dead])
+            poison = [d for *_, dead in unit for d in dead]
+            await self._dead_letter(tps, poison)
             decoded = [d for _, _, batch, _ in unit for d in batch]
-            failed = await self._apply(tps, decoded) if decoded else []
-            await self._dead_letter(tps, failed)
+            # The poison's `dead_letters` rows go in with the batch's transaction, and so do
+            # those of the events that fail for good or are parked (dead_letters.py); only
+            # what failed is then published, after that transaction committed.
+            failed = await self._apply(tps, decoded, poison) if decoded or poison else []
+            await self._dead_letter(tps, failed[len(poison):])
         except _Revoked:
             log.info("partition revoked during retries; its new owner resumes it", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in tps))
             return {}
@@ -223,10 +228,10 @@ class EventConsumer:
         """Stop retrying: a partition is being taken away, or the consumer stops."""
         return bool(self._revoking & tps) or self._stopping
 
-    async def _apply(self, tps: set[TopicPartition], batch: list[Decoded]) -> list[Dead]:
+    async def _apply(self, tps: set[TopicPartition], batch: list[Decoded], poison: list[Dead]) -> list[Dead]:
         try:
             return await apply_batch_retrying(self.pool, self.handlers.consumer, batch, Backoff(*self._backoff_args),
-                                              give_up=lambda: self._give_up(tps))
+                                              give_up=lambda: self._give_up(tps), poison=poison)
         except Exception as exc:
             if is_transient(exc):  # given up: the partition moves on, or the consumer stops
                 raise _Revoked() from exc

@@ -9,6 +9,14 @@ has no second effect, and a handler failing for good spoils only its own event.
    letters), its inbox row removed, and the others take effect;
 3. a transient fault (database unreachable, deadlock) raises, nothing committed: the
    caller applies the same batch again (`apply_batch_retrying`).
+
+Per-key order under a dead letter (see dead_letters.py): an event whose handler failed for
+good parks its key for this consumer. While that dead letter is open, the key's later
+events are not applied but parked (a `dead_letters` row with status `parked`, no inbox
+row), in the same transaction, until an operator redrives the dead letter (it is applied,
+then the parked events after it, in order) or discards it (then the parked events are
+applied). So a redrive never applies an old event over a newer state. Poison (an
+undecodable or forged record) parks nothing: nothing vouches for its key.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from sangsaeng_common import metrics, tracing
+from sangsaeng_common import dead_letters, failpoints, metrics, tracing
 from sangsaeng_common.contracts import consumer_group
 from sangsaeng_common.db import is_transient
 from sangsaeng_common.decoding import Dead, Decoded
@@ -31,8 +39,12 @@ from sangsaeng_common.retry import Backoff
 log = get_logger(__name__)
 
 
-async def apply_batch(pool: asyncpg.Pool, consumer_name: str, batch: list[Decoded]) -> list[Dead]:
+async def apply_batch(pool: asyncpg.Pool, consumer_name: str, batch: list[Decoded], poison: list[Dead] = ()) -> list[Dead]:
     """Apply a batch in ONE transaction with its inbox rows; return what failed for good.
+
+    The `dead_letters` rows go in the same transaction: the poison (decoded before, not
+    applied), each event that failed for good and each parked one; what is returned (the
+    poison and what failed) is then published to the DLQ topic by the caller.
 
     The happy path runs every handler straight in the one transaction (no savepoint per
     event: they cost two round trips each). Only if a handler fails for good is that
@@ -44,22 +56,48 @@ async def apply_batch(pool: asyncpg.Pool, consumer_name: str, batch: list[Decode
     async with pool.acquire() as conn:
         try:
             async with conn.transaction():
-                outcome = await _apply_in(conn, consumer_name, batch, isolate=False)
+                outcome = await _attempt(conn, consumer_name, batch, poison, isolate=False, live=True)
         except _HandlerFailed:
             async with conn.transaction():
-                outcome = await _apply_in(conn, consumer_name, batch, isolate=True)
+                outcome = await _attempt(conn, consumer_name, batch, poison, isolate=True, live=True)
     outcome.count(consumer_name)  # once committed
-    return outcome.failed
+    return [*poison, *((d.record, reason, detail) for d, reason, detail in outcome.failed)]
+
+
+async def apply_in_transaction(conn: asyncpg.Connection, consumer_name: str, batch: list[Decoded], *, live: bool = True) -> Outcome:
+    """`apply_batch`'s work inside the caller's transaction (a redrive's): the fast path in
+    a savepoint, redone event by event if a handler fails for good. `live=False`: the
+    caller has locked the key's open dead letters and hands over the events in order, so
+    none is parked behind what is open, and it writes their `dead_letters` rows itself
+    (see dead_letters.redrive)."""
+    try:
+        async with conn.transaction():
+            return await _attempt(conn, consumer_name, batch, (), isolate=False, live=live)
+    except _HandlerFailed:
+        async with conn.transaction():
+            return await _attempt(conn, consumer_name, batch, (), isolate=True, live=live)
+
+
+async def _attempt(conn: asyncpg.Connection, consumer_name: str, batch: list[Decoded], poison: list[Dead], *,
+                   isolate: bool, live: bool) -> Outcome:
+    if poison:
+        await dead_letters.record_poison(conn, consumer_name, poison)
+    blocking = await dead_letters.open_for_keys(conn, consumer_name, batch) if live and batch else dead_letters.Blocking()
+    outcome = await _apply_in(conn, consumer_name, batch, isolate=isolate, blocking=blocking)
+    if live and (outcome.failed or outcome.parked):  # a redrive updates the rows it holds itself
+        await dead_letters.record_failed_and_parked(conn, consumer_name, outcome.failed, outcome.parked)
+    return outcome
 
 
 async def apply_batch_retrying(
-    pool: asyncpg.Pool, consumer_name: str, batch: list[Decoded], backoff: Backoff, give_up: Callable[[], bool]
+    pool: asyncpg.Pool, consumer_name: str, batch: list[Decoded], backoff: Backoff, give_up: Callable[[], bool],
+    poison: list[Dead] = (),
 ) -> list[Dead]:
     """`apply_batch`, again after each transient fault (a failed attempt commits nothing),
     until it succeeds or `give_up()` says to stop: then the fault is raised."""
     while True:
         try:
-            return await apply_batch(pool, consumer_name, batch)
+            return await apply_batch(pool, consumer_name, batch, poison)
         except Exception as exc:
             if not is_transient(exc) or give_up():
                 raise
@@ -73,20 +111,39 @@ class _HandlerFailed(Exception):
 
 
 @dataclass
-class _Outcome:
+class Outcome:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (type, result) -> events
-    failed: list[Dead] = field(default_factory=list)
+    failed: list[tuple[Decoded, str, str]] = field(default_factory=list)  # failed for good: event, reason, detail
+    parked: list[Decoded] = field(default_factory=list)  # held behind an open dead letter of their key
+    applied: list[Decoded] = field(default_factory=list)  # took effect now
+    seen: list[Decoded] = field(default_factory=list)  # had taken effect before (inbox)
 
     def count(self, consumer_name: str) -> None:
         for (event_type, result), n in self.counts.items():
             metrics.EVENTS_CONSUMED.labels(consumer_name, event_type, result).inc(n)
 
 
-async def _apply_in(conn: asyncpg.Connection, consumer_name: str, batch: list[Decoded], *, isolate: bool) -> _Outcome:
+async def _apply_in(conn: asyncpg.Connection, consumer_name: str, batch: list[Decoded], *, isolate: bool,
+                    blocking: dead_letters.Blocking) -> Outcome:
     """The batch's inbox rows in one statement, then the handlers of the events not seen
     before, in order; consecutive events of one batch handler go to it together (alone,
-    each in its savepoint, when `isolate`)."""
-    outcome = _Outcome()
+    each in its savepoint, when `isolate`).
+
+    An event of a key that `blocking` holds (an open dead letter of that key) is parked
+    instead: it gets no inbox row and no handler call. A record that is itself an open dead
+    letter (redelivered after a crash before the offset commit) is reported as failed again
+    (its DLQ copy may not have been sent) and not applied. When `isolate`, an event that
+    fails for good blocks its key for the rest of the batch."""
+    outcome = Outcome()
+    if blocking:
+        held, batch = blocking.split(batch)
+        for item in held:
+            if blocking.is_dead_letter(item):
+                outcome.failed.append((item, "handler_error", blocking.error_of(item)))
+                outcome.counts[item.envelope.type, "dead_letter"] += 1
+            else:
+                outcome.parked.append(item)
+                outcome.counts[item.envelope.type, "parked"] += 1
     rows = await conn.fetch(
         """insert into inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
            select $1, * from unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[])
@@ -104,11 +161,18 @@ async def _apply_in(conn: asyncpg.Connection, consumer_name: str, batch: list[De
     for item in batch:
         if item.envelope.id not in fresh:  # seen before, or twice in this batch
             outcome.counts[item.envelope.type, "duplicate"] += 1
+            outcome.seen.append(item)
             continue
         fresh.discard(item.envelope.id)
         todo.append(item)
+    unapplied: list[Decoded] = []  # inbox rows to take back: parked behind a failure of this batch
     for group in _groups(todo, isolate):
         first = group[0]
+        if isolate and blocking.holds(first.record.key):
+            outcome.parked.append(first)
+            outcome.counts[first.envelope.type, "parked"] += 1
+            unapplied.append(first)
+            continue
         with bound_contextvars(
             correlation_id=first.envelope.correlation_id,
             causation_id=first.envelope.causation_id,
@@ -129,11 +193,16 @@ async def _apply_in(conn: asyncpg.Connection, consumer_name: str, batch: list[De
                     raise _HandlerFailed() from exc
                 log.error("handler failed; dead-lettering the event", error=repr(exc))
                 tracing.failed(exc)
-                await conn.execute("delete from inbox where consumer = $1 and event_id = $2", consumer_name, first.envelope.id)
-                outcome.failed.append((first.record, "handler_error", repr(exc)))
+                unapplied.append(first)
+                outcome.failed.append((first, "handler_error", repr(exc)))
+                blocking.block(first.record.key)  # its key's later events of this batch are parked
                 continue
         for item in group:
             outcome.counts[item.envelope.type, "applied"] += 1
+        outcome.applied.extend(group)
+    if unapplied:
+        await conn.execute("delete from inbox where consumer = $1 and event_id = any($2::uuid[])", consumer_name,
+                           [item.envelope.id for item in unapplied])
     return outcome
 
 
@@ -150,6 +219,9 @@ def _groups(items: list[Decoded], isolate: bool) -> list[list[Decoded]]:
 
 async def _run(conn: asyncpg.Connection, group: list[Decoded]) -> None:
     first = group[0]
+    if failpoints.failing("handler"):  # the fault tests' handler bug; a dict lookup otherwise
+        for item in group:
+            failpoints.fail_for("handler", item.envelope.type, str(item.envelope.id), item.envelope.subject)
     if first.batched:
         await first.handler(conn, [(EventContext(conn, d.envelope, d.record), d.event) for d in group])
     else:

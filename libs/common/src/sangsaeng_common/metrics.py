@@ -11,3 +11,6 @@ EVENTS_CONSUMED = Counter("events_consumed_total", "Events consumed", ["consumer
 HANDLER_LATENCY = Histogram("event_handler_duration_seconds", "Time to apply one batch of a poll in its transaction (a poll's small partitions together, a long run alone)", ["consumer"])
 DEAD_LETTERS = Counter("dead_letters_total", "Records sent to the dead-letter topic", ["consumer", "reason"])
 CONSUMER_LAG = Gauge("consumer_lag", "Records between the consumer's position and the partition's highwater", ["consumer", "topic", "partition"])
+DEAD_LETTERS_OPEN = Gauge("dead_letters_open", "Dead letters not yet redriven or discarded, and events parked behind them (reason=parked), from the dead_letters table", ["consumer", "reason"])
+DEAD_LETTER_REDRIVES = Counter("dead_letter_redrives_total", "Dead letters and parked events an operator's redrive went through (result: applied, released, dead_again)", ["consumer", "result"])
+DEAD_LETTER_DISCARDS = Counter("dead_letter_discards_total", "Dead letters an operator discarded, by discard reason", ["consumer", "reason"])

@@ -33,6 +33,7 @@ DEV_TOKENS: dict[str, str] = {
     "dev-planner-token": "planner",
     "dev-loan-officer-token": "loan_officer",
     "dev-auditor-token": "auditor",
+    "dev-operator-token": "operator",
     **{agency_token(code): f"agency:{code}" for code in AGENCIES},
 }
 
