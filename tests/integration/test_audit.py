@@ -212,3 +212,57 @@ async def test_an_application_as_it_was_at_two_moments(stack):
                          env=stack.env("audit"), capture_output=True, text=True, timeout=60)
     assert cli.returncode == 0, cli.stderr
     assert json.loads(cli.stdout) == then
+
+
+async def test_a_discarded_dead_letter_is_recorded_in_the_ledger_and_releases_what_it_held(stack):
+    """An operator gives up a dead letter in visits: DeadLetterDiscarded reaches the ledger
+    (codes and ids only; the note stays in visits' table), and the event parked behind it
+    takes effect."""
+    from sangsaeng_common.contracts.intake import BusinessRegistered, BusinessStageChanged, Stage
+    from tests.support import OPERATOR
+
+    business_id = uuid.uuid4()
+    stage_changed = BusinessStageChanged.ce_type()
+    registered = BusinessRegistered(business_id=business_id, registration_number=None, name="회기 꽃집", dong="회기동", industry="소매업",
+                                    employees=1, is_micro_business=True, stage=Stage.operating, registered_on=date(2022, 4, 1))
+    closing, closed = (Envelope.wrap(BusinessStageChanged(business_id=business_id, from_stage=a, to_stage=b, changed_on=d))
+                       for a, b, d in [(Stage.operating, Stage.closing, date(2025, 5, 2)), (Stage.closing, Stage.closed, date(2025, 6, 30))])
+    # The handler bug strikes the first change only (by its ce_id): the parked second one can be applied.
+    visits, audit = await asyncio.gather(stack.start("visits", failpoints=f"handler=fail:{closing.id}"), stack.start("audit"))
+    async with Publisher(stack.bootstrap_servers) as publisher:
+        await publisher.publish(registered)
+        for envelope in (closing, closed):
+            await publisher.publish_envelope(envelope, "sangsaeng.intake.events")
+    conn = await stack.db()
+    try:
+        async def dead_and_parked():
+            rows = await conn.fetch("select id, status from visits.dead_letters where record_key = $1 order by kafka_offset", str(business_id).encode())
+            return rows if [r["status"] for r in rows] == ["dead", "parked"] else None
+
+        dead, _ = await eventually(dead_and_parked, what="the first change dead, the second parked")
+        async with httpx.AsyncClient(timeout=30) as client:
+            refused = await client.post(url_for(visits, f"/admin/dead-letters/{dead['id']}/discard"), json={"reason": "because"}, headers=OPERATOR)
+            assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "reason", refused.text
+            answer = await client.post(url_for(visits, f"/admin/dead-letters/{dead['id']}/discard"),
+                                       json={"reason": "superseded", "note": "closure confirmed by phone with 김 사장"}, headers=OPERATOR)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["status"] == "discarded" and answer.json()["released"]["released"] == 1
+            again = await client.post(url_for(visits, f"/admin/dead-letters/{dead['id']}/discard"), json={"reason": "superseded"}, headers=OPERATOR)
+            assert again.status_code == 409
+
+        async def in_ledger():
+            return await conn.fetchrow("select subject, data from audit.ledger where event_type = 'sangsaeng.visits.DeadLetterDiscarded.v1'")
+
+        row = await eventually(in_ledger, what="DeadLetterDiscarded in the ledger")
+        data = json.loads(row["data"])
+        assert row["subject"] == str(business_id)
+        assert (data["dead_letter_id"], data["consumer"], data["dead_letter_reason"], data["discard_reason"], data["discarded_by"]) == \
+            (dead["id"], "visits", "handler_error", "superseded", "operator")
+        assert data["event_type"] == stage_changed and data["origin_topic"] == "sangsaeng.intake.events"
+        assert "김" not in row["data"]  # the operator's note is not in the log
+        # The parked change took effect: the business is closed, without the discarded step.
+        assert await conn.fetchval("select stage from visits.businesses where id = $1", business_id) == "closed"
+        async with httpx.AsyncClient(timeout=30) as client:
+            assert (await client.get(url_for(audit, "/verify"), headers=AUDITOR)).json()["ok"] is True
+    finally:
+        await conn.close()

@@ -177,6 +177,9 @@ async def test_poison_parks_nothing_and_the_command_line_lists_shows_redrives_an
     await eventually(lambda: _is(_stage(stack, business_id), "closed"), what="the valid change behind the poison applied")
     rows = await eventually(lambda: _dead_letter_rows(stack, business_id), what="the poison's row")
     assert [(r["status"], r["reason"], r["parks_key"]) for r in rows] == [("dead", "schema_invalid", False)]
+    async with httpx.AsyncClient(timeout=10) as client:
+        metrics = (await client.get(url_for(visits, "/metrics"))).text
+    assert 'dead_letters_open{consumer="visits",reason="schema_invalid"} 1.0' in metrics
 
     env = {**os.environ, **stack.env("visits")}
 
