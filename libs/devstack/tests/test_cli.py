@@ -57,6 +57,7 @@ def test_dev_tokens() -> None:
     assert DEV_TOKENS["dev-planner-token"] == "planner"
     assert DEV_TOKENS["dev-loan-officer-token"] == "loan_officer"
     assert DEV_TOKENS["dev-auditor-token"] == "auditor"
+    assert DEV_TOKENS["dev-operator-token"] == "operator"
     assert DEV_TOKENS["dev-agency-seoul-credit-guarantee-token"] == "agency:SEOUL_CREDIT_GUARANTEE"
     assert DEV_TOKENS["dev-agency-sb-federation-token"] == "agency:SB_FEDERATION"
     assert len([r for r in DEV_TOKENS.values() if r.startswith("agency:")]) == 7
@@ -130,6 +131,6 @@ def test_run_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     broker_port = int(re.search(r"broker \(Kafka protocol\): 127\.0\.0\.1:(\d+)", output).group(1))
     pg_port = int(re.search(r"postgresql://postgres(?::[\w-]+)?@127\.0\.0\.1:(\d+)/postgres", output).group(1))
     service_log = (log_dir / "referrals.log").read_text()
-    assert f"user sangsaeng_referrals service referrals kafka 127.0.0.1:{broker_port} tokens 11" in service_log
+    assert f"user sangsaeng_referrals service referrals kafka 127.0.0.1:{broker_port} tokens {len(DEV_TOKENS)}" in service_log
     for port in (8004, broker_port, pg_port):
         assert not port_in_use(port), f"port {port} still answers after Ctrl-C"
