@@ -105,7 +105,15 @@ async def test_rules_consent_gating_and_both_topics(stack):
         for code in AgencyCode:
             on_agency = await agency_events(stack.bootstrap_servers, code)
             mine = sorted((r["sent_event_id"], rid) for rid, r in sent.items() if r["agency"] == code)
-            assert sorted((h["ce_id"], d["referral_id"]) for h, d in on_agency) == mine, code
+            sent_there = [(h, d) for h, d in on_agency if event_name(h) == "ReferralSent"]
+            assert sorted((h["ce_id"], d["referral_id"]) for h, d in sent_there) == mine, code
+            # Besides its ReferralSent, an agency's topic tells it only what became of its own referrals:
+            # KBIZ learns that the consent behind the yellow-umbrella referral it got was withdrawn.
+            told = [(event_name(h), d["referral_id"]) for h, d in on_agency if event_name(h) != "ReferralSent"]
+            assert all(name in ("ReferralBasisLost", "ReferralPersonalDataShared") and rid in sent for name, rid in told), code
+            if code is KBIZ:
+                flagged = [rid for rid, r in sent.items() if r["agency"] == KBIZ and r["consent_withdrawn_at"] is not None]
+                assert flagged and {rid for name, rid in told if name == "ReferralBasisLost"} == set(flagged)
             assert all(d["agency"] == code.value and h["ce_source"] == "/sangsaeng/referrals" for h, d in on_agency)
         main_by_id = {h["ce_id"]: (h, d) for h, d in on_main}
         for h, d in await agency_events(stack.bootstrap_servers, SCG):

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sangsaeng_common import tracing
 from sangsaeng_common.http import Authenticator, install_problem_handlers
 from sangsaeng_common.openapi import document_problems
-from sangsaeng_common.ops_routes import ops_router
+from sangsaeng_common.ops_routes import dead_letter_router, ops_router
 from sangsaeng_common.request_context import install_request_context
 from sangsaeng_common.runtime import Runtime, ServiceDefinition
 
@@ -20,7 +20,10 @@ def build_app(definition: ServiceDefinition, runtime: Runtime) -> FastAPI:
     app.state.authenticator = Authenticator(runtime.settings.auth_tokens)
     install_problem_handlers(app)
     install_request_context(app)
-    routers = [ops_router(definition, runtime), *definition.routes(runtime)]
+    # The dead-letter routes are a router of their own in this list, not one included in the
+    # ops router: the OpenAPI's roles (x-roles) are read from each listed router's own routes.
+    ops = [ops_router(definition, runtime)] + ([dead_letter_router(definition, runtime)] if definition.consumers else [])
+    routers = [*ops, *definition.routes(runtime)]
     document_problems(app, [route for router in routers for route in router.routes])
     for router in routers:
         app.include_router(router)

@@ -76,7 +76,10 @@ def problem_of(error: DomainError) -> Problem:
             422, error.title, error.detail, errors=[{"field": f, "message": m} for f, m in error.errors], **error.extensions
         )
     if isinstance(error, NotYetKnown):
-        return Problem(503, error.title, error.detail, headers={"Retry-After": str(error.retry_after_s)}, **error.extensions)
+        # `retryable`: this 503 is an answer about the request (a fact not arrived yet), not a
+        # dependency down; a client retries it after Retry-After with the same Idempotency-Key.
+        return Problem(503, error.title, error.detail, headers={"Retry-After": str(error.retry_after_s)}, retryable=True,
+                       **error.extensions)
     status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, Conflict) else 403 if isinstance(error, Forbidden) else 400
     return Problem(status, error.title, error.detail, **error.extensions)
 

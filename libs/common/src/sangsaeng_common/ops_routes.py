@@ -46,9 +46,6 @@ def ops_router(definition: ServiceDefinition, runtime: Runtime) -> APIRouter:
             await _refresh_dead_letter_gauge(definition, runtime)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    if definition.consumers:
-        router.include_router(dead_letter_router(definition, runtime))
-
     if definition.read_models:
 
         @router.post(
