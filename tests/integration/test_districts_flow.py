@@ -123,10 +123,22 @@ async def test_a_district_from_proposal_to_revocation(stack):
         assert awarded.status_code == 200 and awarded.json()["awarded_krw"] == 70_000_000
 
         # Members close in intake: at 15 the district still meets the rule; at 14 it goes under review.
-        for shop in shops[:2]:
+        # The second closure waits for the first to be counted: the two businesses' events travel on
+        # different partitions, so without the wait either closure could be the one that tips it.
+        async def close(shop: str) -> None:
             closing = await client.post(url_for(intake, f"/businesses/{shop}/stage"), headers=STAFF,
                                         json={"stage": "closing", "changed_on": "2025-10-10"})
             assert closing.status_code == 200, closing.text
+
+        await close(shops[0])
+
+        async def still_designated_at_15() -> dict | None:
+            found = (await client.get(url_for(districts, f"/districts/{did}"), headers=STAFF)).json()
+            return found if found["counted_stores"] == 15 else None
+
+        at_15 = await eventually(still_designated_at_15, timeout=60, what="the first closure counted")
+        assert at_15["state"] == "designated"
+        await close(shops[1])
 
         async def under_review() -> dict | None:
             found = (await client.get(url_for(districts, f"/districts/{did}"), headers=STAFF)).json()
