@@ -117,6 +117,7 @@ def cli(build: Callable[[], ServiceDefinition]) -> typer.Typer:
             """Rebuild the read models from the log into a scratch schema and compare them with the live ones."""
             settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
             configure_logging(definition.name, "WARNING")
+            failpoints.configure(settings.sangsaeng_failpoints)  # the fault tests' handler bug, as in the service
             if source is ReplaySource.ledger and not token:
                 raise typer.BadParameter("reading the feed needs a token it accepts (--token, EVENTS_FEED_TOKEN or AUDITOR_TOKEN)", param_hint="--token")
             events = event_source(source, settings, token=token or "", url=feed_url)

@@ -157,6 +157,7 @@ class Blocking:
 
     keys: set[bytes] = field(default_factory=set)
     dead: dict[Origin, str] = field(default_factory=dict)  # origin -> error, of the open dead letters among them
+    parks: bool = True  # False in a replay: a failure there holds back none of its key's later events
 
     def __bool__(self) -> bool:
         return bool(self.keys)
@@ -165,7 +166,7 @@ class Blocking:
         return key is not None and key in self.keys
 
     def block(self, key: bytes | None) -> None:
-        if key is not None:
+        if key is not None and self.parks:
             self.keys.add(key)
 
     def split(self, batch: list) -> tuple[list, list]:

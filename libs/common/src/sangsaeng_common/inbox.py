@@ -39,7 +39,8 @@ from sangsaeng_common.retry import Backoff
 log = get_logger(__name__)
 
 
-async def apply_batch(pool: asyncpg.Pool, consumer_name: str, batch: list[Decoded], poison: list[Dead] = ()) -> list[Dead]:
+async def apply_batch(pool: asyncpg.Pool, consumer_name: str, batch: list[Decoded], poison: list[Dead] = (), *,
+                      replay: bool = False) -> list[Dead]:
     """Apply a batch in ONE transaction with its inbox rows; return what failed for good.
 
     The `dead_letters` rows go in the same transaction: the poison (decoded before, not
@@ -52,14 +53,22 @@ async def apply_batch(pool: asyncpg.Pool, consumer_name: str, batch: list[Decode
     the poison event is dead-lettered alone and the others still take effect.
 
     Raises on a transient fault (nothing committed): the caller retries the whole batch.
+
+    `replay`: a rebuild from the whole log into a scratch schema parks nothing and records
+    no dead letters. Events arrive there topic by topic, not in the order they were lived
+    (a business's LoanSubmitted may come before its BusinessRegistered), handlers that act
+    rather than project fail for want of what commands wrote (screening, an application
+    loans does not have there), and no operator redrives a replay: holding back a failed
+    event's key would drop that key's later events from the rebuilt read models.
     """
+    mode = {"live": not replay, "parks": not replay}
     async with pool.acquire() as conn:
         try:
             async with conn.transaction():
-                outcome = await _attempt(conn, consumer_name, batch, poison, isolate=False, live=True)
+                outcome = await _attempt(conn, consumer_name, batch, poison, isolate=False, **mode)
         except _HandlerFailed:
             async with conn.transaction():
-                outcome = await _attempt(conn, consumer_name, batch, poison, isolate=True, live=True)
+                outcome = await _attempt(conn, consumer_name, batch, poison, isolate=True, **mode)
     outcome.count(consumer_name)  # once committed
     return [*poison, *((d.record, reason, detail) for d, reason, detail in outcome.failed)]
 
@@ -79,10 +88,10 @@ async def apply_in_transaction(conn: asyncpg.Connection, consumer_name: str, bat
 
 
 async def _attempt(conn: asyncpg.Connection, consumer_name: str, batch: list[Decoded], poison: list[Dead], *,
-                   isolate: bool, live: bool) -> Outcome:
-    if poison:
+                   isolate: bool, live: bool, parks: bool = True) -> Outcome:
+    if poison and live:
         await dead_letters.record_poison(conn, consumer_name, poison)
-    blocking = await dead_letters.open_for_keys(conn, consumer_name, batch) if live and batch else dead_letters.Blocking()
+    blocking = await dead_letters.open_for_keys(conn, consumer_name, batch) if live and batch else dead_letters.Blocking(parks=parks)
     outcome = await _apply_in(conn, consumer_name, batch, isolate=isolate, blocking=blocking)
     if live and (outcome.failed or outcome.parked):  # a redrive updates the rows it holds itself
         await dead_letters.record_failed_and_parked(conn, consumer_name, outcome.failed, outcome.parked)
@@ -91,13 +100,13 @@ async def _attempt(conn: asyncpg.Connection, consumer_name: str, batch: list[Dec
 
 async def apply_batch_retrying(
     pool: asyncpg.Pool, consumer_name: str, batch: list[Decoded], backoff: Backoff, give_up: Callable[[], bool],
-    poison: list[Dead] = (),
+    poison: list[Dead] = (), *, replay: bool = False,
 ) -> list[Dead]:
     """`apply_batch`, again after each transient fault (a failed attempt commits nothing),
     until it succeeds or `give_up()` says to stop: then the fault is raised."""
     while True:
         try:
-            return await apply_batch(pool, consumer_name, batch, poison)
+            return await apply_batch(pool, consumer_name, batch, poison, replay=replay)
         except Exception as exc:
             if not is_transient(exc) or give_up():
                 raise

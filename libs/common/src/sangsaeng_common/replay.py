@@ -98,7 +98,8 @@ async def _apply_retrying(pool: asyncpg.Pool, handlers: Handlers, decoded: list[
     batches applied at once, the database restarting) it is applied again, as live. A
     replay is run by hand and watched: it retries a while, then fails loudly rather than hang."""
     attempts = iter(range(REPLAY_ATTEMPTS - 1))
-    await apply_batch_retrying(pool, handlers.consumer, decoded, Backoff(0.05, 2.0), give_up=lambda: next(attempts, None) is None)
+    await apply_batch_retrying(pool, handlers.consumer, decoded, Backoff(0.05, 2.0), give_up=lambda: next(attempts, None) is None,
+                               replay=True)
 
 
 REPLAY_ATTEMPTS = 20
