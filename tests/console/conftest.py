@@ -19,7 +19,7 @@ from tests.support import TOKENS, Stack, free_port, url_for
 
 SCREENSHOTS = Path(os.environ.get("SANGSAENG_SCREENSHOTS", ".devstack/screenshots"))
 CHROMIUM = ("chromium", "chromedriver")
-SERVICE_ORDER = ("intake", "visits", "referrals", "loans", "audit")
+SERVICE_ORDER = ("intake", "visits", "referrals", "loans", "audit", "districts")
 
 
 @dataclass

@@ -187,7 +187,7 @@ async def test_staff_planner_officer_auditor_flows(console_stack: ConsoleStack, 
     sign_in(driver, site, "operator")
     await wait_for(driver, lambda d: "시스템 상태" in d.find_element(By.TAG_NAME, "h1").text, "the system's status")
     text = main_text(driver)
-    assert "정상" in text and text.count("준비됨") == 5 and "준비 안 됨" not in text
+    assert "정상" in text and text.count("준비됨") == 6 and "준비 안 됨" not in text
     assert "데이터베이스 정상" in text and "브로커 정상" in text  # each service's /ready
     assert "intake-timeline" in text and "sangsaeng.visits.events" in text  # a consumer group's lag per topic (/metrics)
     shoot(driver, "operator-status")

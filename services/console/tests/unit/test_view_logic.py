@@ -62,7 +62,9 @@ def test_paging_keeps_the_way_back() -> None:
 
 
 def test_role_navigation() -> None:
-    assert [i.path for i in navigation("planner")] == ["/planner/route", "/businesses"]
+    assert [i.path for i in navigation("planner")] == ["/planner/route", "/businesses", "/districts"]
+    assert {r for r in ("staff", "planner", "loan_officer", "auditor", "operator", "agency")
+            if any(i.path == "/districts" for i in navigation(r))} == {"staff", "planner", "auditor"}  # the districts API's readers
     assert home("loan_officer") == "/loans/queue" and home("auditor") == "/audit/verify" and home("operator") == "/ops"
     assert not any(i.path.startswith("/loans") for i in navigation("planner"))
     assert not any(i.path.startswith("/audit") for r in ("staff", "planner", "loan_officer") for i in navigation(r))

@@ -30,6 +30,9 @@ EVENTS = {
     "LoanWithdrawn": "융자 철회", "ReferralSent": "기관 연계", "ReferralHeld": "연계 보류", "ReferralAcknowledged": "기관 접수 확인",
     "ReferralCompleted": "연계 결과",
 }
+DISTRICT_STATES = {"proposed": "지정 신청", "under_review": "심사 중", "designated": "지정", "revoked": "지정 취소"}
+REVIEW_REASONS = {"submitted": "상인회 지정 신청", "below_rule": "점포 수 기준 미달", "staff": "센터 재심사"}
+ELIGIBILITY = {"designated_only": "지정 상점가만", "any_district": "지정 여부 무관"}
 SOURCES = {"intake": "접수", "visits": "방문", "loans": "융자", "referrals": "연계", "audit": "감사", "districts": "상점가"}
 DONGS = (  # Dongdaemun-gu's administrative dongs since 1 July 2025
     "용두동", "신설동", "제기동", "전농1동", "전농2동", "답십리1동", "답십리2동", "장안1동",

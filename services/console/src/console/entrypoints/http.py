@@ -287,6 +287,19 @@ def routes(app: FastAPI, console: Console) -> None:
         found = await console.api.call(api_role(session), "loans", "GET", "/rounds")
         return render(request, session, "rounds.html", rounds=found)
 
+    # ------------------------------------------------------------------ districts (staff, planner, auditor)
+    @router.get("/districts", response_class=HTMLResponse)
+    async def districts(request: Request, state: str = "", dong: str = "",
+                        session: Session = page("staff", "planner", "auditor")) -> Response:
+        found = await console.api.call(api_role(session), "districts", "GET", "/districts",
+                                       params={"state": state or None, "dong": dong or None})
+        return render(request, session, "districts.html", items=found, filters={"state": state, "dong": dong})
+
+    @router.get("/districts/{district_id}", response_class=HTMLResponse)
+    async def district(request: Request, district_id: uuid.UUID, session: Session = page("staff", "planner", "auditor")) -> Response:
+        context = await pages.district_page(console.api, api_role(session), district_id)
+        return render(request, session, "district.html", **context)
+
     @router.get("/loans/applications/{application_id}", response_class=HTMLResponse)
     async def application(request: Request, application_id: uuid.UUID, session: Session = page("loan_officer")) -> Response:
         context = await pages.application(console.api, api_role(session), application_id)

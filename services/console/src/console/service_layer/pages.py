@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from console.adapters.api import ApiError, Services
 
 SEOUL = ZoneInfo("Asia/Seoul")
-SERVICES = ("intake", "visits", "loans", "referrals", "audit")
+SERVICES = ("intake", "visits", "loans", "referrals", "audit", "districts")
 READY_PARTS = {"database": "데이터베이스", "broker": "브로커"}
 
 
@@ -105,6 +105,23 @@ async def application(api: Services, role: str, application_id: UUID) -> dict[st
     )
     program = next((p for p in programs if p["code"] == found.get("program")), None)
     return {"application": found, "program": program}
+
+
+async def district_page(api: Services, role: str, district_id: UUID) -> dict[str, Any]:
+    """A district with its member stores and the contests it entered (each contest's entries filtered to this district)."""
+    district, stores, contests = await asyncio.gather(
+        api.call(role, "districts", "GET", f"/districts/{district_id}"),
+        api.call(role, "districts", "GET", f"/districts/{district_id}/stores"),
+        api.call(role, "districts", "GET", "/contests"),
+    )
+    entries = await asyncio.gather(*(api.call(role, "districts", "GET", f"/contests/{c['id']}/entries") for c in contests))
+    entered = [{**entry, "contest": contest} for contest, found in zip(contests, entries, strict=True)
+               for entry in found if entry["district_id"] == str(district_id)]
+    return {
+        "district": district,
+        "stores": sorted(stores, key=lambda s: (s.get("left_on") is not None, not s.get("counts"), s.get("business_name") or "")),
+        "entries": sorted(entered, key=lambda e: e["entered_on"], reverse=True),
+    }
 
 
 def current_half(today: date) -> str:
