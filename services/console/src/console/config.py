@@ -96,4 +96,4 @@ class ConsoleSettings(BaseSettings):
     @property
     def service_urls(self) -> dict[str, str]:
         return {"intake": self.intake_url, "visits": self.visits_url, "loans": self.loans_url,
-                "referrals": self.referrals_url, "audit": self.audit_url}
+                "referrals": self.referrals_url, "audit": self.audit_url, "districts": self.districts_url}

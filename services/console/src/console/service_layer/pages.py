@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from console.adapters.api import ApiError, Services
 
 SEOUL = ZoneInfo("Asia/Seoul")
-SERVICES = ("intake", "visits", "loans", "referrals", "audit")
+SERVICES = ("intake", "visits", "loans", "referrals", "audit", "districts")
 READY_PARTS = {"database": "데이터베이스", "broker": "브로커"}
 
 
