@@ -32,12 +32,14 @@ async def business_card(api: Services, role: str, user_role: str, business_id: U
     business = await api.call(role, "intake", "GET", f"/businesses/{business_id}")
     wants_visits = user_role in ("staff", "planner", "auditor")
     wants_loans = user_role in ("staff", "loan_officer", "auditor")
-    timeline, directory, visits, loans, support = await asyncio.gather(
+    wants_consents = user_role == "staff"
+    timeline, directory, visits, loans, support, consents = await asyncio.gather(
         api.call(role, "intake", "GET", f"/businesses/{business_id}/timeline", params={"limit": 50}),
         _maybe(api.call(role, "visits", "GET", f"/businesses/{business_id}")) if wants_visits else _none(),
         _maybe(api.call(role, "visits", "GET", "/visits", params={"business_id": str(business_id)})) if wants_visits else _none(),
         _maybe(api.call(role, "loans", "GET", "/applications", params={"business_id": str(business_id)})) if wants_loans else _none(),
         _maybe(api.call(role, "intake", "GET", "/support-requests", params={"business_id": str(business_id), "limit": 10})),
+        _maybe(api.call(role, "intake", "GET", f"/businesses/{business_id}/consents")) if wants_consents else _none(),
     )
     visits = visits or []
     open_follow_ups = [
@@ -51,7 +53,20 @@ async def business_card(api: Services, role: str, user_role: str, business_id: U
         "open_follow_ups": sorted(open_follow_ups, key=lambda f: f["due_on"]),
         "applications": loans or [],
         "support_requests": (support or {}).get("items") or [],
+        "consents": (consents or {}).get("items") or [],
     }
+
+
+async def consent(api: Services, role: str, business_id: UUID, consent_id: UUID) -> dict[str, Any]:
+    """One consent of a business (intake lists them; it has no single-consent read). ApiError 404 if not there."""
+    business, consents = await asyncio.gather(
+        api.call(role, "intake", "GET", f"/businesses/{business_id}"),
+        api.call(role, "intake", "GET", f"/businesses/{business_id}/consents"),
+    )
+    found = next((c for c in consents["items"] if c["id"] == str(consent_id)), None)
+    if found is None:
+        raise ApiError("intake", 404, "No such consent")
+    return {"business": business, "consent": found}
 
 
 async def _none() -> None:
