@@ -31,8 +31,14 @@ def shoot(driver, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for label, width in (("phone", 390), ("desk", 1280)):
         driver.set_window_size(width, 900)
-        height = driver.execute_script("return Math.max(document.body.scrollHeight, 900)")
-        driver.set_window_size(width, min(height + 100, 6000))
+        for _ in range(5):  # the page reflows after a resize: grow the window until the whole page fits
+            fits = driver.execute_script(
+                "return [document.documentElement.scrollHeight, window.innerHeight, window.outerHeight - window.innerHeight]")
+            page, viewport, chrome = fits
+            if page <= viewport or viewport >= 6000:
+                break
+            driver.set_window_size(width, min(page + chrome, 6000))
+            time.sleep(0.1)
         driver.save_screenshot(str(SHOTS / f"{name}-{label}.png"))
     driver.set_window_size(1280, 900)
 

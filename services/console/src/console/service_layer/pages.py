@@ -15,7 +15,7 @@ from console.adapters.api import ApiError, Services
 
 SEOUL = ZoneInfo("Asia/Seoul")
 SERVICES = ("intake", "visits", "loans", "referrals", "audit", "districts")
-READY_PARTS = {"database": "데이터베이스", "broker": "브로커"}
+READY_PARTS = {"database": "데이터베이스", "broker": "브로커", "consumers": "소비자"}
 
 
 async def _maybe(call) -> Any:
@@ -151,11 +151,10 @@ async def system_status(api: Services) -> dict[str, Any]:
     async def one(service: str) -> dict[str, Any]:
         status: dict[str, Any] = {"service": service, "ready": False, "detail": "", "lag": [], "dead_letters": [], "backlog": None}
         try:
-            ready = await api.get_raw(service, "/ready")
+            ready, metrics = await asyncio.gather(api.get_raw(service, "/ready"), api.get_raw(service, "/metrics"))
             status["ready"] = ready.status_code == 200
             status["detail"] = ", ".join(f"{READY_PARTS.get(k, k)} {'정상' if v is True else '이상' if v is False else v}"
                                          for k, v in ready.json().items() if k != "status")
-            metrics = await api.get_raw(service, "/metrics")
         except Exception as exc:  # noqa: BLE001 - an unreachable service is what this page is for
             status["detail"] = f"응답 없음 ({type(exc).__name__})"
             return status
