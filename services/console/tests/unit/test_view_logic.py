@@ -130,3 +130,12 @@ def test_sign_in_returns_only_to_this_site() -> None:
     assert _safe_next("/businesses?dong=제기동") == "/businesses?dong=제기동"
     for outside in ("//evil.example", "/\\evil.example", "https://evil.example", "/login?next=/", "", "javascript:alert(1)"):
         assert _safe_next(outside) == "/", outside
+
+
+def test_moments_to_the_second_and_every_agency_named_in_korean() -> None:
+    from console.domain import labels
+    from sangsaeng_common.contracts.common import AgencyCode
+
+    assert korean_datetime("2025-05-11T15:30:09Z", seconds=True) == "2025년 5월 12일 00:30:09"
+    assert set(labels.AGENCIES) == {code.value for code in AgencyCode}
+    assert labels.label(labels.AGENCIES, "SEMAS") == "소상공인시장진흥공단"
