@@ -111,7 +111,10 @@ def test_operator_metrics_and_report_chart() -> None:
         '# TYPE consumer_lag gauge', 'consumer_lag{consumer="sangsaeng.loans",partition="0",topic="sangsaeng.intake.events"} 3.0',
         'consumer_lag{consumer="sangsaeng.loans",partition="1",topic="sangsaeng.intake.events"} 4.0',
         '# TYPE dead_letters_total counter', 'dead_letters_total{consumer="sangsaeng.loans",reason="undecodable"} 2.0',
-        '# TYPE outbox_backlog gauge', 'outbox_backlog{schema="loans"} 5.0', ""])
+        '# TYPE outbox_backlog gauge', 'outbox_backlog{schema="loans"} 5.0',
+        # what the page does not show is skipped before parsing (a busy service's HTTP histograms)
+        '# HELP http_request_duration_seconds Time', '# TYPE http_request_duration_seconds histogram',
+        'http_request_duration_seconds_bucket{le="0.1",route="/businesses"} 3.0', 'dead_letters_created{consumer="x"} 1.7e9', ""])
     parsed = parse_metrics(text)
     assert parsed["lag"] == [{"consumer": "sangsaeng.loans", "topic": "sangsaeng.intake.events", "lag": 7}]
     assert parsed["dead_letters"] == [{"consumer": "sangsaeng.loans", "reason": "undecodable", "count": 2}]
