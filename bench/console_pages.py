@@ -1,34 +1,49 @@
 """The console's pages under `make demo`'s data: each page's server time (p50/p99) and size, and each asset's.
 
-    .venv/bin/python bench/console_pages.py [--shops 4500 --bank 118 --fund 130] [--requests 300]
+    .venv/bin/python bench/console_pages.py [--shops 4500 --bank 118 --fund 130] [--requests 200]
+    .venv/bin/python bench/console_pages.py --console http://127.0.0.1:8006   # against `make run` (after `make demo`)
 
-Starts broker, PostgreSQL, every service and the console on free ports (sangsaeng_devstack.DevStack), plays the
-demo's half-year through the real APIs (a smaller one by default: the machine is shared), then signs in as each
-role and asks for each page `--requests` times, one at a time (so the time is the page's own, not a queue's)."""
+Without --console it starts broker, PostgreSQL, every service and the console on free ports
+(sangsaeng_devstack.DevStack) and plays the demo's half-year through the real APIs first (the whole one by
+default). Then it signs in as each role and asks for each page `--requests` times, one at a time (so the time is
+the page's own, not a queue's). "server" is the console's own time for the page, API calls included (its
+`Server-Timing` header); "round trip" is what the client waited, on the same machine. Sizes are the HTML as served
+(the console does not compress) and, for comparison, gzip -6 of it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
+import os
 import re
-import statistics
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 
-from sangsaeng_demo.cli import simulate
-from sangsaeng_demo.plan import make_plan
-from sangsaeng_devstack._util import free_port
-from sangsaeng_devstack.stack import SERVICES, DevStack
 from sangsaeng_devstack.tokens import DEV_TOKENS
 
 TOKENS = {role: token for token, role in DEV_TOKENS.items()}
+SEOUL = ZoneInfo("Asia/Seoul")
 ASSETS = ["/static/console.css", "/static/console.js", "/static/favicon.svg"]
 
 
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def server_ms(answer: httpx.Response) -> float:
+    found = re.search(r"app;dur=([0-9.]+)", answer.headers.get("server-timing", ""))
+    return float(found.group(1)) if found else float("nan")
+
+
 async def signed_in(base: str, user: str) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=base, timeout=60)
+    client = httpx.AsyncClient(base_url=base, timeout=120)
     form = await client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
     answer = await client.post("/login", data={"username": user, "password": f"{user}-dev-password", "csrf": csrf})
@@ -37,18 +52,101 @@ async def signed_in(base: str, user: str) -> httpx.AsyncClient:
 
 
 async def measure(client: httpx.AsyncClient, path: str, n: int) -> dict:
-    times, size, status = [], 0, 0
+    await client.get(path)  # warm: templates compiled, connections open
+    server, trip, size, zipped, status = [], [], 0, 0, 0
     for _ in range(n):
         started = time.perf_counter()
         answer = await client.get(path)
-        times.append((time.perf_counter() - started) * 1000)
-        size, status = len(answer.content), answer.status_code
-    times.sort()
-    return {"path": path, "n": n, "status": status, "bytes": size, "p50": statistics.median(times),
-            "p99": times[min(len(times) - 1, int(len(times) * 0.99))]}
+        trip.append((time.perf_counter() - started) * 1000)
+        server.append(server_ms(answer))
+        status = answer.status_code
+        size = len(answer.content)
+    zipped = len(gzip.compress(answer.content, 6))
+    return {"path": path, "n": n, "status": status, "bytes": size, "gzip": zipped,
+            "p50": percentile(server, 0.5), "p99": percentile(server, 0.99), "trip50": percentile(trip, 0.5), "trip99": percentile(trip, 0.99)}
+
+
+async def samples(urls: dict[str, str]) -> dict[str, str | None]:
+    """Ids to open pages with: a business with a consent, one of planner-01's visits, a disbursed application."""
+    staff = {"Authorization": f"Bearer {TOKENS['staff']}"}
+    async with httpx.AsyncClient(timeout=60) as api:
+        businesses = (await api.get(urls["intake"] + "/businesses", params={"limit": 50, "dong": "제기동"}, headers=staff)).json()["items"]
+        business, consent = businesses[0]["id"], None
+        for found in businesses:
+            items = (await api.get(urls["intake"] + f"/businesses/{found['id']}/consents", headers=staff)).json()["items"]
+            active = [c for c in items if c["active"]]
+            if active:
+                business, consent = found["id"], active[0]["id"]
+                break
+        visits = (await api.get(urls["visits"] + "/visits", params={"planner_id": "planner-01", "limit": 1},
+                                headers={"Authorization": f"Bearer {TOKENS['planner']}"})).json()
+        applications = (await api.get(urls["loans"] + "/applications", params={"limit": 1, "status": "disbursed"}, headers=staff)).json()
+        application, moment = (applications[0]["id"] if applications else None), None
+        if application:  # a moment in its history (the ledger's time: when the demo ran, not the simulated 2025 dates)
+            history = (await api.get(urls["audit"] + f"/applications/{application}",
+                                     headers={"Authorization": f"Bearer {TOKENS['auditor']}"})).json()["history"]
+            moment = datetime.fromisoformat(history[len(history) // 2]["time"]).astimezone(SEOUL).strftime("%Y-%m-%dT%H:%M:%S")
+    return {"business": business, "consent": consent, "visit": visits[0]["id"] if visits else None,
+            "visit_day": visits[0]["scheduled_for"] if visits else None, "application": application, "moment": moment}
+
+
+def plans(ids: dict[str, str | None], n: int) -> dict[str, list[tuple[str, int]]]:
+    business, heavy = ids["business"], max(10, n // 10)
+    staff = [("/businesses", n), ("/businesses?dong=제기동&stage=operating", n), ("/businesses?q=분식", n), (f"/businesses/{business}", n),
+             (f"/businesses/{business}/timeline", n), ("/businesses/new", n), (f"/businesses/{business}/loan", n),
+             (f"/businesses/{business}/erasure", n), ("/support-requests", n)]
+    if ids["consent"]:
+        staff.append((f"/businesses/{business}/consents/{ids['consent']}/withdraw", n))
+    planner = [(f"/planner/route?day={ids['visit_day']}", n), (f"/visits/{ids['visit']}/record", n)] if ids["visit"] else []
+    officer = [("/loans/queue", n), ("/loans/queue?status=disbursed", n), ("/loans/overdue", n), ("/loans/rounds", n)]
+    # the export goes by the events' own (CloudEvents) time, which is when the demo ran: this half-year's
+    now = datetime.now(SEOUL)
+    auditor = [("/audit/verify", heavy), ("/audit/report?period=2025H1", heavy),
+               (f"/audit/export?period={now.year}H{1 if now.month <= 6 else 2}", max(3, n // 50)), ("/audit/application", n)]
+    if ids["application"]:
+        officer.append((f"/loans/applications/{ids['application']}", n))
+        auditor += [(f"/audit/application?id={ids['application']}", n), (f"/audit/application?id={ids['application']}&at={ids['moment']}", n)]
+    return {"staff": staff, "planner": planner, "loan-officer": officer, "auditor": auditor, "operator": [("/ops", n)],
+            "agency-semas": [("/agency/referrals", n)]}
+
+
+async def run(console: str, urls: dict[str, str], n: int) -> list[dict]:
+    ids = await samples(urls)
+    rows = []
+    for user, pages in plans(ids, n).items():
+        client = await signed_in(console, user)
+        try:
+            for path, count in pages:
+                rows.append({"user": user, **await measure(client, path, count)})
+        finally:
+            await client.aclose()
+    async with httpx.AsyncClient(base_url=console) as anonymous:
+        rows.append({"user": "-", **await measure(anonymous, "/login", n)})
+        for asset in ASSETS:
+            rows.append({"user": "-", **await measure(anonymous, asset, 20)})
+    return rows
+
+
+def show(rows: list[dict]) -> None:
+    print("| user | page | requests | status | bytes | gzip | server p50 ms | server p99 ms | round trip p50 / p99 ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['user']} | `{r['path']}` | {r['n']} | {r['status']} | {r['bytes']:,} | {r['gzip']:,} | {r['p50']:.1f} | {r['p99']:.1f} "
+              f"| {r['trip50']:.1f} / {r['trip99']:.1f} |")
 
 
 async def main(args: argparse.Namespace) -> None:
+    if args.console:
+        urls = {s: os.environ.get(f"{s.upper()}_URL", f"http://127.0.0.1:{port}") for s, port in
+                (("intake", 8001), ("visits", 8002), ("loans", 8003), ("referrals", 8004), ("audit", 8005))}
+        show(await run(args.console, urls, args.requests))
+        return
+
+    from sangsaeng_demo.cli import simulate
+    from sangsaeng_demo.plan import make_plan
+    from sangsaeng_devstack._util import free_port
+    from sangsaeng_devstack.stack import SERVICES, DevStack
+
     stack = DevStack(services={s: free_port() for s in SERVICES}, broker_port=0, log_dir=Path(".devstack/bench-logs/console"))
     await stack.start()
     try:
@@ -56,52 +154,18 @@ async def main(args: argparse.Namespace) -> None:
         console = urls.pop("console")
         plan = make_plan(2025, shops=args.shops, bank=args.bank, fund=args.fund)
         started = time.monotonic()
-        result = await simulate({k: v for k, v in urls.items() if k in ("intake", "visits", "loans", "referrals", "audit")}, plan,
-                                tokens=TOKENS, show_progress=False)
-        print(f"demo data: {args.shops} shops, {args.bank + args.fund} applications in {time.monotonic() - started:.0f} s (ok={result.ok})")
-        async with httpx.AsyncClient(timeout=60) as api:
-            staff = {"Authorization": f"Bearer {TOKENS['staff']}"}
-            business = (await api.get(urls["intake"] + "/businesses", params={"limit": 1, "dong": "제기동"}, headers=staff)).json()["items"][0]["id"]
-            visit = (await api.get(urls["visits"] + "/visits", params={"planner_id": "planner-01", "limit": 1},
-                                   headers={"Authorization": f"Bearer {TOKENS['planner']}"})).json()[0]
-            application = (await api.get(urls["loans"] + "/applications", params={"limit": 1, "status": "disbursed"}, headers=staff)).json()
-            application = application[0]["id"] if application else None
-        n, heavy = args.requests, max(20, args.requests // 10)
-        plans = {
-            "staff": [("/businesses", n), ("/businesses?dong=제기동&stage=operating", n), (f"/businesses/{business}", n),
-                      ("/businesses/new", n), ("/support-requests", n)],
-            "planner": [(f"/planner/route?day={visit['scheduled_for']}", n), (f"/visits/{visit['id']}/record", n)],
-            "loan-officer": [("/loans/queue", n), ("/loans/queue?status=disbursed", n), ("/loans/overdue", n), ("/loans/rounds", n)]
-            + ([(f"/loans/applications/{application}", n)] if application else []),
-            "auditor": [("/audit/verify", heavy), ("/audit/report?period=2025H1", heavy),
-                        (f"/audit/application?id={application}&at=2025-06-30T18:00", n) if application else ("/audit/application", n)],
-            "operator": [("/ops", n)],
-        }
-        rows = []
-        for user, pages in plans.items():
-            client = await signed_in(console, user)
-            try:
-                for path, count in pages:
-                    await client.get(path)  # warm
-                    rows.append({"user": user, **await measure(client, path, count)})
-            finally:
-                await client.aclose()
-        async with httpx.AsyncClient(base_url=console) as anonymous:
-            rows.append({"user": "-", **await measure(anonymous, "/login", n)})
-            for asset in ASSETS:
-                answer = await anonymous.get(asset)
-                rows.append({"user": "-", "path": asset, "n": 1, "status": answer.status_code, "bytes": len(answer.content), "p50": 0, "p99": 0})
-        print(f"| user | page | requests | status | bytes | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|")
-        for r in rows:
-            print(f"| {r['user']} | `{r['path']}` | {r['n']} | {r['status']} | {r['bytes']:,} | {r['p50']:.1f} | {r['p99']:.1f} |")
+        result = await simulate(urls, plan, tokens=TOKENS, show_progress=False)
+        print(f"demo data: {args.shops:,} shops, {args.bank + args.fund} applications, in {time.monotonic() - started:.0f} s (ok={result.ok})")
+        show(await run(console, urls, args.requests))
     finally:
         stack.stop()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--shops", type=int, default=1500)
-    parser.add_argument("--bank", type=int, default=40)
-    parser.add_argument("--fund", type=int, default=43)
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--shops", type=int, default=4500)
+    parser.add_argument("--bank", type=int, default=118)
+    parser.add_argument("--fund", type=int, default=130)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--console", help="measure a running console (e.g. make run's http://127.0.0.1:8006) instead of starting one")
     asyncio.run(main(parser.parse_args()))

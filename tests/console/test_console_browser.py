@@ -4,8 +4,10 @@ auditor's flows of issue 16, with screenshots at phone (390 px) and desk (1280 p
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -21,6 +23,7 @@ SHOTS = SCREENSHOTS / "console"
 PLANNER = {"Authorization": "Bearer test-planner"}
 STAFF = {"Authorization": "Bearer test-staff"}
 OFFICER = {"Authorization": "Bearer test-loan-officer"}
+SEOUL = ZoneInfo("Asia/Seoul")
 
 
 def shoot(driver, name: str) -> None:
@@ -28,8 +31,14 @@ def shoot(driver, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for label, width in (("phone", 390), ("desk", 1280)):
         driver.set_window_size(width, 900)
-        height = driver.execute_script("return Math.max(document.body.scrollHeight, 900)")
-        driver.set_window_size(width, min(height + 100, 6000))
+        for _ in range(5):  # the page reflows after a resize: grow the window until the whole page fits
+            fits = driver.execute_script(
+                "return [document.documentElement.scrollHeight, window.innerHeight, window.outerHeight - window.innerHeight]")
+            page, viewport, chrome = fits
+            if page <= viewport or viewport >= 6000:
+                break
+            driver.set_window_size(width, min(page + chrome, 6000))
+            time.sleep(0.1)
         driver.save_screenshot(str(SHOTS / f"{name}-{label}.png"))
     driver.set_window_size(1280, 900)
 
@@ -107,6 +116,29 @@ async def test_staff_planner_officer_auditor_flows(console_stack: ConsoleStack, 
     driver.find_element(By.CSS_SELECTOR, "form[action$='/consents'] button").click()
     await wait_for(driver, lambda d: "제3자 제공 동의를 기록했습니다" in main_text(d), "the consent recorded")
     await wait_for(driver, lambda d: "ConsentGiven" in d.find_element(By.ID, "timeline").text or (d.refresh() and False), "ConsentGiven in the timeline")
+    # a second consent (중소기업중앙회), withdrawn again through the confirmation step; the SEMAS one stays
+    for box in driver.find_elements(By.CSS_SELECTOR, "input[name=agencies]"):
+        if box.get_attribute("value") == "KBIZ":
+            box.click()
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/consents'] button").click()
+    await wait_for(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "ul.consents li")) == 2, "both consents listed")
+    kbiz = next(li for li in driver.find_elements(By.CSS_SELECTOR, "ul.consents li") if "중소기업중앙회" in li.text)
+    assert "유효" in kbiz.text
+    kbiz.find_element(By.LINK_TEXT, "철회").click()
+    await wait_for(driver, lambda d: "동의 철회 확인" in d.find_element(By.TAG_NAME, "h1").text, "the withdrawal's confirmation")
+    confirm = main_text(driver)
+    assert "신설동 콘솔분식" in confirm and "중소기업중앙회" in confirm and "소상공인시장진흥공단" not in confirm
+    driver.find_element(By.CSS_SELECTOR, "form button.danger").click()  # not confirmed: the browser keeps the form
+    assert "동의 철회 확인" in driver.find_element(By.TAG_NAME, "h1").text
+    driver.find_element(By.NAME, "note").send_keys("전화로 철회 요청")
+    shoot(driver, "staff-consent-withdraw")
+    driver.find_element(By.CSS_SELECTOR, "input[name=confirm][value=withdraw]").click()
+    driver.find_element(By.CSS_SELECTOR, "form button.danger").click()
+    await wait_for(driver, lambda d: "동의 철회를 기록했습니다" in main_text(d), "the withdrawal recorded")
+    consents = {li.text.split(" · ")[1]: li.text for li in driver.find_elements(By.CSS_SELECTOR, "ul.consents li")}
+    assert "철회됨" in consents["중소기업중앙회"] and "유효" in consents["소상공인시장진흥공단"], consents
+    await wait_for(driver, lambda d: "ConsentWithdrawn" in d.find_element(By.ID, "timeline").text or (d.refresh() and False),
+                   "ConsentWithdrawn in the timeline")
     shoot(driver, "staff-business-card")
 
     # staff schedules a visit (the API; the console has no scheduling page): 신설동 is only planner-01's
@@ -159,6 +191,11 @@ async def test_staff_planner_officer_auditor_flows(console_stack: ConsoleStack, 
     shoot(driver, "officer-queue")
     driver.find_element(By.LINK_TEXT, "열기").click()
     assert "₩30,000,000" in main_text(driver) and "3천만원" in main_text(driver)
+    application_id = driver.current_url.split("?")[0].rsplit("/", 1)[-1]
+    # a moment when it was screened and not yet decided (the auditor looks at it below; whole seconds)
+    await asyncio.sleep(1.1)
+    before_decision = datetime.now(SEOUL).replace(microsecond=0)
+    await asyncio.sleep(1.1)
     driver.find_element(By.CSS_SELECTOR, "form[action$='/decision'] button").click()
     await wait_for(driver, lambda d: "승인했습니다" in main_text(d), "approved")
     driver.find_element(By.CSS_SELECTOR, "form[action$='/disbursement'] button").click()
@@ -182,12 +219,39 @@ async def test_staff_planner_officer_auditor_flows(console_stack: ConsoleStack, 
     assert "방문" in text and "융자 신청" in text
     assert driver.find_elements(By.CSS_SELECTOR, "svg.chart rect[height]:not([height='0.0'])"), "the chart has bars"
     shoot(driver, "auditor-report")
+    # the period's export, downloaded as a file: the ledger's lines, this business's events among them
+    driver.find_element(By.PARTIAL_LINK_TEXT, "원장 내보내기").click()
+    exported = driver.downloads / f"sangsaeng-ledger-{period}.jsonl"
+    await wait_for(driver, lambda d: exported.exists() and exported.stat().st_size > 0, f"the download {exported.name}")
+    lines = [json.loads(line) for line in exported.read_text(encoding="utf-8").splitlines()]
+    ours = {e["type"].split(".")[2] for e in lines if e["subject"] == business_id}
+    assert {"BusinessRegistered", "ConsentWithdrawn", "VisitRecorded", "LoanSubmitted", "LoanApproved"} <= ours, ours
+    assert all(e["time"][:4] == str(today.year) and e["hash"] and e["event_id"] for e in lines)
+    assert [e["position"] for e in lines] == sorted(e["position"] for e in lines), "in ledger order"
+
+    # the application as it stood: now (disbursed), and at a moment before its decision (awaiting it)
+    driver.get(site.url(f"/businesses/{business_id}"))
+    driver.find_element(By.CSS_SELECTOR, f"main a[href='/audit/application?id={application_id}']").click()
+    await wait_for(driver, lambda d: (d.refresh() or True) and "집행" in d.find_element(By.CSS_SELECTOR, "#as-of h2").text,
+                   "the application disbursed, from the ledger")
+    now_text = main_text(driver)
+    assert "₩30,000,000" in now_text and "융자 승인" in now_text and "융자 집행" in now_text
+    driver.execute_script(f"document.querySelector('input[name=at]').value = '{before_decision:%Y-%m-%dT%H:%M:%S}'")
+    driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    await wait_for(driver, lambda d: "기준" in d.find_element(By.CSS_SELECTOR, "#as-of h2").text and "at=" in d.current_url, "the earlier moment")
+    then = driver.find_element(By.ID, "as-of").text
+    heading = driver.find_element(By.CSS_SELECTOR, "#as-of h2").text
+    assert f"{before_decision.year}년 {before_decision.month}월 {before_decision.day}일 {before_decision:%H:%M:%S} 기준" in heading, heading
+    assert "결정 대기" in heading and "융자 심사" in then and "요건 충족" in then
+    assert "융자 승인" not in then and "융자 집행" not in then
+    shoot(driver, "auditor-application-at")
 
     # --- operator: one page that tells whether the system is healthy
     sign_in(driver, site, "operator")
     await wait_for(driver, lambda d: "시스템 상태" in d.find_element(By.TAG_NAME, "h1").text, "the system's status")
     text = main_text(driver)
     assert "정상" in text and text.count("준비됨") == 6 and "준비 안 됨" not in text
+    assert "districts" in [h.text.split()[0] for h in driver.find_elements(By.CSS_SELECTOR, "main section.card h2")]
     assert "데이터베이스 정상" in text and "브로커 정상" in text  # each service's /ready
     assert "intake-timeline" in text and "sangsaeng.visits.events" in text  # a consumer group's lag per topic (/metrics)
     shoot(driver, "operator-status")

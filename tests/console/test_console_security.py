@@ -14,7 +14,8 @@ from tests.support import valid_registration_number
 pytestmark = pytest.mark.integration
 PAGES = ["/", "/businesses", "/businesses/new", "/support-requests", "/planner/route", "/loans/queue", "/loans/overdue",
          "/loans/rounds", "/audit/verify", "/audit/report", "/audit/application", "/ops", "/agency/referrals",
-         "/businesses/0197a0c4-5e2b-7c3e-9a51-2f1d3c4b5a69"]
+         "/businesses/0197a0c4-5e2b-7c3e-9a51-2f1d3c4b5a69", "/audit/export?period=2025H1",
+         "/businesses/0197a0c4-5e2b-7c3e-9a51-2f1d3c4b5a69/consents/0197a0c6-2222-7abc-8def-000000000002/withdraw"]
 
 
 def csrf_of(html: str) -> str:
@@ -81,12 +82,31 @@ async def test_console_security(console_stack: ConsoleStack) -> None:
         assert posted.status_code == 303
         card = await staff.get(f"/businesses/{business_id}")
         assert "&lt;img src=x onerror=alert(1)&gt;메모" in card.text and "<img src=x" not in card.text
+        # consent withdrawal: the confirmation step is the server's too, and its form needs the CSRF token
+        given = await staff.post(f"/businesses/{business_id}/consents",
+                                 data={"agencies": "KOSME", "signed_by": "<i>김바른</i>", "csrf": csrf_of(card.text)})
+        assert given.status_code == 303
+        card = await staff.get(f"/businesses/{business_id}")
+        withdraw_path = re.search(r'href="(/businesses/[^"]+/consents/[^"]+/withdraw)"', card.text).group(1)
+        confirm = await staff.get(withdraw_path)
+        assert "&lt;i&gt;김바른&lt;/i&gt;" in confirm.text and "<i>김바른" not in confirm.text
+        assert (await staff.post(withdraw_path, data={"confirm": "withdraw"})).status_code == 403
+        unconfirmed = await staff.post(withdraw_path, data={"csrf": csrf_of(confirm.text)})
+        assert unconfirmed.status_code == 303 and unconfirmed.headers["location"] == withdraw_path
+        assert "유효" in (await staff.get(f"/businesses/{business_id}")).text, "nothing withdrawn without the confirmation"
+        assert (await planner.get(withdraw_path)).status_code == 403
+        done = await staff.post(withdraw_path, data={"confirm": "withdraw", "csrf": csrf_of(confirm.text)})
+        assert done.status_code == 303 and "notice=" in done.headers["location"]
+        again = await staff.post(withdraw_path, data={"confirm": "withdraw", "csrf": csrf_of(confirm.text)})
+        assert again.status_code == 303  # once withdrawn, a second withdrawal says so (intake's 409), no error page
+        assert "이미 철회된 동의입니다" in (await staff.get(again.headers["location"])).text
+
         # a wrong registration number comes back beside its field, from the console's check
         bad = await staff.post("/businesses", data={**body, "registration_number": "220-81-62518", "csrf": csrf_of(page.text)})
         assert bad.status_code == 422 and "검증번호가 맞지 않습니다" in bad.text
 
         # a planner cannot open the loan officer's pages (a Korean message, no trace) …
-        for path in ("/loans/queue", "/loans/rounds", "/loans/overdue", "/audit/verify", "/ops"):
+        for path in ("/loans/queue", "/loans/rounds", "/loans/overdue", "/audit/verify", "/audit/export?period=2025H1", "/ops"):
             answer = await planner.get(path)
             assert answer.status_code == 403 and "권한이 없습니다" in answer.text and "Traceback" not in answer.text, path
         # … and the API refuses the planner's token too

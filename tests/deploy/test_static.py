@@ -42,12 +42,14 @@ KUBERNETES_VERSION = "1.33"
 # named in the manifests may lack its package only while it is being built (audit).
 PORTS = {"intake": 8001, "visits": 8002, "loans": 8003, "referrals": 8004, "audit": 8005, "districts": 8007}
 MAY_BE_MISSING = {"audit"}
+# The web console: deployed beside them, with no schema, topic or consumer group of its own.
+CONSOLE_PORT = 8006
 
 # Settings that deployment sets for Kafka authentication (secure profile, Strimzi users)
 # before sangsaeng_common reads them; see test_kafka_security_settings_are_read.
 KAFKA_SECURITY_SETTINGS = {"KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"}
 # Secrets that the prod overlay expects the operator to create (README, operator's section).
-PROD_EXTERNAL_SECRETS = {"sangsaeng-db-passwords", "sangsaeng-postgres-admin", "sangsaeng-auth"}
+PROD_EXTERNAL_SECRETS = {"sangsaeng-db-passwords", "sangsaeng-postgres-admin", "sangsaeng-auth", "sangsaeng-console-secrets"}
 STOP_BUDGET_S = 15  # service.run waits this long for its components to stop
 
 
@@ -56,8 +58,8 @@ STOP_BUDGET_S = 15  # service.run waits this long for its components to stop
 
 def code_services() -> list[str]:
     """Packages under services/ that run as `python -m <name>` with a service definition (database schema,
-    topics, consumer groups). The console (API_CLIENTS) has none of those: it only calls the others' APIs,
-    and its compose/deploy entries are not yet written (issue 16's report says so)."""
+    topics, consumer groups). The console (API_CLIENTS) has none of those: it only calls the others' APIs;
+    its compose and deploy/ entries are checked by the console's own tests below."""
     from sangsaeng_devstack.stack import API_CLIENTS
 
     return sorted(p.parent.name for p in ROOT.glob("services/*/src/*/__main__.py") if p.parent.name not in API_CLIENTS)
@@ -204,7 +206,15 @@ def by_name(overlay: str, kind: str) -> dict[str, dict]:
 
 
 def service_deployments(overlay: str) -> dict[str, dict]:
+    """Every Deployment of a service, the console's too."""
     return {n: d for n, d in by_name(overlay, "Deployment").items() if d["metadata"]["labels"].get("app.kubernetes.io/component") == "service"}
+
+
+def data_service_deployments(overlay: str) -> dict[str, dict]:
+    """The services with a schema and topics of their own (all but the console)."""
+    from sangsaeng_devstack.stack import API_CLIENTS
+
+    return {n: d for n, d in service_deployments(overlay).items() if n not in API_CLIENTS}
 
 
 def container_env(overlay: str, deployment: dict) -> dict[str, object]:
@@ -466,7 +476,7 @@ def check_custom_resource(overlay: str, doc: dict) -> None:
             assert ref["name"] in by_name(overlay, "Secret") or ref["name"] in users, where
     elif kind == "ServiceMonitor":
         assert doc["apiVersion"] == "monitoring.coreos.com/v1"
-        assert set(spec["selector"]["matchExpressions"][0]["values"]) == manifest_services()
+        assert set(spec["selector"]["matchExpressions"][0]["values"]) == manifest_services() | {"console"}
         assert spec["endpoints"][0]["path"] == "/metrics"
     else:
         pytest.fail(f"{where}: no schema and no structural check for this kind")
@@ -475,16 +485,17 @@ def check_custom_resource(overlay: str, doc: dict) -> None:
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_kubernetes_runs_every_service_and_only_those(overlay):
     deployments = service_deployments(overlay)
-    assert set(deployments) == manifest_services()
+    assert set(deployments) == manifest_services() | {"console"}
+    ports = {**PORTS, "console": CONSOLE_PORT}
     services = by_name(overlay, "Service")
     pdbs = {d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] for d in of_kind(overlay, "PodDisruptionBudget")}
     for name, deployment in deployments.items():
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert container["args"] == ["serve"]
         assert container["image"].split("/")[-1].split(":")[0] == name
-        assert container["ports"][0]["containerPort"] == PORTS[name]
-        assert container_env(overlay, deployment)["HTTP_PORT"] == str(PORTS[name])
-        assert services[name]["spec"]["ports"][0]["port"] == PORTS[name]
+        assert container["ports"][0]["containerPort"] == ports[name]
+        assert container_env(overlay, deployment)["HTTP_PORT"] == str(ports[name])
+        assert services[name]["spec"]["ports"][0]["port"] == ports[name]
         assert name in pdbs, f"{name} has no PodDisruptionBudget"
 
 
@@ -512,7 +523,7 @@ def test_kubernetes_settings_and_secrets(overlay):
     users = set(by_name(overlay, "KafkaUser"))
     external = PROD_EXTERNAL_SECRETS if overlay == "prod" else set()
     required = {n.upper() for n, f in ServiceSettings.model_fields.items() if f.is_required()} - {"SERVICE_NAME"}
-    for name, deployment in service_deployments(overlay).items():
+    for name, deployment in data_service_deployments(overlay).items():
         env = container_env(overlay, deployment)
         expanded = {var for value in env.values() if isinstance(value, str) for var in re.findall(r"\$\(([A-Z_]+)\)", value)}
         assert set(env) - expanded <= known, f"{name}: {sorted(set(env) - expanded - known)} not read by the code"
@@ -543,6 +554,39 @@ def test_kubernetes_settings_and_secrets(overlay):
         passwords = next(s for n, s in generated.items() if n.startswith("sangsaeng-db-passwords"))
         assert {f"SANGSAENG_DB_PASSWORD_{s.upper()}" for s in manifest_services()} | {
             f"SANGSAENG_DB_PASSWORD_{s.upper()}_OWNER" for s in SEPARATE_OWNER} == set(passwords["data"])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_kubernetes_console_has_no_database_and_its_secrets_come_from_secrets(overlay):
+    import base64
+
+    from console.adapters.live import GROUP_PREFIX
+    from console.config import DEV_USERS, ConsoleSettings
+
+    deployment = service_deployments(overlay)["console"]
+    env = container_env(overlay, deployment)
+    known = {n.upper() for n in ConsoleSettings.model_fields} | KAFKA_SECURITY_SETTINGS | tracing.ENVIRONMENT
+    # what sangsaeng-common gives every service that the console does not read: harmless, listed
+    shared = {"TOPIC_PARTITIONS", "EVENTS_FEED_URL", "SANGSAENG_DB_HOST", "SANGSAENG_DATABASE"}
+    assert set(env) - shared <= known, sorted(set(env) - shared - known)
+    assert "DATABASE_URL" not in env and "MIGRATION_DATABASE_URL" not in env
+    assert not deployment["spec"]["template"]["spec"].get("initContainers"), "nothing to migrate"
+    called = ConsoleSettings().service_urls  # every service the console calls, at its Kubernetes Service
+    assert {s: env[f"{s.upper()}_URL"] for s in called} == {s: f"http://{s}:{PORTS[s]}" for s in called}
+    assert env["CONSOLE_COOKIE_SECURE"] == ("false" if overlay == "dev" else "true")
+    secrets = by_name(overlay, "Secret")
+    external = PROD_EXTERNAL_SECRETS if overlay == "prod" else set()
+    for key in ("CONSOLE_SECRET_KEY", "CONSOLE_USERS", "AUTH_TOKENS"):  # never a literal in a manifest
+        ref = env[key]["secretKeyRef"]
+        assert ref["name"] in set(secrets) | external and not ref.get("optional"), key
+    users = by_name(overlay, "KafkaUser")
+    assert env["KAFKA_SASL_USERNAME"] == "sangsaeng-console" and env["KAFKA_SASL_PASSWORD"]["secretKeyRef"]["name"] in users
+    assert GROUP_PREFIX == "sangsaeng.console.live."
+    if overlay == "dev":  # the development users of README, no others
+        generated = secrets[env["CONSOLE_USERS"]["secretKeyRef"]["name"]]
+        assert json.loads(base64.b64decode(generated["data"]["CONSOLE_USERS"])) == DEV_USERS
+    else:
+        assert "sangsaeng-console-secrets" not in secrets, "prod users and key are created by the operator, never generated"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -579,7 +623,10 @@ def test_kubernetes_users_grant_each_principal_only_its_own_topics(overlay):
     for code in AgencyCode:
         user = f"agency-{code.value.lower().replace('_', '-')}"
         assert grants(user) == {"write": set(), "read": {agency_topic(code)}, "group": set(), "group-prefix": {f"agency-{code.value}-"}, "other": set()}
-    extra = set(users) - {f"sangsaeng-{s}" for s in manifest_services()} - {f"agency-{c.value.lower().replace('_', '-')}" for c in AgencyCode}
+    # the console reads the events topics (live pages) in groups of its own, and writes nothing
+    assert grants("sangsaeng-console") == {"write": set(), "read": all_events_topics(), "group": set(),
+                                           "group-prefix": {"sangsaeng.console.live."}, "other": set()}
+    extra = set(users) - {f"sangsaeng-{s}" for s in manifest_services() | {"console"}} - {f"agency-{c.value.lower().replace('_', '-')}" for c in AgencyCode}
     for user in extra:  # only KEDA's lag reader, and it may only describe
         assert user == "keda-lag-reader" and overlay == "prod"
         assert all(set(a["operations"]) == {"Describe"} for a in users[user]["spec"]["authorization"]["acls"])

@@ -51,7 +51,11 @@ def build(settings: ConsoleSettings | None = None) -> FastAPI:
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")
-        PAGE_SECONDS.labels(getattr(route, "path", "other")).observe(time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        PAGE_SECONDS.labels(getattr(route, "path", "other")).observe(seconds)
+        # the page's own server time (the API calls included), for the browser's devtools and bench/console_pages.py;
+        # a streamed answer (export, live) counts until its first byte
+        response.headers.setdefault("Server-Timing", f"app;dur={seconds * 1000:.1f}")
         response.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                                     "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

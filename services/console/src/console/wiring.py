@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -49,6 +50,8 @@ class Console:
             "kdate": formatting.korean_date, "kdatetime": formatting.korean_datetime, "won": formatting.won,
             "won_short": formatting.won_short, "regno": formatting.registration_number, "percent": formatting.percent,
             "L": labels, "label": labels.label, "field_error": field_error,
+            # a fresh Idempotency-Key per rendered form: a double tap sends the same key, so the API records once
+            "new_key": lambda: str(uuid.uuid4()),
         }
         self.templates.globals.update(self.helpers)
 

@@ -113,7 +113,10 @@ def test_operator_metrics_and_report_chart() -> None:
         '# TYPE consumer_lag gauge', 'consumer_lag{consumer="sangsaeng.loans",partition="0",topic="sangsaeng.intake.events"} 3.0',
         'consumer_lag{consumer="sangsaeng.loans",partition="1",topic="sangsaeng.intake.events"} 4.0',
         '# TYPE dead_letters_total counter', 'dead_letters_total{consumer="sangsaeng.loans",reason="undecodable"} 2.0',
-        '# TYPE outbox_backlog gauge', 'outbox_backlog{schema="loans"} 5.0', ""])
+        '# TYPE outbox_backlog gauge', 'outbox_backlog{schema="loans"} 5.0',
+        # what the page does not show is skipped before parsing (a busy service's HTTP histograms)
+        '# HELP http_request_duration_seconds Time', '# TYPE http_request_duration_seconds histogram',
+        'http_request_duration_seconds_bucket{le="0.1",route="/businesses"} 3.0', 'dead_letters_created{consumer="x"} 1.7e9', ""])
     parsed = parse_metrics(text)
     assert parsed["lag"] == [{"consumer": "sangsaeng.loans", "topic": "sangsaeng.intake.events", "lag": 7}]
     assert parsed["dead_letters"] == [{"consumer": "sangsaeng.loans", "reason": "undecodable", "count": 2}]
@@ -132,3 +135,12 @@ def test_sign_in_returns_only_to_this_site() -> None:
     assert _safe_next("/businesses?dong=제기동") == "/businesses?dong=제기동"
     for outside in ("//evil.example", "/\\evil.example", "https://evil.example", "/login?next=/", "", "javascript:alert(1)"):
         assert _safe_next(outside) == "/", outside
+
+
+def test_moments_to_the_second_and_every_agency_named_in_korean() -> None:
+    from console.domain import labels
+    from sangsaeng_common.contracts.common import AgencyCode
+
+    assert korean_datetime("2025-05-11T15:30:09Z", seconds=True) == "2025년 5월 12일 00:30:09"
+    assert set(labels.AGENCIES) == {code.value for code in AgencyCode}
+    assert labels.label(labels.AGENCIES, "SEMAS") == "소상공인시장진흥공단"

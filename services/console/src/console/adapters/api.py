@@ -48,7 +48,7 @@ class Services:
         await self.client.aclose()
 
     async def call(self, role: str | None, service: str, method: str, path: str, *, params: dict[str, Any] | None = None,
-                   json: Any = None, idempotency_key: str | None = None, raw: bool = False) -> Any:
+                   json: Any = None, idempotency_key: str | None = None) -> Any:
         headers = {}
         if role is not None:
             token = self.role_tokens.get(role)
@@ -71,9 +71,30 @@ class Services:
             raise ApiError(service, response.status_code, str(problem.get("title") or response.reason_phrase),
                            str(problem.get("detail") or ""), _fields(problem) if isinstance(problem, dict) else {},
                            float(retry) if retry and retry.replace(".", "", 1).isdigit() else None)
-        if raw:
-            return response
         return response.json() if response.content else None
+
+    async def open_stream(self, role: str, service: str, method: str, path: str, *, params: dict[str, Any] | None = None) -> httpx.Response:
+        """A response whose body is still to be read (`aiter_bytes`; the caller closes it), or ApiError."""
+        token = self.role_tokens.get(role)
+        if token is None:
+            raise ApiError(service, 403, "이 역할로 쓸 수 있는 API 토큰이 설정되지 않았습니다", role)
+        clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        request = self.client.build_request(method, self.urls[service] + path, params=clean, headers={"Authorization": f"Bearer {token}"})
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise ApiError(service, 0, f"{service} 서비스에 연결할 수 없습니다", str(exc)) from None
+        if response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {}
+            problem = problem if isinstance(problem, dict) else {}
+            raise ApiError(service, response.status_code, str(problem.get("title") or response.reason_phrase),
+                           str(problem.get("detail") or ""), _fields(problem))
+        return response
 
     async def call_until_known(self, role: str, service: str, method: str, path: str, *, json: Any, idempotency_key: str,
                                unknown_field: str, wait_s: float) -> Any:

@@ -29,15 +29,15 @@ def korean_date(value: date | datetime | str | None, *, weekday: bool = False) -
     return f"{text} ({_WEEKDAYS[day.weekday()]})" if weekday else text
 
 
-def korean_datetime(value: datetime | str | None) -> str:
-    """A moment in Seoul's time: 2025년 5월 12일 14:05."""
+def korean_datetime(value: datetime | str | None, *, seconds: bool = False) -> str:
+    """A moment in Seoul's time: 2025년 5월 12일 14:05 (with `seconds`, 14:05:09)."""
     moment = _as_date(value)
     if moment is None:
         return "—"
     if not isinstance(moment, datetime):
         return korean_date(moment)
     local = moment.astimezone(SEOUL) if moment.tzinfo else moment
-    return f"{korean_date(local)} {local:%H:%M}"
+    return f"{korean_date(local)} {local:%H:%M:%S}" if seconds else f"{korean_date(local)} {local:%H:%M}"
 
 
 def won(amount: int | None) -> str:

@@ -33,6 +33,10 @@ EVENTS = {
 DISTRICT_STATES = {"proposed": "지정 신청", "under_review": "심사 중", "designated": "지정", "revoked": "지정 취소"}
 REVIEW_REASONS = {"submitted": "상인회 지정 신청", "below_rule": "점포 수 기준 미달", "staff": "센터 재심사"}
 ELIGIBILITY = {"designated_only": "지정 상점가만", "any_district": "지정 여부 무관"}
+AGENCIES = {
+    "SEOUL_CREDIT_GUARANTEE": "서울신용보증재단", "SEMAS": "소상공인시장진흥공단", "KOSME": "중소벤처기업진흥공단",
+    "KBIZ": "중소기업중앙회", "EMPLOYMENT_INSURANCE": "근로복지공단", "DDM_CHAMBER": "동대문구상공회", "SB_FEDERATION": "소상공인연합회",
+}
 SOURCES = {"intake": "접수", "visits": "방문", "loans": "융자", "referrals": "연계", "audit": "감사", "districts": "상점가"}
 DONGS = (  # Dongdaemun-gu's administrative dongs since 1 July 2025
     "용두동", "신설동", "제기동", "전농1동", "전농2동", "답십리1동", "답십리2동", "장안1동",

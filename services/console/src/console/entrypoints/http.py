@@ -14,6 +14,7 @@ from urllib.parse import quote
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from console.adapters.api import ApiError
@@ -192,6 +193,26 @@ def routes(app: FastAPI, console: Console) -> None:
                                idempotency_key=str(form.get("idempotency_key") or uuid.uuid4()))
         return RedirectResponse(f"/businesses/{business_id}?notice=" + quote("제3자 제공 동의를 기록했습니다"), status_code=303)
 
+    @router.get("/businesses/{business_id}/consents/{consent_id}/withdraw", response_class=HTMLResponse)
+    async def withdrawal_confirm(request: Request, business_id: uuid.UUID, consent_id: uuid.UUID, session: Session = page("staff")) -> Response:
+        context = await pages.consent(console.api, api_role(session), business_id, consent_id)
+        return render(request, session, "consent_withdraw.html", **context, idempotency_key=str(uuid.uuid4()))
+
+    @router.post("/businesses/{business_id}/consents/{consent_id}/withdraw")
+    async def withdraw(request: Request, business_id: uuid.UUID, consent_id: uuid.UUID, session: Session = page("staff")) -> Response:
+        form = await request.form()
+        if form.get("confirm") != "withdraw":  # the confirmation step was skipped: show it again
+            return RedirectResponse(f"/businesses/{business_id}/consents/{consent_id}/withdraw", status_code=303)
+        body = {"note": str(form.get("note") or "").strip() or None}
+        try:
+            await console.api.call(api_role(session), "intake", "POST", f"/businesses/{business_id}/consents/{consent_id}/withdraw",
+                                   json=body, idempotency_key=str(form.get("idempotency_key") or uuid.uuid4()))
+        except ApiError as error:
+            if error.status != 409:
+                raise
+            return RedirectResponse(f"/businesses/{business_id}?notice=" + quote("이미 철회된 동의입니다"), status_code=303)
+        return RedirectResponse(f"/businesses/{business_id}?notice=" + quote("동의 철회를 기록했습니다"), status_code=303)
+
     @router.get("/businesses/{business_id}/erasure", response_class=HTMLResponse)
     async def erasure_confirm(request: Request, business_id: uuid.UUID, session: Session = page("staff")) -> Response:
         found = await console.api.call(api_role(session), "intake", "GET", f"/businesses/{business_id}")
@@ -355,10 +376,12 @@ def routes(app: FastAPI, console: Console) -> None:
 
     @router.get("/audit/export")
     async def export(period: str = "", session: Session = page("auditor")) -> Response:
-        response = await console.api.call(api_role(session), "audit", "GET", "/events", params={"period": period or None}, raw=True)
+        """The ledger's events of a period as a JSON Lines file, streamed through from audit (never held whole)."""
+        response = await console.api.open_stream(api_role(session), "audit", "GET", "/events", params={"period": period or None})
         name = f"sangsaeng-ledger-{period or 'all'}.jsonl"
-        return Response(response.content, media_type="application/x-ndjson",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"', "Event-Count": response.headers.get("Event-Count", "")})
+        return StreamingResponse(response.aiter_bytes(), media_type="application/x-ndjson", background=BackgroundTask(response.aclose),
+                                 headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
+                                          "Event-Count": response.headers.get("Event-Count", "")})
 
     @router.get("/audit/application", response_class=HTMLResponse)
     async def application_at(request: Request, id: str = "", at: str = "", session: Session = page("auditor")) -> Response:

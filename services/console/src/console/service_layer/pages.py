@@ -15,7 +15,7 @@ from console.adapters.api import ApiError, Services
 
 SEOUL = ZoneInfo("Asia/Seoul")
 SERVICES = ("intake", "visits", "loans", "referrals", "audit", "districts")
-READY_PARTS = {"database": "데이터베이스", "broker": "브로커"}
+READY_PARTS = {"database": "데이터베이스", "broker": "브로커", "consumers": "소비자"}
 
 
 async def _maybe(call) -> Any:
@@ -32,12 +32,14 @@ async def business_card(api: Services, role: str, user_role: str, business_id: U
     business = await api.call(role, "intake", "GET", f"/businesses/{business_id}")
     wants_visits = user_role in ("staff", "planner", "auditor")
     wants_loans = user_role in ("staff", "loan_officer", "auditor")
-    timeline, directory, visits, loans, support = await asyncio.gather(
+    wants_consents = user_role == "staff"
+    timeline, directory, visits, loans, support, consents = await asyncio.gather(
         api.call(role, "intake", "GET", f"/businesses/{business_id}/timeline", params={"limit": 50}),
         _maybe(api.call(role, "visits", "GET", f"/businesses/{business_id}")) if wants_visits else _none(),
         _maybe(api.call(role, "visits", "GET", "/visits", params={"business_id": str(business_id)})) if wants_visits else _none(),
         _maybe(api.call(role, "loans", "GET", "/applications", params={"business_id": str(business_id)})) if wants_loans else _none(),
         _maybe(api.call(role, "intake", "GET", "/support-requests", params={"business_id": str(business_id), "limit": 10})),
+        _maybe(api.call(role, "intake", "GET", f"/businesses/{business_id}/consents")) if wants_consents else _none(),
     )
     visits = visits or []
     open_follow_ups = [
@@ -51,7 +53,20 @@ async def business_card(api: Services, role: str, user_role: str, business_id: U
         "open_follow_ups": sorted(open_follow_ups, key=lambda f: f["due_on"]),
         "applications": loans or [],
         "support_requests": (support or {}).get("items") or [],
+        "consents": (consents or {}).get("items") or [],
     }
+
+
+async def consent(api: Services, role: str, business_id: UUID, consent_id: UUID) -> dict[str, Any]:
+    """One consent of a business (intake lists them; it has no single-consent read). ApiError 404 if not there."""
+    business, consents = await asyncio.gather(
+        api.call(role, "intake", "GET", f"/businesses/{business_id}"),
+        api.call(role, "intake", "GET", f"/businesses/{business_id}/consents"),
+    )
+    found = next((c for c in consents["items"] if c["id"] == str(consent_id)), None)
+    if found is None:
+        raise ApiError("intake", 404, "No such consent")
+    return {"business": business, "consent": found}
 
 
 async def _none() -> None:
@@ -153,11 +168,10 @@ async def system_status(api: Services) -> dict[str, Any]:
     async def one(service: str) -> dict[str, Any]:
         status: dict[str, Any] = {"service": service, "ready": False, "detail": "", "lag": [], "dead_letters": [], "backlog": None}
         try:
-            ready = await api.get_raw(service, "/ready")
+            ready, metrics = await asyncio.gather(api.get_raw(service, "/ready"), api.get_raw(service, "/metrics"))
             status["ready"] = ready.status_code == 200
             status["detail"] = ", ".join(f"{READY_PARTS.get(k, k)} {'정상' if v is True else '이상' if v is False else v}"
                                          for k, v in ready.json().items() if k != "status")
-            metrics = await api.get_raw(service, "/metrics")
         except Exception as exc:  # noqa: BLE001 - an unreachable service is what this page is for
             status["detail"] = f"응답 없음 ({type(exc).__name__})"
             return status
@@ -171,11 +185,25 @@ async def system_status(api: Services) -> dict[str, Any]:
             "total_dead_letters": sum(row["count"] for s in services for row in s["dead_letters"])}
 
 
+OPS_METRICS = ("consumer_lag", "dead_letters_total", "outbox_backlog")
+
+
+def _ops_lines(text: str) -> str:
+    """Only the families this page shows: a busy service's /metrics is mostly HTTP histograms, and parsing all
+    of it (pure Python) was most of the page's time."""
+    kept = []
+    for line in text.splitlines():
+        name = line.split()[2] if line.startswith("# ") and len(line.split()) > 2 else line
+        if name.startswith(OPS_METRICS):
+            kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
 def parse_metrics(text: str) -> dict[str, Any]:
     lag: dict[tuple[str, str], float] = {}
     dead: list[dict[str, Any]] = []
     backlog = None
-    for family in text_string_to_metric_families(text):
+    for family in text_string_to_metric_families(_ops_lines(text)):
         for sample in family.samples:
             if sample.name == "consumer_lag":
                 key = (sample.labels.get("consumer", ""), sample.labels.get("topic", ""))
