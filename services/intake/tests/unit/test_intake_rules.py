@@ -112,8 +112,13 @@ def _line(event) -> str:
 
 
 def test_summaries_of_intake_and_visits_events():
-    stage = BusinessStageChanged(business_id=BUSINESS, from_stage="operating", to_stage="closing", reason="임대료 부담", changed_on=date(2025, 5, 12))
+    stage = BusinessStageChanged(business_id=BUSINESS, from_stage="operating", to_stage="closing", reason_code="rent_burden", changed_on=date(2025, 5, 12))
     assert _line(stage) == "단계 변경: 운영 → 폐업 준비 — 임대료 부담"
+    no_reason = BusinessStageChanged(business_id=BUSINESS, from_stage="operating", to_stage="closing", changed_on=date(2025, 5, 12))
+    assert _line(no_reason) == "단계 변경: 운영 → 폐업 준비"
+    # an entry the timeline kept before v2 (v1 data, its text) still reads as it did
+    kept = {"business_id": str(BUSINESS), "from_stage": "operating", "to_stage": "closing", "reason": "임대료 부담", "changed_on": "2025-05-12"}
+    assert timeline.summarize("sangsaeng.intake.BusinessStageChanged.v1", kept) == "단계 변경: 운영 → 폐업 준비 — 임대료 부담"
     request = SupportRequested(request_id=VISIT, business_id=BUSINESS, needs=["consulting", "loan"], channel="walk_in", requested_on=date(2025, 5, 2))
     assert _line(request) == "지원 요청 (방문 접수): 컨설팅, 융자"
     assert _line(BusinessErased(business_id=BUSINESS, erased_at=NOW)) == "대표자 개인정보 삭제 (요청에 따라)"

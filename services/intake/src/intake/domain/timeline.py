@@ -23,6 +23,10 @@ AGENCIES = {
     "KBIZ": "중소기업중앙회", "EMPLOYMENT_INSURANCE": "근로복지공단", "DDM_CHAMBER": "동대문구상공회",
     "SB_FEDERATION": "소상공인연합회",
 }
+STAGE_REASONS = {
+    "business_opened": "개업", "sales_decline": "매출 감소", "rent_burden": "임대료 부담", "owner_circumstances": "대표자 사정",
+    "relocation": "이전", "closure_filed": "폐업 신고", "restart_planned": "재창업 준비", "correction": "정정", "other": "기타 사유",
+}
 OUTCOMES = {"met": "면담", "shop_closed": "점포 문 닫힘", "owner_absent": "대표자 부재"}
 
 # Free text that may mention people: blanked in the timeline of an erased owner's business.
@@ -46,7 +50,8 @@ def summarize(ce_type: str, data: dict[str, Any]) -> str:
             return f"사업체 등록: {d.get('name')} ({d.get('dong')}, {d.get('industry')}, {STAGES.get(d.get('stage'), d.get('stage'))})"
         case ("intake", "BusinessStageChanged"):
             move = f"단계 변경: {STAGES.get(d.get('from_stage'), d.get('from_stage'))} → {STAGES.get(d.get('to_stage'), d.get('to_stage'))}"
-            return _with_reason(move, d.get("reason"))
+            code = d.get("reason_code")  # v2 (and v1, upcast on the way in); entries kept before v2 have `reason`
+            return _with_reason(move, STAGE_REASONS.get(code, code) if code and code != "not_given" else d.get("reason"))
         case ("intake", "SupportRequested"):
             return f"지원 요청 ({CHANNELS.get(d.get('channel'), d.get('channel'))}): {_words(NEEDS, d.get('needs'))}"
         case ("intake", "ConsentGiven"):
