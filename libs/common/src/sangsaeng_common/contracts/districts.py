@@ -13,9 +13,9 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from sangsaeng_common.contracts import Event, contract
+from sangsaeng_common.contracts import Event, contract, upcaster
 
 
 class DistrictEvent(Event):
@@ -93,11 +93,45 @@ class StoreJoinedDistrict(DistrictEvent):
     joined_on: date
 
 
+class LeaveReason(StrEnum):
+    """Why a member store left its district (StoreLeftDistrict.v2). The words stay in
+    districts (members.leave_reason, blanked on erasure)."""
+
+    closed = "closed"  # 폐업
+    moved_out = "moved_out"  # 구역 밖으로 이전
+    withdrew = "withdrew"  # 상인회 탈퇴
+    other = "other"  # words were given, none of the above
+    not_given = "not_given"
+
+
+def leave_code_of_text(reason: str | None) -> LeaveReason:
+    """The code of a departure that has only words (v1, or a request without a code):
+    `other` if there are any, else `not_given`. The words are never read further."""
+    return LeaveReason.other if reason and reason.strip() else LeaveReason.not_given
+
+
 @contract("districts", "StoreLeftDistrict", 1)
-class StoreLeftDistrict(DistrictEvent):
+class StoreLeftDistrictV1(DistrictEvent):
+    # Superseded by v2 (free-text reason). Its published schema stays as it was.
+    model_config = ConfigDict(title="StoreLeftDistrict")
+
     business_id: UUID
     reason: str
     left_on: date
+
+
+@contract("districts", "StoreLeftDistrict", 2)
+class StoreLeftDistrict(DistrictEvent):
+    business_id: UUID
+    reason_code: LeaveReason
+    left_on: date
+
+
+@upcaster(StoreLeftDistrictV1, StoreLeftDistrict)
+def store_left_district_v1_to_v2(old: StoreLeftDistrictV1) -> StoreLeftDistrict:
+    """v1's reason becomes a code by `leave_code_of_text`; the words are dropped."""
+    return StoreLeftDistrict(district_id=old.district_id, business_id=old.business_id, reason_code=leave_code_of_text(old.reason),
+                             left_on=old.left_on)
 
 
 @contract("districts", "ContestEntered", 1)

@@ -8,7 +8,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
-from sangsaeng_common.contracts import Event, contract
+from pydantic import ConfigDict
+
+from sangsaeng_common.contracts import Event, contract, upcaster
 from sangsaeng_common.contracts.common import AgencyCode
 
 
@@ -47,7 +49,10 @@ class ReferralAcknowledged(Event):
 
 
 @contract("referrals", "ReferralCompleted", 1)
-class ReferralCompleted(Event):
+class ReferralCompletedV1(Event):
+    # Superseded by v2 (the agency's free-text note). Its published schema stays as it was.
+    model_config = ConfigDict(title="ReferralCompleted")
+
     referral_id: UUID
     business_id: UUID
     agency: AgencyCode
@@ -56,6 +61,27 @@ class ReferralCompleted(Event):
     application_id: UUID | None = None  # the loan application a guarantee referral serves
     completed_on: date
     note: str | None = None
+
+
+@contract("referrals", "ReferralCompleted", 2)
+class ReferralCompleted(Event):
+    """The agency's outcome. Its note (the agency's words) stays in referrals (referrals.outcome_note,
+    blanked on erasure): GET /referrals/{id} shows it to those allowed to read it."""
+
+    referral_id: UUID
+    business_id: UUID
+    agency: AgencyCode
+    outcome: ReferralOutcome
+    amount_krw: int | None = None  # e.g. the guaranteed amount
+    application_id: UUID | None = None  # the loan application a guarantee referral serves
+    completed_on: date
+
+
+@upcaster(ReferralCompletedV1, ReferralCompleted)
+def referral_completed_v1_to_v2(old: ReferralCompletedV1) -> ReferralCompleted:
+    """Everything but the note, which is dropped (the outcome is already a code)."""
+    return ReferralCompleted(referral_id=old.referral_id, business_id=old.business_id, agency=old.agency, outcome=old.outcome,
+                             amount_krw=old.amount_krw, application_id=old.application_id, completed_on=old.completed_on)
 
 
 class BasisLost(StrEnum):

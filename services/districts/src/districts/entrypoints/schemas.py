@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sangsaeng_common.contracts.districts import LeaveReason
 from sangsaeng_common.contracts.intake import Stage
 from districts.domain.contest import Eligibility
 from districts.domain.district import State
@@ -89,7 +90,8 @@ class StoreIn(BaseModel):
 
 class LeaveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Text
+    reason: Text = Field(description="free text; kept in districts only (StoreLeftDistrict carries reason_code), blanked on erasure")
+    reason_code: LeaveReason | None = Field(None, description="why, as a code (what the event carries); default `other`")
     left_on: date | None = None
 
 
