@@ -203,3 +203,70 @@ def test_asyncapi_lists_every_version_and_producers_send_the_newest():
     assert document["components"]["messages"]["sangsaeng.intake.BusinessStageChanged.v1"]["summary"].startswith("Superseded by v2")
     assert set(publish.schemas()) >= {"sangsaeng.intake.BusinessStageChanged.v1", "sangsaeng.intake.BusinessStageChanged.v2"}
     assert contracts.known_versions("intake", "BusinessStageChanged") == [1, 2]
+
+
+# ---------------------------------------------------------------- the other free-text fields' v2
+
+
+def test_visit_recorded_v1_keeps_the_follow_ups_dates_and_numbers_not_their_words():
+    from sangsaeng_common.contracts.visits import FollowUp, FollowUpDue, VisitRecorded, VisitRecordedV1, visit_recorded_v1_to_v2
+
+    old = VisitRecordedV1(visit_id=uuid.uuid4(), business_id=BUSINESS, planner_id="planner-07", dong="제기동", visited_on=date(2025, 5, 12),
+                          outcome="met", stage_observed="closing", needs_identified=["loan"], services_given=["김철수 대표 폐업 절차 안내", "교육"],
+                          follow_ups=[FollowUp(action="김철수 대표에게 전화", due_on=date(2025, 5, 19)),
+                                      FollowUp(action="서류 확인", due_on=date(2025, 5, 26))])
+    new = visit_recorded_v1_to_v2(old)
+    assert type(new) is VisitRecorded
+    assert new.follow_ups == [FollowUpDue(number=1, due_on=date(2025, 5, 19)), FollowUpDue(number=2, due_on=date(2025, 5, 26))]
+    assert new.services_given_count == 2 and new.needs_identified == ["loan"] and new.stage_observed == "closing"
+    assert "김철수" not in new.model_dump_json() and "서류" not in new.model_dump_json()
+
+
+def test_visit_cancelled_v1_reason_becomes_a_code():
+    from sangsaeng_common.contracts.visits import CancelReason, VisitCancelledV1, visit_cancelled_v1_to_v2
+
+    visit = uuid.uuid4()
+    cases = [("business erased", None, CancelReason.business_erased), ("사장님 일정 변경", uuid.uuid4(), CancelReason.rescheduled),
+             ("대표자 김철수 입원", None, CancelReason.other)]
+    for reason, rescheduled, code in cases:
+        new = visit_cancelled_v1_to_v2(VisitCancelledV1(visit_id=visit, business_id=BUSINESS, reason=reason, rescheduled_visit_id=rescheduled))
+        assert new.reason_code is code and new.rescheduled_visit_id == rescheduled
+        assert "김철수" not in new.model_dump_json()
+
+
+def test_loan_rejected_v1_reasons_become_rule_codes_or_the_officers_decision():
+    from sangsaeng_common.contracts.loans import LoanRejectedV1, RejectionReason, loan_rejected_v1_to_v2
+
+    old = LoanRejectedV1(application_id=uuid.uuid4(), business_id=BUSINESS, program="sme_development_fund", rejected_on=date(2025, 5, 2),
+                         reasons=["min_months_since_registration: registered 2025-03-02, 2 months ago; needs 6",
+                                  "excluded_industry: 주점", "guarantee_declined: 서울신용보증재단 보증 거절 (김철수 연체)",
+                                  "서류 미비 — 김철수 대표 통화", "kim: 김철수", "excluded_industry: again"])
+    new = loan_rejected_v1_to_v2(old)
+    assert new.reason_codes == [RejectionReason.min_months_since_registration, RejectionReason.excluded_industry,
+                                RejectionReason.guarantee_declined, RejectionReason.officer_decision]
+    assert "김철수" not in new.model_dump_json() and "kim" not in new.model_dump_json()
+
+
+def test_loan_withdrawn_and_store_left_v1_reasons_become_other_or_not_given():
+    from sangsaeng_common.contracts.districts import LeaveReason, StoreLeftDistrictV1, store_left_district_v1_to_v2
+    from sangsaeng_common.contracts.loans import LoanWithdrawnV1, WithdrawalReason, loan_withdrawn_v1_to_v2
+
+    application = uuid.uuid4()
+    withdrawn = loan_withdrawn_v1_to_v2(LoanWithdrawnV1(application_id=application, business_id=BUSINESS, reason="김철수 다른 자금",
+                                                        withdrawn_on=date(2025, 5, 3)))
+    assert withdrawn.reason_code is WithdrawalReason.other and "김철수" not in withdrawn.model_dump_json()
+    assert loan_withdrawn_v1_to_v2(LoanWithdrawnV1(application_id=application, business_id=BUSINESS, reason=" ",
+                                                   withdrawn_on=date(2025, 5, 3))).reason_code is WithdrawalReason.not_given
+    left = store_left_district_v1_to_v2(StoreLeftDistrictV1(district_id=uuid.uuid4(), business_id=BUSINESS, reason="김철수 사장 이사",
+                                                            left_on=date(2025, 8, 1)))
+    assert left.reason_code is LeaveReason.other and "김철수" not in left.model_dump_json()
+
+
+def test_referral_completed_v1_loses_only_its_note():
+    from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralCompletedV1, referral_completed_v1_to_v2
+
+    old = ReferralCompletedV1(referral_id=uuid.uuid4(), business_id=BUSINESS, agency="SEOUL_CREDIT_GUARANTEE", outcome="guarantee_issued",
+                              amount_krw=20_000_000, application_id=uuid.uuid4(), completed_on=date(2025, 5, 9), note="김철수 담당자 확인")
+    new = referral_completed_v1_to_v2(old)
+    assert new == ReferralCompleted(**old.model_dump(exclude={"note"}))
+    assert "김철수" not in new.model_dump_json()

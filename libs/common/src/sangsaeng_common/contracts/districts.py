@@ -16,6 +16,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field
 
 from sangsaeng_common.contracts import Event, contract, upcaster
+from sangsaeng_common.contracts.common import NOT_ABOUT_A_BUSINESS, Code, FreeTextSuperseded, PublicName, free_text
 
 
 class DistrictEvent(Event):
@@ -36,9 +37,9 @@ class ReviewReason(StrEnum):
 class DistrictProposed(DistrictEvent):
     """A district was proposed: its boundary and the area that counts."""
 
-    name: str
-    dongs: Annotated[list[str], Field(min_length=1)]
-    association: str = Field(description="the merchants' association (상인회) by name; its representative stays in districts")
+    name: PublicName
+    dongs: Annotated[list[Code], Field(min_length=1)]
+    association: PublicName = Field(description="the merchants' association (상인회) by name; its representative stays in districts")
     boundary: dict[str, Any] = Field(description="GeoJSON Polygon, WGS84 (longitude, latitude)")
     polygon_area_m2: float
     excluded_area_m2: float = Field(description="roads and common areas declared by the survey")
@@ -51,7 +52,7 @@ class DistrictReviewOpened(DistrictEvent):
     """A district is under review: submitted for designation, or a designated one that fell below the rule."""
 
     reason: ReviewReason
-    rule: str = Field(description="the designation rule in force, e.g. dongdaemun_ordinance")
+    rule: Code = Field(description="the designation rule in force, e.g. dongdaemun_ordinance")
     counted_stores: int
     required_stores: int
     opened_on: date
@@ -62,7 +63,7 @@ class DistrictReviewOpened(DistrictEvent):
 class DistrictDesignated(DistrictEvent):
     """Designated under the rule named: the figures the rule was checked with, and the stores counted."""
 
-    rule: str
+    rule: Code
     stores_required_per_area: int
     per_area_m2: float
     counted_area_m2: float
@@ -76,7 +77,7 @@ class DistrictDesignated(DistrictEvent):
 class DistrictRevoked(DistrictEvent):
     """The designation (or the proposal) was revoked, with the reasons."""
 
-    reasons: Annotated[list[str], Field(min_length=1)]
+    reasons: Annotated[list[Annotated[str, free_text(NOT_ABOUT_A_BUSINESS)]], Field(min_length=1)]
     counted_stores: int
     revoked_on: date
 
@@ -116,7 +117,7 @@ class StoreLeftDistrictV1(DistrictEvent):
     model_config = ConfigDict(title="StoreLeftDistrict")
 
     business_id: UUID
-    reason: str
+    reason: FreeTextSuperseded
     left_on: date
 
 
@@ -140,8 +141,8 @@ class ContestEntered(DistrictEvent):
 
     entry_id: UUID
     contest_id: UUID
-    organiser: str
-    title: str
+    organiser: PublicName
+    title: PublicName
     requested_krw: int | None = None
     entered_on: date
 

@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field
 
 from sangsaeng_common.contracts import Event, contract, upcaster
-from sangsaeng_common.contracts.common import AgencyCode, Channel, Need
+from sangsaeng_common.contracts.common import AgencyCode, Channel, Code, FreeTextSuperseded, Need, PublicName
 
 
 class Stage(StrEnum):
@@ -28,9 +28,9 @@ class BusinessRegistered(Event):
     registration_number: Annotated[str, Field(pattern=r"^\d{10}$")] | None = Field(
         description="10 digits, no hyphens; none for a would-be founder"
     )
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    dong: str
-    industry: str
+    name: Annotated[PublicName, Field(min_length=1, max_length=200)]
+    dong: Code
+    industry: Code
     employees: Annotated[int, Field(ge=0)]
     is_micro_business: bool
     stage: Stage
@@ -69,7 +69,7 @@ class BusinessStageChangedV1(Event):
     business_id: UUID
     from_stage: Stage
     to_stage: Stage
-    reason: str | None = None
+    reason: FreeTextSuperseded | None = None
     changed_on: date
 
 

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from sangsaeng_common.contracts import Event, contract, upcaster
+from sangsaeng_common.contracts.common import Code, FreeTextSuperseded, Generated, Ident
 
 Won = Annotated[int, Field(gt=0, description="whole Korean won")]
 
@@ -22,8 +23,8 @@ class LoanProgram(StrEnum):
 class FailedRule(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    rule: str  # e.g. "min_months_since_registration"
-    detail: str
+    rule: Code  # e.g. "min_months_since_registration"
+    detail: Generated
 
 
 @contract("loans", "LoanSubmitted", 1)
@@ -32,7 +33,7 @@ class LoanSubmitted(Event):
     business_id: UUID
     program: LoanProgram
     amount_krw: Won
-    purpose: str
+    purpose: Code  # operating | facility
     term_months: int | None = None
     submitted_on: date
 
@@ -44,7 +45,7 @@ class LoanScreened(Event):
     program: LoanProgram
     eligible: bool
     failed_rules: list[FailedRule] = Field(default_factory=list)
-    round_id: str | None = None  # the fund round whose budget the amount was reserved from
+    round_id: Ident | None = None  # the fund round whose budget the amount was reserved from
     reserved_krw: int = 0
     screened_on: date
 
@@ -54,7 +55,7 @@ class GuaranteeRequested(Event):
     application_id: UUID
     business_id: UUID
     amount_krw: Won
-    agency: str = "SEOUL_CREDIT_GUARANTEE"
+    agency: Code = "SEOUL_CREDIT_GUARANTEE"
     requested_on: date
 
 
@@ -110,7 +111,7 @@ class LoanRejectedV1(Event):
     application_id: UUID
     business_id: UUID
     program: LoanProgram
-    reasons: list[str] = Field(min_length=1)
+    reasons: list[FreeTextSuperseded] = Field(min_length=1)
     rejected_on: date
 
 
@@ -171,7 +172,7 @@ class LoanWithdrawnV1(Event):
 
     application_id: UUID
     business_id: UUID
-    reason: str
+    reason: FreeTextSuperseded
     withdrawn_on: date
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import ConfigDict
 
 from sangsaeng_common.contracts import Event, contract, upcaster
-from sangsaeng_common.contracts.common import AgencyCode
+from sangsaeng_common.contracts.common import AgencyCode, Code, FreeTextSuperseded, Ident
 
 
 class ReferralOutcome(StrEnum):
@@ -27,8 +27,8 @@ class ReferralSent(Event):
     referral_id: UUID
     business_id: UUID
     agency: AgencyCode
-    program: str
-    reason: str  # the need or rule that made it
+    program: Code
+    reason: Code  # the need or rule that made it, e.g. visit:education
     cause_event_id: UUID | None = None  # the event that caused it (also ce_causationid)
     personal_data_shared: bool = False  # only with the owner's consent covering this agency
     consent_id: UUID | None = None
@@ -44,7 +44,7 @@ class ReferralAcknowledged(Event):
     referral_id: UUID
     business_id: UUID
     agency: AgencyCode
-    agency_reference: str
+    agency_reference: Ident
     acknowledged_at: datetime
 
 
@@ -60,7 +60,7 @@ class ReferralCompletedV1(Event):
     amount_krw: int | None = None  # e.g. the guaranteed amount
     application_id: UUID | None = None  # the loan application a guarantee referral serves
     completed_on: date
-    note: str | None = None
+    note: FreeTextSuperseded | None = None
 
 
 @contract("referrals", "ReferralCompleted", 2)
@@ -114,7 +114,7 @@ class ReferralPersonalDataShared(Event):
     referral_id: UUID
     business_id: UUID
     agency: AgencyCode
-    program: str
+    program: Code
     consent_id: UUID
     shared_at: datetime
 

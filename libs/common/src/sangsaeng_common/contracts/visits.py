@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from sangsaeng_common.contracts import Event, contract, upcaster
-from sangsaeng_common.contracts.common import Need
+from sangsaeng_common.contracts.common import Code, FreeTextSuperseded, Ident, Need
 from sangsaeng_common.contracts.intake import Stage
 
 
@@ -25,7 +25,7 @@ class FollowUp(BaseModel):
     # A follow-up as the planner writes it: the visits API's input, and VisitRecorded.v1's item.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    action: Annotated[str, Field(min_length=1, max_length=200)]
+    action: Annotated[FreeTextSuperseded, Field(min_length=1, max_length=200)]
     due_on: date
 
 
@@ -33,13 +33,13 @@ class FollowUp(BaseModel):
 class VisitScheduled(Event):
     visit_id: UUID
     business_id: UUID
-    planner_id: str
-    dong: str
+    planner_id: Ident
+    dong: Code
     scheduled_for: date
     needs: list[Need] = Field(default_factory=list)
     # Optional (added without a new version): set when staff moved the visit to another
     # planner. A later VisitScheduled for the same visit_id supersedes the earlier one.
-    reassigned_from: str | None = None
+    reassigned_from: Ident | None = None
 
 
 @contract("visits", "VisitRecorded", 1)
@@ -50,13 +50,13 @@ class VisitRecordedV1(Event):
 
     visit_id: UUID
     business_id: UUID
-    planner_id: str
-    dong: str
+    planner_id: Ident
+    dong: Code
     visited_on: date
     outcome: VisitOutcome
     stage_observed: Stage | None = None
     needs_identified: list[Need] = Field(default_factory=list)
-    services_given: list[str] = Field(default_factory=list)
+    services_given: list[FreeTextSuperseded] = Field(default_factory=list)
     follow_ups: list[FollowUp] = Field(default_factory=list)
 
 
@@ -74,8 +74,8 @@ class FollowUpDue(BaseModel):
 class VisitRecorded(Event):
     visit_id: UUID
     business_id: UUID
-    planner_id: str
-    dong: str
+    planner_id: Ident
+    dong: Code
     visited_on: date
     outcome: VisitOutcome
     stage_observed: Stage | None = None
@@ -126,7 +126,7 @@ class VisitCancelledV1(Event):
 
     visit_id: UUID
     business_id: UUID
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[FreeTextSuperseded, Field(min_length=1, max_length=500)]
     rescheduled_visit_id: UUID | None = None
 
 

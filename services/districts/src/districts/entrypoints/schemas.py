@@ -122,7 +122,11 @@ class DatedIn(BaseModel):
 
 class RevokeIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reasons": ["상인회 해산"]}]})
-    reasons: Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]], Field(min_length=1, max_length=10)]
+    reasons: Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]], Field(
+        min_length=1, max_length=10,
+        description="the district's facts only (e.g. 상인회 해산), never a person or a member store: DistrictRevoked carries them "
+                    "for ever, where no erasure reaches",
+    )]
     on: date | None = None
 
 
