@@ -48,7 +48,7 @@ class Upstream(Publisher):
         return await self.publish(
             ReferralCompleted(referral_id=uuid.uuid4(), business_id=uuid.UUID(application["business_id"]),
                               agency=AgencyCode.SEOUL_CREDIT_GUARANTEE, outcome=outcome, amount_krw=amount_krw,
-                              application_id=uuid.UUID(application["id"]), completed_on=date(2025, 5, 20), note="보증심사 완료")
+                              application_id=uuid.UUID(application["id"]), completed_on=date(2025, 5, 20))
         )
 
 
