@@ -160,7 +160,7 @@ async def forget_free_texts(conn: asyncpg.Connection, business_id: UUID) -> None
     await conn.execute(
         """update visits set notes = null, override_reason = null, reassign_reason = null,
                   cancel_reason = case when cancel_reason is null then null else '(삭제됨)' end,
-                  services_given = case when services_given is null then null else '{}' end, updated_at = now()
+                  services_given = case when services_given is null then null else '{}'::text[] end, updated_at = now()
             where business_id = $1""",
         business_id,
     )
