@@ -270,3 +270,9 @@ def test_referral_completed_v1_loses_only_its_note():
     new = referral_completed_v1_to_v2(old)
     assert new == ReferralCompleted(**old.model_dump(exclude={"note"}))
     assert "김철수" not in new.model_dump_json()
+
+
+def test_samples_cover_required_only_every_field_nulls_and_every_enum_value():
+    found = publish.samples(publish.event_schema(BusinessStageChangedV1))
+    assert {s.get("reason", "absent") for s in found} == {"absent", "x", None}
+    assert {s["to_stage"] for s in found} == {stage.value for stage in Stage}

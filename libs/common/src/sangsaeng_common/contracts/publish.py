@@ -334,9 +334,10 @@ def breaking_against(current: dict[str, str], on_disk: dict[str, str]) -> list[s
 _SAMPLE_STRINGS = ("2208162517", "x", "제기동")  # tried in turn against a string's pattern
 
 
-def _sample(node: dict[str, Any], root: dict[str, Any], *, full: bool, pick: int, depth: int = 0) -> Any:
+def _sample(node: dict[str, Any], root: dict[str, Any], *, full: bool, pick: int, nulls: bool = False, depth: int = 0) -> Any:
     """One instance of a JSON Schema node: `full` sets every property (else the required
-    ones only), `pick` chooses among an enumeration's values (modulo its length)."""
+    ones only), `pick` chooses among an enumeration's values (modulo its length), `nulls`
+    writes null wherever null is allowed."""
     node = _resolve(node, root)
     if depth > 20:
         return None
@@ -347,17 +348,19 @@ def _sample(node: dict[str, Any], root: dict[str, Any], *, full: bool, pick: int
     for combinator in ("anyOf", "oneOf"):
         if combinator in node:
             branches = [b for b in node[combinator] if _resolve(b, root).get("type") != "null"] or node[combinator]
-            return _sample(branches[pick % len(branches)], root, full=full, pick=pick, depth=depth + 1)
+            if nulls and len(branches) < len(node[combinator]):
+                return None
+            return _sample(branches[pick % len(branches)], root, full=full, pick=pick, nulls=nulls, depth=depth + 1)
     if "allOf" in node:
-        return _sample(node["allOf"][0], root, full=full, pick=pick, depth=depth + 1)
+        return _sample(node["allOf"][0], root, full=full, pick=pick, nulls=nulls, depth=depth + 1)
     kind = node.get("type")
     if kind == "object":
         required = set(node.get("required", []))
-        return {name: _sample(prop, root, full=full, pick=pick, depth=depth + 1)
+        return {name: _sample(prop, root, full=full, pick=pick, nulls=nulls, depth=depth + 1)
                 for name, prop in node.get("properties", {}).items() if full or name in required}
     if kind == "array":
         count = max(node.get("minItems", 0), 1 if full else 0)
-        return [_sample(node.get("items", {}), root, full=full, pick=pick + i, depth=depth + 1) for i in range(count)]
+        return [_sample(node.get("items", {}), root, full=full, pick=pick + i, nulls=nulls, depth=depth + 1) for i in range(count)]
     if kind == "string":
         return _sample_string(node)
     if kind == "integer":
@@ -386,8 +389,8 @@ def _sample_string(node: dict[str, Any]) -> str:
 
 
 def samples(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """Data a writer of `schema` may produce: the required fields only, and every field,
-    with every value of every enumeration at least once."""
+    """Data a writer of `schema` may produce: the required fields only, every field, and every
+    field with null wherever null is allowed, with every value of every enumeration at least once."""
     widest = 1
 
     def count(node: Any, depth: int = 0) -> None:
@@ -404,7 +407,8 @@ def samples(schema: dict[str, Any]) -> list[dict[str, Any]]:
                 count(value, depth + 1)
 
     count(schema)
-    found = [_sample(schema, schema, full=full, pick=pick) for full in (False, True) for pick in range(widest)]
+    found = [_sample(schema, schema, full=full, pick=pick, nulls=nulls)
+             for full, nulls in ((False, False), (True, False), (True, True)) for pick in range(widest)]
     return [s for i, s in enumerate(found) if s not in found[:i]]
 
 
