@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _log import Rate, cpu, fill_topic  # noqa: E402
 from _row import Row  # noqa: E402
+from sangsaeng_common.contracts.intake import BusinessStageChanged  # noqa: E402
 
 WHAT = "redrive of 10,000 dead letters (each with the event parked behind it)"
 TARGET_S = 60.0
@@ -89,7 +90,7 @@ async def measure(quick: bool) -> list[Row]:
         clean_dsn = await _schema(postgres.admin_url, "bench_clean")
         live, _ = await _consume(clean_dsn, bootstrap, events, name="visits_clean")
 
-        failpoints.configure("handler=fail:sangsaeng.intake.BusinessStageChanged.v1")
+        failpoints.configure(f"handler=fail:{BusinessStageChanged.ce_type()}")
         dsn = await _schema(postgres.admin_url, "bench_dlq")
         failing, handlers = await _consume(dsn, bootstrap, events)
         pool = await create_pool(dsn, "visits", "bench-redrive", 2, 10)

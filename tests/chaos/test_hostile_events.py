@@ -71,7 +71,7 @@ def valid_events(business_id: uuid.UUID) -> list[Event]:
                      eligible=True, screened_on=date(2025, 5, 13)),
         ReferralAcknowledged(referral_id=uuid.uuid4(), business_id=business_id, agency=AgencyCode.SEMAS,
                              agency_reference="SEMAS-1", acknowledged_at=datetime(2025, 5, 14, tzinfo=UTC)),
-        StoreLeftDistrict(district_id=uuid.uuid4(), business_id=business_id, reason="이전", left_on=date(2025, 5, 15)),
+        StoreLeftDistrict(district_id=uuid.uuid4(), business_id=business_id, reason_code="moved_out", left_on=date(2025, 5, 15)),
     ]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from sangsaeng_common.contracts import Event
+from sangsaeng_common.contracts import Event, newest
 from sangsaeng_common.contracts.common import AgencyCode, Need
 from sangsaeng_common.contracts.intake import BusinessRegistered, Stage
 from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralOutcome
@@ -48,7 +48,7 @@ class Upstream(Publisher):
         return await self.publish(
             ReferralCompleted(referral_id=uuid.uuid4(), business_id=uuid.UUID(application["business_id"]),
                               agency=AgencyCode.SEOUL_CREDIT_GUARANTEE, outcome=outcome, amount_krw=amount_krw,
-                              application_id=uuid.UUID(application["id"]), completed_on=date(2025, 5, 20), note="보증심사 완료")
+                              application_id=uuid.UUID(application["id"]), completed_on=date(2025, 5, 20))
         )
 
 
@@ -109,4 +109,6 @@ async def loan_events(bootstrap_servers: str) -> list[tuple[dict[str, str], dict
 
 
 def of_type(events: list[tuple[dict[str, str], dict]], name: str, application_id: str | None = None) -> list[dict]:
-    return [d for h, d in events if h["ce_type"] == f"sangsaeng.loans.{name}.v1" and (application_id is None or d.get("application_id") == application_id)]
+    """The events of that name, in the version loans publishes (the newest)."""
+    ce_type = newest("loans", name).ce_type()
+    return [d for h, d in events if h["ce_type"] == ce_type and (application_id is None or d.get("application_id") == application_id)]

@@ -4,6 +4,7 @@ requests, search and erasure, with the events each one emits."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import httpx
 
@@ -269,9 +270,18 @@ async def test_stages_follow_the_lifecycle_and_refusals_name_the_allowed_moves(s
         _assert_problem(await client.post(missing, json={"stage": "closing"}, headers=STAFF), 404)
 
     events = await _events(stack, 6)
-    changes = [data for ce_type, data, _ in events if ce_type == "sangsaeng.intake.BusinessStageChanged.v1"]
-    assert [(c["from_stage"], c["to_stage"], c["reason"]) for c in changes] == [
-        ("prospective", "operating", None), ("operating", "closing", "임대료 부담"), ("closing", "closed", None),
-        ("closed", "restarting", "재도전"), ("restarting", "operating", None),
+    changes = [data for ce_type, data, _ in events if ce_type == "sangsaeng.intake.BusinessStageChanged.v2"]
+    # v2 carries a code (given words and no code: `other`); the words stay in intake's stage_changes
+    assert [(c["from_stage"], c["to_stage"], c["reason_code"]) for c in changes] == [
+        ("prospective", "operating", "not_given"), ("operating", "closing", "other"), ("closing", "closed", "not_given"),
+        ("closed", "restarting", "other"), ("restarting", "operating", "not_given"),
     ]
+    assert not [c for c in changes if "reason" in c]
+    conn = await stack.db()
+    try:
+        kept = [r["reason"] for r in await conn.fetch(
+            "select reason from intake.stage_changes where business_id = $1 order by recorded_at", uuid.UUID(founder["id"]))]
+    finally:
+        await conn.close()
+    assert kept == [None, "임대료 부담", None, "재도전", None]
     assert {c["changed_on"] for c in changes} == {"2025-05-12"}

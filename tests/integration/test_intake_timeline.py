@@ -12,8 +12,8 @@ from uuid import UUID
 import httpx
 
 from sangsaeng_common.contracts import Event
-from sangsaeng_common.contracts.visits import VisitCancelled, VisitRecorded, VisitScheduled
-from sangsaeng_common.envelope import Envelope
+from sangsaeng_common.contracts.visits import VisitCancelled, VisitCancelledV1, VisitRecorded, VisitScheduled
+from sangsaeng_common.envelope import Envelope, new_event_id
 from sangsaeng_common.kafka import ensure_topics
 from tests.support import AUDITOR, Publisher, STAFF, business_body, eventually, headers_of, read_topic, url_for
 
@@ -46,6 +46,27 @@ def _at(event: Event, when: datetime) -> Envelope:
     return dataclasses.replace(Envelope.wrap(event), time=when)
 
 
+def _unknown_with_reason(business_id: str, n: int, reason: str, when: datetime) -> Envelope:
+    """An event of a type this build has no contract for, with words in it (the timeline keeps it whole)."""
+    data = {"visit_id": str(UUID(int=n)), "business_id": business_id, "reason": reason}
+    return Envelope(id=new_event_id(), source="/sangsaeng/visits", type="sangsaeng.visits.VisitPostponed.v1", subject=business_id,
+                    time=when, data=json.dumps(data, ensure_ascii=False).encode(), correlation_id=str(n))
+
+
+async def _keep_as_before_v2(stack, business_id: str, when: datetime, v1_data: dict) -> None:
+    """A timeline entry as intake kept it before BusinessStageChanged.v2: v1's data, words and all."""
+    summary = f"단계 변경: 예비창업 → 운영 — {v1_data['reason']}"
+    conn = await stack.db()
+    try:
+        await conn.execute(
+            """insert into intake.timeline (event_id, business_id, event_type, source, occurred_at, summary, data)
+               values ($1, $2, 'sangsaeng.intake.BusinessStageChanged.v1', '/sangsaeng/intake', $3, $4, $5::jsonb)""",
+            new_event_id(), UUID(business_id), when, summary, json.dumps(v1_data, ensure_ascii=False),
+        )
+    finally:
+        await conn.close()
+
+
 async def _timeline(client: httpx.AsyncClient, intake, business_id: str, count: int, **params) -> list[dict]:
     async def enough():
         response = await client.get(url_for(intake, f"/businesses/{business_id}/timeline"), params=params, headers=AUDITOR)
@@ -63,7 +84,8 @@ async def test_the_timeline_shows_every_services_events_about_a_business_newest_
         business = await _register(client, intake, name="동대문 바른분식")
         other = await _register(client, intake, name="다른 가게")
         bid = business["id"]
-        stage = await client.post(url_for(intake, f"/businesses/{bid}/stage"), json={"stage": "closing", "reason": "임대료 부담"}, headers=STAFF)
+        stage = await client.post(url_for(intake, f"/businesses/{bid}/stage"), json={"stage": "closing", "reason_code": "rent_burden", "reason": "임대료 인상"},
+                                  headers=STAFF)
         assert stage.status_code == 200
         request = await client.post(
             url_for(intake, "/support-requests"),
@@ -97,7 +119,7 @@ async def test_the_timeline_shows_every_services_events_about_a_business_newest_
         ]
         assert [i["source"] for i in items] == ["/sangsaeng/visits"] * 3 + ["/sangsaeng/intake"] * 3
         assert items[2]["type"] == "sangsaeng.visits.PlannerOnLeave.v1" and items[2]["event_id"] == str(unknown.id)
-        assert items[0]["type"] == "sangsaeng.visits.VisitRecorded.v1" and items[0]["event_id"] == str(recorded.id)
+        assert items[0]["type"] == "sangsaeng.visits.VisitRecorded.v2" and items[0]["event_id"] == str(recorded.id)
         assert items[0]["data"]["stage_observed"] == "closing" and items[0]["data"]["business_id"] == bid
         assert items[3]["data"] == {
             "request_id": request.json()["id"], "business_id": bid, "needs": ["closure_support", "consulting"],
@@ -152,26 +174,33 @@ async def test_erasure_removes_the_owners_personal_data_everywhere_in_intake_and
             headers={**STAFF, "Idempotency-Key": "support-1"},
         )
         assert request.status_code == 201
-        stage = await client.post(url_for(intake, f"{base}/stage"), json={"stage": "closing", "reason": "임대료 부담"}, headers=STAFF)
+        stage = await client.post(url_for(intake, f"{base}/stage"), json={"stage": "closing", "reason": "대표 김바른 건강 문제"}, headers=STAFF)
         assert stage.status_code == 200
         before = datetime.now(UTC) - timedelta(minutes=1)
-        cancelled_early = VisitCancelled(visit_id=UUID(int=1), business_id=bid, reason="대표 입원")
+        # An old visits (v1) wrote its words into the event: the timeline keeps it upcast, without them.
+        cancelled_early = VisitCancelledV1(visit_id=UUID(int=1), business_id=bid, reason="대표 김바른 입원")
         await _publish(stack, _at(cancelled_early, before))
         await _timeline(client, intake, bid, 5)
+        # An entry the timeline kept before v2 existed holds the words of a v1 event.
+        await _keep_as_before_v2(stack, bid, before - timedelta(minutes=1), {
+            "business_id": bid, "from_stage": "prospective", "to_stage": "operating", "reason": "대표 김바른 개업", "changed_on": "2025-01-02"})
 
         assert (await client.post(url_for(intake, f"{base}/erasure"), json={}, headers={"Authorization": "Bearer test-planner"})).status_code == 403
         erased = await client.post(url_for(intake, f"{base}/erasure"), json={"requested_on": date.today().isoformat()}, headers=STAFF)
         assert erased.status_code == 200, erased.text
         result = erased.json()
-        assert {k: result[k] for k in ("owners_deleted", "consents_anonymised", "support_notes_blanked", "timeline_entries_scrubbed")} == {
-            "owners_deleted": 1, "consents_anonymised": 1, "support_notes_blanked": 1, "timeline_entries_scrubbed": 2,
+        assert {k: result[k] for k in ("owners_deleted", "consents_anonymised", "support_notes_blanked", "stage_reasons_blanked",
+                                       "timeline_entries_scrubbed")} == {
+            "owners_deleted": 1, "consents_anonymised": 1, "support_notes_blanked": 1, "stage_reasons_blanked": 1, "timeline_entries_scrubbed": 1,
         }
         erased_at = datetime.fromisoformat(result["erased_at"])
 
-        # Delivered after the erasure: one that happened before it (blanked), one after (kept).
-        late = VisitCancelled(visit_id=UUID(int=2), business_id=bid, reason="대표 연락 두절")
-        after = VisitCancelled(visit_id=UUID(int=3), business_id=bid, reason="재방문 예정")
-        await _publish(stack, _at(late, erased_at - timedelta(seconds=5)), _at(after, erased_at + timedelta(seconds=5)))
+        # Delivered after the erasure, of a type this build does not know (kept whole, words and all):
+        # one that happened before the erasure (blanked), one after (kept).
+        late = _unknown_with_reason(bid, 2, "대표 연락 두절", erased_at - timedelta(seconds=5))
+        after = _unknown_with_reason(bid, 3, "재방문 예정", erased_at + timedelta(seconds=5))
+        cancelled_after = _at(VisitCancelled(visit_id=UUID(int=4), business_id=bid, reason_code="owner_request"), erased_at + timedelta(seconds=6))
+        await _publish(stack, late, after, cancelled_after)
 
         assert (await client.get(url_for(intake, f"{base}/owners"), headers=STAFF)).json() == []
         consents = (await client.get(url_for(intake, f"{base}/consents"), headers=STAFF)).json()["items"]
@@ -182,14 +211,18 @@ async def test_erasure_removes_the_owners_personal_data_everywhere_in_intake_and
         assert (kept["needs"], kept["note"]) == (["loan"], None)
         assert (await client.get(url_for(intake, base), headers=STAFF)).json()["erased_at"] == result["erased_at"]
 
-        items = await _timeline(client, intake, bid, 8)
+        items = await _timeline(client, intake, bid, 10)
         by_type = {}
         for item in items:
             by_type.setdefault(item["type"].split(".")[2], []).append(item)
-        assert items[0]["summary"] in ("대표자 개인정보 삭제 (요청에 따라)", "방문 취소 — 재방문 예정")
-        assert sorted(i["summary"] for i in by_type["VisitCancelled"]) == ["방문 취소", "방문 취소", "방문 취소 — 재방문 예정"]
-        assert by_type["BusinessStageChanged"][0]["summary"] == "단계 변경: 운영 → 폐업 준비"
-        assert by_type["BusinessStageChanged"][0]["data"]["reason"] is None
+        assert items[0]["summary"] == "방문 취소 — 대표자 요청"
+        assert sorted(i["summary"] for i in by_type["VisitCancelled"]) == ["방문 취소 — 기타 사유", "방문 취소 — 대표자 요청"]
+        assert sorted((i["data"]["visit_id"][-1], i["data"]["reason"]) for i in by_type["VisitPostponed"]) == [("2", None), ("3", "재방문 예정")]
+        stages = {i["type"]: i for i in by_type["BusinessStageChanged"]}
+        assert stages["sangsaeng.intake.BusinessStageChanged.v2"]["summary"] == "단계 변경: 운영 → 폐업 준비 — 기타 사유"
+        assert "reason" not in stages["sangsaeng.intake.BusinessStageChanged.v2"]["data"]
+        assert stages["sangsaeng.intake.BusinessStageChanged.v1"]["summary"] == "단계 변경: 예비창업 → 운영"  # kept before v2: blanked
+        assert stages["sangsaeng.intake.BusinessStageChanged.v1"]["data"]["reason"] is None
         assert by_type["BusinessErased"][0]["data"] == {"business_id": bid, "erased_at": result["erased_at"]}
 
         # A repeated POST with an old key does not hand back the erased data.

@@ -3,6 +3,7 @@ named, decisions within the limit, disbursement with its schedule, withdrawal, c
 
 from __future__ import annotations
 
+import json
 import asyncio
 import uuid
 from datetime import date
@@ -174,12 +175,13 @@ async def test_submission_screening_decision_disbursement_and_withdrawal(stack):
     (screened_event,) = of_type(events, "LoanScreened", first["id"])
     assert (screened_event["eligible"], screened_event["round_id"], screened_event["reserved_krw"]) == (True, "2025-1", 30_000_000)
     (bad_rejection,) = of_type(events, "LoanRejected", bad["id"])
-    assert bad_rejection["reasons"][0].startswith("place_of_business_in_district: ") and len(bad_rejection["reasons"]) == 7
+    assert bad_rejection["reason_codes"][0] == "place_of_business_in_district" and len(bad_rejection["reason_codes"]) == 7
     (disbursed,) = of_type(events, "LoanDisbursed", big["id"])
     assert (disbursed["amount_krw"], disbursed["annual_rate_pct"], disbursed["first_instalment_on"], disbursed["subsidy_months"]) == (
         80_000_000, 1.5, "2026-07-02", None)
     assert of_type(events, "LoanApproved", big["id"])[0]["amount_krw"] == 80_000_000
-    assert of_type(events, "LoanWithdrawn", first["id"])[0]["reason"] == "다른 자금 확보"
+    (withdrawn_event,) = of_type(events, "LoanWithdrawn", first["id"])
+    assert withdrawn_event["reason_code"] == "other" and "다른 자금 확보" not in json.dumps(withdrawn_event, ensure_ascii=False)
     headers = [h for h, d in events if d.get("application_id") == first["id"]]
     assert {h["ce_subject"] for h in headers} == {str(shop)} and {h["ce_source"] for h in headers} == {"/sangsaeng/loans"}
 

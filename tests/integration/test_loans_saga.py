@@ -60,7 +60,7 @@ async def test_guarantee_issued_declined_and_the_bank_loan_with_its_subsidy(stac
     (request,) = of_type(events, "GuaranteeRequested", issued["id"])
     assert (request["amount_krw"], request["agency"], request["business_id"]) == (30_000_000, "SEOUL_CREDIT_GUARANTEE", str(shop))
     assert request["requested_on"] == "2025-05-02"  # dated by the business date: the referral it causes counts in 2025H1
-    assert of_type(events, "LoanRejected", declined["id"])[0]["reasons"][0].startswith("guarantee_declined")
+    assert of_type(events, "LoanRejected", declined["id"])[0]["reason_codes"] == ["guarantee_declined"]
     (disbursed,) = of_type(events, "LoanDisbursed", issued["id"])
     assert (disbursed["annual_rate_pct"], disbursed["subsidy_rate_pct"], disbursed["subsidy_months"]) == (4.8, 2.0, 24)
 

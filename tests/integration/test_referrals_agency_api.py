@@ -117,6 +117,7 @@ async def test_agencies_see_and_answer_only_their_own_referrals(stack):
         completed = next(d for n, d in answers if n == "ReferralCompleted" and d["agency"] == "SEOUL_CREDIT_GUARANTEE")
         assert completed["application_id"] == scg["application_id"] and completed["amount_krw"] == 25_000_000
         assert completed["outcome"] == "guarantee_issued" and completed["completed_on"] == "2025-05-22"
+        assert "note" not in completed  # ReferralCompleted.v2: the agency's note stays in referrals
         ack = next(d for n, d in answers if n == "ReferralAcknowledged")
         assert (ack["referral_id"], ack["agency_reference"]) == (scg["id"], "SCGF-2025-000123")
 

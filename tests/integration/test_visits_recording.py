@@ -111,10 +111,11 @@ async def test_recording_validates_and_is_idempotent_and_keeps_notes_out_of_even
     assert data == {
         "visit_id": visit["id"], "business_id": str(shop), "planner_id": "planner-02", "dong": "제기동",
         "visited_on": "2025-05-12", "outcome": "met", "stage_observed": "closing",
-        "needs_identified": ["loan", "closure_support"], "services_given": ["폐업 절차 안내"],
-        "follow_ups": [{"action": "희망리턴패키지 서류 확인", "due_on": "2025-05-19"}],
+        "needs_identified": ["loan", "closure_support"], "services_given_count": 1,
+        "follow_ups": [{"number": 1, "due_on": "2025-05-19"}],  # VisitRecorded.v2: the planner's words stay in visits
     }
-    assert NOTES not in str(await visit_events(stack.bootstrap_servers))
+    published = str(await visit_events(stack.bootstrap_servers))
+    assert NOTES not in published and "폐업 절차 안내" not in published and "희망리턴패키지" not in published
 
 
 async def test_erasure_blanks_notes_anonymises_the_shop_and_cancels_its_open_visits(stack):
@@ -140,6 +141,9 @@ async def test_erasure_blanks_notes_anonymises_the_shop_and_cancels_its_open_vis
         assert (business["name"], business["registration_number"], business["dong"], business["industry"]) == ("(삭제됨)", None, "회기동", "음식점업")
         by_id = {v["id"]: v for v in await visits_of(client, visits, shop)}
         assert by_id[first["id"]]["notes"] is None and by_id[first["id"]]["needs_identified"] == ["loan", "closure_support"]
+        # every word the planner wrote goes too; the follow-up's date stays
+        assert by_id[first["id"]]["services_given"] == []
+        assert [(f["action"], f["due_on"]) for f in by_id[first["id"]]["follow_ups"]] == [("(삭제됨)", "2025-05-19")]
         assert (by_id[open_visit["id"]]["status"], by_id[open_visit["id"]]["cancel_reason"]) == ("cancelled", "business erased")
         (untouched,) = await visits_of(client, visits, kept)
         assert untouched["notes"] == NOTES
@@ -159,7 +163,7 @@ async def test_erasure_blanks_notes_anonymises_the_shop_and_cancels_its_open_vis
         return [(h, d) for h, d in await visit_events(stack.bootstrap_servers) if event_type(h) == "VisitCancelled"]
 
     cancelled = await eventually(cancellations, timeout=30, what="VisitCancelled on visits' topic")
-    assert [(d["visit_id"], d["reason"]) for _, d in cancelled] == [(open_visit["id"], "business erased")]
+    assert [(d["visit_id"], d["reason_code"]) for _, d in cancelled] == [(open_visit["id"], "business_erased")]
 
 
 async def test_the_planner_defaults_to_the_visits_assigned_planner_and_another_one_is_checked(stack):

@@ -18,7 +18,7 @@ from uuid import UUID
 import uuid6
 from pydantic import ValidationError
 
-from sangsaeng_common.contracts import REGISTRY, Event, known_versions, parse_ce_type, source_of
+from sangsaeng_common.contracts import REGISTRY, Event, known_versions, parse_ce_type, source_of, upcast
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -142,7 +142,8 @@ class Envelope:
         return cls.from_headers(headers, value or b"")
 
     def decode(self, topic: str | None = None) -> Event:
-        """The typed event. Raises UnknownEventType (skip) or PoisonMessage (dead-letter).
+        """The typed event, upcast to its newest version. Raises UnknownEventType (skip) or
+        PoisonMessage (dead-letter).
 
         Whatever the type, the envelope must be one its producer could have written:
         a source that is the producer named by the type, on that producer's own topic
@@ -183,7 +184,9 @@ class Envelope:
             event = _validated(contract_cls.model_validate, payload)
         if event.subject() != self.subject:
             raise PoisonMessage("subject_mismatch", f"ce_subject {self.subject!r} != data {event.subject()!r}")
-        return event
+        # An older version reaches handlers as the newest reads it (the record, and the
+        # envelope's type and data, stay as they were published).
+        return upcast(event)
 
 
 def _validated(validate: Callable[[Any], Event], data: object) -> Event:

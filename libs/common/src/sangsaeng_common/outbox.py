@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 
 
 from sangsaeng_common import failpoints, metrics, tracing
-from sangsaeng_common.contracts import Event
+from sangsaeng_common.contracts import Event, is_newest
 from sangsaeng_common.db import LOCK_OUTBOX_KEY, LOCK_RELAY_LEADER, connect, is_transient
 from sangsaeng_common.envelope import Envelope
 from sangsaeng_common.kafka import KafkaOptions, make_producer
@@ -45,6 +45,9 @@ async def add(
     topic too (an agency's own topic), pass the envelope returned by the first call: the
     copy keeps its ce_id, so readers of both topics see one event.
     """
+    if not is_newest(type(event)):
+        # Consumers read every published version, but a producer publishes only the newest.
+        raise ValueError(f"{event.ce_type()} is not the newest version of {event.name}: publish the newest")
     envelope = envelope or Envelope.wrap(event, correlation_id=correlation_id, causation_id=causation_id, traceparent=traceparent)
     # LOCKING: the relay publishes in `seq` order, but sequence numbers are handed out
     # at insert time while transactions commit in their own order. Two transactions

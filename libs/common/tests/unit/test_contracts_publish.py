@@ -41,6 +41,8 @@ def test_the_committed_contracts_match_the_code():
     current = publish.generate()
     broken = breaking_against(current, on_disk)
     assert not broken, "breaking changes to published event versions (add a .v<N+1> instead):\n" + "\n".join(broken)
+    unreadable = publish.backward_transitive_problems()
+    assert not unreadable, "a new version whose readers cannot read every earlier version (BACKWARD_TRANSITIVE):\n" + "\n".join(unreadable)
     drifted = drift(current, on_disk)
     assert not drifted, f"contracts/ is out of date; regenerate with `{REGENERATE}` and commit contracts/:\n" + "\n".join(drifted)
 

@@ -45,7 +45,7 @@ def test_the_state_at_t_shows_what_was_known_then_and_nothing_later():
     before_decision = application_state(APP, BANK, at_minute(5))
     assert before_decision["program"] == "bank_cooperation" and before_decision["amount_krw"] == 30_000_000
     assert before_decision["guarantee"] == {"agency": "SEOUL_CREDIT_GUARANTEE", "amount_krw": 30_000_000, "requested_on": "2025-05-01",
-                                            "outcome": "guarantee_issued", "completed_on": "2025-05-09", "note": None}
+                                            "outcome": "guarantee_issued", "completed_on": "2025-05-09"}
     assert "decision" not in before_decision and "disbursement" not in before_decision
     assert [h["event_id"] for h in before_decision["history"]] == ["e1", "e3", "e4", "e5"]  # only its own events
     assert before_decision["as_of"] == at_minute(5).isoformat()
@@ -60,11 +60,11 @@ def test_ineligible_declined_overdue_and_withdrawn_paths():
     ineligible = log(
         ("LoanSubmitted", {"application_id": APP, "program": "sme_development_fund", "amount_krw": 1, "submitted_on": "2025-05-01"}),
         ("LoanScreened", {"application_id": APP, "eligible": False, "failed_rules": [{"rule": "excluded_industry", "detail": "x"}]}),
-        ("LoanRejected", {"application_id": APP, "reasons": ["excluded_industry"], "rejected_on": "2025-05-02"}),
+        ("LoanRejected", {"application_id": APP, "reason_codes": ["excluded_industry"], "rejected_on": "2025-05-02"}),
     )
     state = application_state(APP, ineligible, at_minute(9))
     assert state["status"] == "rejected" and state["screening"]["failed_rules"][0]["rule"] == "excluded_industry"
-    assert state["decision"] == {"outcome": "rejected", "reasons": ["excluded_industry"], "rejected_on": "2025-05-02"}
+    assert state["decision"] == {"outcome": "rejected", "reason_codes": ["excluded_industry"], "rejected_on": "2025-05-02"}
 
     overdue = log(
         ("LoanSubmitted", {"application_id": APP, "program": "bank_cooperation", "amount_krw": 1}),
@@ -81,10 +81,10 @@ def test_ineligible_declined_overdue_and_withdrawn_paths():
 
     withdrawn = log(
         ("LoanDraftCreated", {"application_id": APP, "visit_id": "v1", "created_on": "2025-05-01"}),
-        ("LoanWithdrawn", {"application_id": APP, "reason": "found other funding", "withdrawn_on": "2025-05-03"}),
+        ("LoanWithdrawn", {"application_id": APP, "reason_code": "funded_elsewhere", "withdrawn_on": "2025-05-03"}),
     )
     assert application_state(APP, withdrawn, at_minute(1))["status"] == "draft"
-    assert application_state(APP, withdrawn, at_minute(2))["withdrawal"] == {"reason": "found other funding", "withdrawn_on": "2025-05-03"}
+    assert application_state(APP, withdrawn, at_minute(2))["withdrawal"] == {"reason_code": "funded_elsewhere", "withdrawn_on": "2025-05-03"}
 
 
 def test_a_guarantee_outcome_recorded_after_the_decision_it_caused_does_not_undo_it():

@@ -8,7 +8,7 @@ import pytest
 from intake.domain import consent, pagination, search, support, timeline
 from sangsaeng_common.contracts.common import AgencyCode, Channel, Need
 from sangsaeng_common.contracts.intake import BusinessErased, BusinessStageChanged, SupportRequested
-from sangsaeng_common.contracts.visits import FollowUp, VisitCancelled, VisitRecorded, VisitScheduled
+from sangsaeng_common.contracts.visits import FollowUp, VisitCancelled, VisitRecorded, VisitRecordedV1, VisitScheduled
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 BUSINESS = UUID("0197a0c4-5e2b-7c3d-9a41-2f6b1d8e9c01")
@@ -112,8 +112,13 @@ def _line(event) -> str:
 
 
 def test_summaries_of_intake_and_visits_events():
-    stage = BusinessStageChanged(business_id=BUSINESS, from_stage="operating", to_stage="closing", reason="임대료 부담", changed_on=date(2025, 5, 12))
+    stage = BusinessStageChanged(business_id=BUSINESS, from_stage="operating", to_stage="closing", reason_code="rent_burden", changed_on=date(2025, 5, 12))
     assert _line(stage) == "단계 변경: 운영 → 폐업 준비 — 임대료 부담"
+    no_reason = BusinessStageChanged(business_id=BUSINESS, from_stage="operating", to_stage="closing", changed_on=date(2025, 5, 12))
+    assert _line(no_reason) == "단계 변경: 운영 → 폐업 준비"
+    # an entry the timeline kept before v2 (v1 data, its text) still reads as it did
+    kept = {"business_id": str(BUSINESS), "from_stage": "operating", "to_stage": "closing", "reason": "임대료 부담", "changed_on": "2025-05-12"}
+    assert timeline.summarize("sangsaeng.intake.BusinessStageChanged.v1", kept) == "단계 변경: 운영 → 폐업 준비 — 임대료 부담"
     request = SupportRequested(request_id=VISIT, business_id=BUSINESS, needs=["consulting", "loan"], channel="walk_in", requested_on=date(2025, 5, 2))
     assert _line(request) == "지원 요청 (방문 접수): 컨설팅, 융자"
     assert _line(BusinessErased(business_id=BUSINESS, erased_at=NOW)) == "대표자 개인정보 삭제 (요청에 따라)"
@@ -124,7 +129,10 @@ def test_summaries_of_intake_and_visits_events():
         outcome="met", needs_identified=["loan", "insurance"],
     )
     assert _line(recorded) == "방문 기록: 2025-05-12 면담, 필요: 융자, 보험"
-    assert _line(VisitCancelled(visit_id=VISIT, business_id=BUSINESS, reason="대표자 입원")) == "방문 취소 — 대표자 입원"
+    assert _line(VisitCancelled(visit_id=VISIT, business_id=BUSINESS, reason_code="owner_request")) == "방문 취소 — 대표자 요청"
+    # an entry kept before v2 (v1 data, its words) still reads as it did
+    kept = {"visit_id": str(VISIT), "business_id": str(BUSINESS), "reason": "대표자 입원"}
+    assert timeline.summarize("sangsaeng.visits.VisitCancelled.v1", kept) == "방문 취소 — 대표자 입원"
 
 
 def test_summaries_of_a_member_stores_district_events():
@@ -138,7 +146,8 @@ def test_summaries_of_a_member_stores_district_events():
     assert _line(joined) == "골목형상점가 회원 점포 가입 (구역 안, 온누리상품권 가맹)"
     outside = joined.model_copy(update={"inside_boundary": False, "onnuri_merchant": False})
     assert _line(outside) == "골목형상점가 회원 점포 가입 (구역 밖)"
-    assert _line(StoreLeftDistrict(district_id=district, business_id=BUSINESS, reason="이전", left_on=date(2025, 8, 1))) == "골목형상점가 회원 점포 탈퇴 — 이전"
+    assert _line(StoreLeftDistrict(district_id=district, business_id=BUSINESS, reason_code="moved_out", left_on=date(2025, 8, 1))) == "골목형상점가 회원 점포 탈퇴 — 구역 밖 이전"
+    assert _line(StoreLeftDistrict(district_id=district, business_id=BUSINESS, reason_code="not_given", left_on=date(2025, 8, 1))) == "골목형상점가 회원 점포 탈퇴"
     review = DistrictReviewOpened(district_id=district, reason=ReviewReason.below_rule, rule="dongdaemun_ordinance", counted_stores=14,
                                   required_stores=15, opened_on=date(2025, 10, 10), business_id=BUSINESS)
     assert _line(review) == "골목형상점가 재심사: 영업 점포 14개 (기준 15개)"
@@ -149,7 +158,8 @@ def test_events_of_types_without_words_still_get_a_line():
 
 
 def test_scrub_blanks_free_text_at_any_depth_and_keeps_the_facts():
-    recorded = VisitRecorded(
+    # Entries the timeline kept from v1 events (before v2 carried codes) hold words.
+    recorded = VisitRecordedV1(
         visit_id=VISIT, business_id=BUSINESS, planner_id="planner-07", dong="제기동", visited_on=date(2025, 5, 12),
         outcome="met", follow_ups=[FollowUp(action="김바른 대표에게 전화", due_on=date(2025, 5, 20))],
     ).model_dump(mode="json")

@@ -107,3 +107,13 @@ def test_unknown_or_erased_business():
 def test_budget_refusal_is_named():
     refused = e.budget_refused("2025-1", 30_000_000, 12_000_000)
     assert refused.rule == e.ROUND_BUDGET and refused.detail == "round 2025-1 cannot take ₩30,000,000: ₩12,000,000 left"
+
+
+def test_every_eligibility_rule_is_a_rejection_code():
+    """LoanRejected.v2 carries the failed rules' names as codes: each rule loans can fail is one."""
+    from loans.domain import eligibility
+    from sangsaeng_common.contracts.loans import RejectionReason
+
+    rules = {v for k, v in vars(eligibility).items() if k.isupper() and isinstance(v, str) and v.islower() and "_" in v}
+    assert rules >= {eligibility.MIN_MONTHS, eligibility.ROUND_BUDGET, eligibility.BUSINESS_KNOWN}
+    assert rules <= set(RejectionReason), rules - set(RejectionReason)

@@ -1,8 +1,12 @@
 """Versioned event contracts: pydantic models, one per (producer, event name, version).
 
 A contract's CloudEvents type is `sangsaeng.<producer>.<Name>.v<N>`. A published
-version never changes in a breaking way; a breaking change is a new version.
-Consumers are tolerant readers: unknown fields are ignored (extra="ignore").
+version never changes in a breaking way; a breaking change is a new version, which comes
+with an **upcaster** from the version before: a pure function vN -> vN+1 (`@upcaster`).
+Decoding applies the chain (envelope.py), live and in every replay, so a handler only ever
+sees the newest version; producers publish only the newest (outbox.add refuses an older
+one); the log itself is never rewritten. Consumers are tolerant readers: unknown fields
+are ignored (extra="ignore").
 
 The contracts are the shared language and depend on nothing above them: the envelope
 (envelope.py) imports them, never the other way round.
@@ -10,7 +14,8 @@ The contracts are the shared language and depend on nothing above them: the enve
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -51,6 +56,76 @@ def contract(producer: str, name: str, version: int):
         return cls
 
     return register
+
+
+Upcaster = Callable[[Any], Event]
+UPCASTERS: dict[str, Upcaster] = {}  # the ce_type it reads -> the function to the next version
+
+
+def upcaster(old: type[Event], new: type[Event]) -> Callable[[Upcaster], Upcaster]:
+    """Register a pure function from one version of an event to the next (`old.version + 1`).
+
+    It must not look anything up nor copy free text the new version no longer carries:
+    it is applied to every old event each time one is read, live and in replays, for years."""
+    if (old.producer, old.name) != (new.producer, new.name) or new.version != old.version + 1:
+        raise ValueError(f"an upcaster goes from one version to the next of one event, not {old.ce_type()} -> {new.ce_type()}")
+
+    def register(function: Upcaster) -> Upcaster:
+        if old.ce_type() in UPCASTERS:
+            raise ValueError(f"{old.ce_type()} has two upcasters")
+
+        def checked(event: Event) -> Event:
+            result = function(event)
+            if type(result) is not new:
+                raise TypeError(f"the upcaster of {old.ce_type()} returned {type(result).__name__}, not {new.ce_type()}")
+            return result
+
+        checked.__wrapped__ = function  # type: ignore[attr-defined]
+        checked.__doc__ = function.__doc__
+        UPCASTERS[old.ce_type()] = checked
+        return function
+
+    return register
+
+
+def newest(producer: str, name: str) -> type[Event]:
+    """The newest version of an event: the one producers publish and handlers see."""
+    return REGISTRY[f"sangsaeng.{producer}.{name}.v{max(known_versions(producer, name))}"]
+
+
+def is_newest(contract_cls: type[Event]) -> bool:
+    # One look-up (outbox.add asks on every event): versions have no gaps (missing_upcasters).
+    return f"sangsaeng.{contract_cls.producer}.{contract_cls.name}.v{contract_cls.version + 1}" not in REGISTRY
+
+
+def upcast(event: Event) -> Event:
+    """`event` as its newest version reads it (itself if it is the newest)."""
+    while (step := UPCASTERS.get(event.ce_type())) is not None:
+        event = step(event)
+    return event
+
+
+def upcast_data(ce_type: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An event's JSON data as its newest version reads it, with that version's ce_type, for
+    readers of stored JSON (the audit ledger). Types without an upcaster come back unchanged;
+    data that does not validate as its own version raises pydantic's ValidationError."""
+    if ce_type not in UPCASTERS:
+        return ce_type, data
+    event = upcast(REGISTRY[ce_type].model_validate(data))
+    return event.ce_type(), event.model_dump(mode="json")
+
+
+def missing_upcasters() -> list[str]:
+    """Every version after the first needs an upcaster from the one before, and versions have no gaps."""
+    problems = []
+    for producer, name in sorted({(c.producer, c.name) for c in REGISTRY.values()}):
+        versions = known_versions(producer, name)
+        if versions != list(range(1, len(versions) + 1)):
+            problems.append(f"sangsaeng.{producer}.{name}: versions {versions} are not 1..{len(versions)}")
+        for version in versions[:-1]:
+            if f"sangsaeng.{producer}.{name}.v{version}" not in UPCASTERS:
+                problems.append(f"sangsaeng.{producer}.{name}.v{version + 1}: no upcaster from v{version}")
+    return problems
 
 
 def source_of(service: str) -> str:

@@ -13,9 +13,10 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from sangsaeng_common.contracts import Event, contract
+from sangsaeng_common.contracts import Event, contract, upcaster
+from sangsaeng_common.contracts.common import NOT_ABOUT_A_BUSINESS, Code, FreeTextSuperseded, PublicName, free_text
 
 
 class DistrictEvent(Event):
@@ -36,9 +37,9 @@ class ReviewReason(StrEnum):
 class DistrictProposed(DistrictEvent):
     """A district was proposed: its boundary and the area that counts."""
 
-    name: str
-    dongs: Annotated[list[str], Field(min_length=1)]
-    association: str = Field(description="the merchants' association (상인회) by name; its representative stays in districts")
+    name: PublicName
+    dongs: Annotated[list[Code], Field(min_length=1)]
+    association: PublicName = Field(description="the merchants' association (상인회) by name; its representative stays in districts")
     boundary: dict[str, Any] = Field(description="GeoJSON Polygon, WGS84 (longitude, latitude)")
     polygon_area_m2: float
     excluded_area_m2: float = Field(description="roads and common areas declared by the survey")
@@ -51,7 +52,7 @@ class DistrictReviewOpened(DistrictEvent):
     """A district is under review: submitted for designation, or a designated one that fell below the rule."""
 
     reason: ReviewReason
-    rule: str = Field(description="the designation rule in force, e.g. dongdaemun_ordinance")
+    rule: Code = Field(description="the designation rule in force, e.g. dongdaemun_ordinance")
     counted_stores: int
     required_stores: int
     opened_on: date
@@ -62,7 +63,7 @@ class DistrictReviewOpened(DistrictEvent):
 class DistrictDesignated(DistrictEvent):
     """Designated under the rule named: the figures the rule was checked with, and the stores counted."""
 
-    rule: str
+    rule: Code
     stores_required_per_area: int
     per_area_m2: float
     counted_area_m2: float
@@ -76,7 +77,7 @@ class DistrictDesignated(DistrictEvent):
 class DistrictRevoked(DistrictEvent):
     """The designation (or the proposal) was revoked, with the reasons."""
 
-    reasons: Annotated[list[str], Field(min_length=1)]
+    reasons: Annotated[list[Annotated[str, free_text(NOT_ABOUT_A_BUSINESS)]], Field(min_length=1)]
     counted_stores: int
     revoked_on: date
 
@@ -93,11 +94,45 @@ class StoreJoinedDistrict(DistrictEvent):
     joined_on: date
 
 
+class LeaveReason(StrEnum):
+    """Why a member store left its district (StoreLeftDistrict.v2). The words stay in
+    districts (members.leave_reason, blanked on erasure)."""
+
+    closed = "closed"  # 폐업
+    moved_out = "moved_out"  # 구역 밖으로 이전
+    withdrew = "withdrew"  # 상인회 탈퇴
+    other = "other"  # words were given, none of the above
+    not_given = "not_given"
+
+
+def leave_code_of_text(reason: str | None) -> LeaveReason:
+    """The code of a departure that has only words (v1, or a request without a code):
+    `other` if there are any, else `not_given`. The words are never read further."""
+    return LeaveReason.other if reason and reason.strip() else LeaveReason.not_given
+
+
 @contract("districts", "StoreLeftDistrict", 1)
+class StoreLeftDistrictV1(DistrictEvent):
+    # Superseded by v2 (free-text reason). Its published schema stays as it was.
+    model_config = ConfigDict(title="StoreLeftDistrict")
+
+    business_id: UUID
+    reason: FreeTextSuperseded
+    left_on: date
+
+
+@contract("districts", "StoreLeftDistrict", 2)
 class StoreLeftDistrict(DistrictEvent):
     business_id: UUID
-    reason: str
+    reason_code: LeaveReason
     left_on: date
+
+
+@upcaster(StoreLeftDistrictV1, StoreLeftDistrict)
+def store_left_district_v1_to_v2(old: StoreLeftDistrictV1) -> StoreLeftDistrict:
+    """v1's reason becomes a code by `leave_code_of_text`; the words are dropped."""
+    return StoreLeftDistrict(district_id=old.district_id, business_id=old.business_id, reason_code=leave_code_of_text(old.reason),
+                             left_on=old.left_on)
 
 
 @contract("districts", "ContestEntered", 1)
@@ -106,8 +141,8 @@ class ContestEntered(DistrictEvent):
 
     entry_id: UUID
     contest_id: UUID
-    organiser: str
-    title: str
+    organiser: PublicName
+    title: PublicName
     requested_krw: int | None = None
     entered_on: date
 

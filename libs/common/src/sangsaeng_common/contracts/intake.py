@@ -8,10 +8,10 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from sangsaeng_common.contracts import Event, contract
-from sangsaeng_common.contracts.common import AgencyCode, Channel, Need
+from sangsaeng_common.contracts import Event, contract, upcaster
+from sangsaeng_common.contracts.common import AgencyCode, Channel, Code, FreeTextSuperseded, Need, PublicName
 
 
 class Stage(StrEnum):
@@ -28,22 +28,67 @@ class BusinessRegistered(Event):
     registration_number: Annotated[str, Field(pattern=r"^\d{10}$")] | None = Field(
         description="10 digits, no hyphens; none for a would-be founder"
     )
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    dong: str
-    industry: str
+    name: Annotated[PublicName, Field(min_length=1, max_length=200)]
+    dong: Code
+    industry: Code
     employees: Annotated[int, Field(ge=0)]
     is_micro_business: bool
     stage: Stage
     registered_on: date | None
 
 
+class StageChangeReason(StrEnum):
+    """Why a business changed stage, as a code (v2). The words staff typed stay in intake's
+    own table (stage_changes.reason), blanked when the owner's data is erased."""
+
+    business_opened = "business_opened"  # 개업 (사업자 등록)
+    sales_decline = "sales_decline"  # 매출 감소
+    rent_burden = "rent_burden"  # 임대료 부담
+    owner_circumstances = "owner_circumstances"  # 대표자 사정 (건강, 가족, 은퇴)
+    relocation = "relocation"  # 이전
+    closure_filed = "closure_filed"  # 폐업 신고
+    restart_planned = "restart_planned"  # 재창업 준비
+    correction = "correction"  # 잘못 기록된 단계의 정정
+    other = "other"  # a reason was given, none of the above (its words: intake's table only)
+    not_given = "not_given"  # no reason was given
+
+
+def stage_reason_code_of_text(reason: str | None) -> StageChangeReason:
+    """The code of a stage change that has only free text (a v1 event, or a request without a
+    code): `not_given` when there is no text (or only blanks), `other` when there is some.
+    The text itself is never read further: it may name people, and the code must not carry it."""
+    return StageChangeReason.other if reason and reason.strip() else StageChangeReason.not_given
+
+
 @contract("intake", "BusinessStageChanged", 1)
+class BusinessStageChangedV1(Event):
+    # Superseded by v2 (its free-text `reason` stays in the log as written). Its published
+    # schema stays as it was: the same title, no description.
+    model_config = ConfigDict(title="BusinessStageChanged")
+
+    business_id: UUID
+    from_stage: Stage
+    to_stage: Stage
+    reason: FreeTextSuperseded | None = None
+    changed_on: date
+
+
+@contract("intake", "BusinessStageChanged", 2)
 class BusinessStageChanged(Event):
     business_id: UUID
     from_stage: Stage
     to_stage: Stage
-    reason: str | None = None
+    reason_code: StageChangeReason = Field(StageChangeReason.not_given, description="why, as a code; the words given stay in intake")
     changed_on: date
+
+
+@upcaster(BusinessStageChangedV1, BusinessStageChanged)
+def business_stage_changed_v1_to_v2(old: BusinessStageChangedV1) -> BusinessStageChanged:
+    """v1's free-text reason becomes a code by `stage_reason_code_of_text`; the text is dropped."""
+    return BusinessStageChanged(
+        business_id=old.business_id, from_stage=old.from_stage, to_stage=old.to_stage,
+        reason_code=stage_reason_code_of_text(old.reason), changed_on=old.changed_on,
+    )
 
 
 @contract("intake", "SupportRequested", 1)

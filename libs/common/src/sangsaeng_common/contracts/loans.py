@@ -9,7 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sangsaeng_common.contracts import Event, contract
+from sangsaeng_common.contracts import Event, contract, upcaster
+from sangsaeng_common.contracts.common import Code, FreeTextSuperseded, Generated, Ident
 
 Won = Annotated[int, Field(gt=0, description="whole Korean won")]
 
@@ -22,8 +23,8 @@ class LoanProgram(StrEnum):
 class FailedRule(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    rule: str  # e.g. "min_months_since_registration"
-    detail: str
+    rule: Code  # e.g. "min_months_since_registration"
+    detail: Generated
 
 
 @contract("loans", "LoanSubmitted", 1)
@@ -32,7 +33,7 @@ class LoanSubmitted(Event):
     business_id: UUID
     program: LoanProgram
     amount_krw: Won
-    purpose: str
+    purpose: Code  # operating | facility
     term_months: int | None = None
     submitted_on: date
 
@@ -44,7 +45,7 @@ class LoanScreened(Event):
     program: LoanProgram
     eligible: bool
     failed_rules: list[FailedRule] = Field(default_factory=list)
-    round_id: str | None = None  # the fund round whose budget the amount was reserved from
+    round_id: Ident | None = None  # the fund round whose budget the amount was reserved from
     reserved_krw: int = 0
     screened_on: date
 
@@ -54,7 +55,7 @@ class GuaranteeRequested(Event):
     application_id: UUID
     business_id: UUID
     amount_krw: Won
-    agency: str = "SEOUL_CREDIT_GUARANTEE"
+    agency: Code = "SEOUL_CREDIT_GUARANTEE"
     requested_on: date
 
 
@@ -67,13 +68,67 @@ class LoanApproved(Event):
     approved_on: date
 
 
+class RejectionReason(StrEnum):
+    """Why an application was rejected (LoanRejected.v2): an eligibility rule it failed (the
+    names of LoanScreened.failed_rules[].rule), the guarantee declined, or the loan officer's
+    decision (their words stay in loans: applications.decision_reasons, blanked on erasure)."""
+
+    business_known = "business_known"
+    business_operating = "business_operating"
+    place_of_business_in_district = "place_of_business_in_district"
+    min_months_since_registration = "min_months_since_registration"
+    excluded_industry = "excluded_industry"
+    already_repaying_fund_loan = "already_repaying_fund_loan"
+    amount_within_limit = "amount_within_limit"
+    purpose_allowed = "purpose_allowed"
+    term_within_program = "term_within_program"
+    documents_complete = "documents_complete"
+    round_open = "round_open"
+    round_budget = "round_budget"
+    guarantee_declined = "guarantee_declined"
+    officer_decision = "officer_decision"
+
+
+def rejection_codes_of_text(reasons: list[str]) -> list[RejectionReason]:
+    """The codes of v1's free-text reasons, in order, without repeats: a reason written by
+    loans itself starts with its rule's name and a colon (`min_months_since_registration: ...`,
+    `guarantee_declined: ...`) and becomes that code; any other text is the officer's
+    (`officer_decision`). Only a known rule name is taken from the text, never its words."""
+    codes: list[RejectionReason] = []
+    for reason in reasons:
+        prefix = reason.split(":", 1)[0].strip() if ":" in reason else ""
+        code = RejectionReason(prefix) if prefix in RejectionReason.__members__ else RejectionReason.officer_decision
+        if code not in codes:
+            codes.append(code)
+    return codes
+
+
 @contract("loans", "LoanRejected", 1)
+class LoanRejectedV1(Event):
+    # Superseded by v2 (free-text reasons). Its published schema stays as it was.
+    model_config = ConfigDict(title="LoanRejected")
+
+    application_id: UUID
+    business_id: UUID
+    program: LoanProgram
+    reasons: list[FreeTextSuperseded] = Field(min_length=1)
+    rejected_on: date
+
+
+@contract("loans", "LoanRejected", 2)
 class LoanRejected(Event):
     application_id: UUID
     business_id: UUID
     program: LoanProgram
-    reasons: list[str] = Field(min_length=1)
+    reason_codes: list[RejectionReason] = Field(min_length=1)
     rejected_on: date
+
+
+@upcaster(LoanRejectedV1, LoanRejected)
+def loan_rejected_v1_to_v2(old: LoanRejectedV1) -> LoanRejected:
+    """v1's reasons become codes by `rejection_codes_of_text`; the words are dropped."""
+    return LoanRejected(application_id=old.application_id, business_id=old.business_id, program=old.program,
+                        reason_codes=rejection_codes_of_text(old.reasons), rejected_on=old.rejected_on)
 
 
 @contract("loans", "LoanDisbursed", 1)
@@ -93,12 +148,47 @@ class LoanDisbursed(Event):
     subsidy_months: int | None = None
 
 
+class WithdrawalReason(StrEnum):
+    """Why an application was withdrawn (LoanWithdrawn.v2). The words stay in loans
+    (applications.withdraw_reason, blanked on erasure)."""
+
+    applicant_request = "applicant_request"  # 신청인 요청
+    funded_elsewhere = "funded_elsewhere"  # 다른 자금 이용
+    business_closed = "business_closed"  # 폐업
+    other = "other"  # words were given, none of the above
+    not_given = "not_given"
+
+
+def withdrawal_code_of_text(reason: str | None) -> WithdrawalReason:
+    """The code of a withdrawal that has only words (v1, or a request without a code):
+    `other` if there are any, else `not_given`. The words are never read further."""
+    return WithdrawalReason.other if reason and reason.strip() else WithdrawalReason.not_given
+
+
 @contract("loans", "LoanWithdrawn", 1)
+class LoanWithdrawnV1(Event):
+    # Superseded by v2 (free-text reason). Its published schema stays as it was.
+    model_config = ConfigDict(title="LoanWithdrawn")
+
+    application_id: UUID
+    business_id: UUID
+    reason: FreeTextSuperseded
+    withdrawn_on: date
+
+
+@contract("loans", "LoanWithdrawn", 2)
 class LoanWithdrawn(Event):
     application_id: UUID
     business_id: UUID
-    reason: str
+    reason_code: WithdrawalReason
     withdrawn_on: date
+
+
+@upcaster(LoanWithdrawnV1, LoanWithdrawn)
+def loan_withdrawn_v1_to_v2(old: LoanWithdrawnV1) -> LoanWithdrawn:
+    """v1's reason becomes a code by `withdrawal_code_of_text`; the words are dropped."""
+    return LoanWithdrawn(application_id=old.application_id, business_id=old.business_id,
+                         reason_code=withdrawal_code_of_text(old.reason), withdrawn_on=old.withdrawn_on)
 
 
 @contract("loans", "LoanDraftCreated", 1)

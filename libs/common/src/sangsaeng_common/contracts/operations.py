@@ -14,6 +14,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from sangsaeng_common.contracts import Event, contract
+from sangsaeng_common.contracts.common import Code, Ident
 
 # The services whose consumers can dead-letter (every service with a consumer).
 CONSUMING_SERVICES = ("intake", "visits", "loans", "referrals", "audit")
@@ -31,17 +32,17 @@ class DiscardReason(StrEnum):
 
 class DeadLetterDiscardedFields(Event):
     dead_letter_id: int
-    consumer: str
-    dead_letter_reason: str  # the dead letter's dlq_reason (e.g. handler_error, schema_invalid) or "parked"
-    origin_topic: str
+    consumer: Code
+    dead_letter_reason: Code  # the dead letter's dlq_reason (e.g. handler_error, schema_invalid) or "parked"
+    origin_topic: Code
     origin_partition: int
     origin_offset: int
     event_id: UUID | None = None  # the record's ce_id, when it had a readable one
-    event_type: str | None = None
+    event_type: Code | None = None
     business_id: UUID | None = None  # the record's key, when it is a business id
     attempts: int
     discard_reason: DiscardReason
-    discarded_by: str  # the operator's principal
+    discarded_by: Ident  # the operator's principal
     discarded_at: datetime
 
     def subject(self) -> str:

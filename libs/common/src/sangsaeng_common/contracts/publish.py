@@ -7,17 +7,28 @@ document for every topic, generated from the code and committed under `contracts
 An existing event version may only grow: adding an optional property is fine; removing a
 property, making a property required that was not, or changing a property's type is a
 breaking change and needs a new version (`.v2`) instead.
+
+A new version follows Confluent Schema Registry's BACKWARD_TRANSITIVE rule: a reader of the
+new version reads data written with *every* earlier version (not only the one before). A
+reader here is the chain of upcasters plus the newest contract, so the check writes sample
+data of each earlier version's schema (required fields only; every field; every value of
+every enumeration), reads it as that version, upcasts it and validates it as the new one;
+and it refuses a version with no upcaster from the version before.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
-from sangsaeng_common.contracts import REGISTRY, Event, dlq_topic, events_topic, source_of
+from sangsaeng_common.contracts import (
+    REGISTRY, UPCASTERS, Event, dlq_topic, events_topic, is_newest, known_versions, missing_upcasters, source_of,
+)
 from sangsaeng_common.contracts.common import AgencyCode
 from sangsaeng_common.contracts.referrals import AGENCY_EVENTS, agency_topic
 
@@ -89,6 +100,11 @@ DEAD_LETTER_HEADERS: dict[str, Any] = {
 
 def _message(contract: type[Event]) -> dict[str, Any]:
     ce_type = contract.ce_type()
+    summary = (contract.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ") or contract.name
+    newest = max(known_versions(contract.producer, contract.name))
+    if not is_newest(contract):
+        summary = (f"Superseded by v{newest}: no longer published, but still in the log. Consumers read it "
+                   f"upcast to v{newest} (sangsaeng_common.contracts.upcast). " + summary)
     headers = {
         "allOf": [
             {"$ref": "#/components/schemas/CloudEventsHeaders"},
@@ -98,7 +114,7 @@ def _message(contract: type[Event]) -> dict[str, Any]:
     return {
         "name": contract.name,
         "title": f"{contract.name} v{contract.version}",
-        "summary": (contract.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ") or contract.name,
+        "summary": summary,
         "contentType": "application/json",
         "headers": headers,
         "payload": {"$ref": f"schemas/{ce_type}.json"},
@@ -130,10 +146,11 @@ def asyncapi() -> dict[str, Any]:
             "bindings": retention,
             **extra,
         }
+        # A channel lists every version (readers meet them all in the log); producers send the newest only.
         operations[f"publish.{address}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{address}"},
-            "messages": [{"$ref": f"#/channels/{address}/messages/{_channel_message_id(c)}"} for c in members],
+            "messages": [{"$ref": f"#/channels/{address}/messages/{_channel_message_id(c)}"} for c in members if is_newest(c)],
         }
 
     for producer in producers:
@@ -312,6 +329,119 @@ def breaking_against(current: dict[str, str], on_disk: dict[str, str]) -> list[s
     return problems
 
 
+# ---------------------------------------------------------------- new versions (BACKWARD_TRANSITIVE)
+
+_SAMPLE_STRINGS = ("2208162517", "x", "제기동")  # tried in turn against a string's pattern
+
+
+def _sample(node: dict[str, Any], root: dict[str, Any], *, full: bool, pick: int, nulls: bool = False, depth: int = 0) -> Any:
+    """One instance of a JSON Schema node: `full` sets every property (else the required
+    ones only), `pick` chooses among an enumeration's values (modulo its length), `nulls`
+    writes null wherever null is allowed."""
+    node = _resolve(node, root)
+    if depth > 20:
+        return None
+    if "const" in node:
+        return node["const"]
+    if "enum" in node:
+        return node["enum"][pick % len(node["enum"])]
+    for combinator in ("anyOf", "oneOf"):
+        if combinator in node:
+            branches = [b for b in node[combinator] if _resolve(b, root).get("type") != "null"] or node[combinator]
+            if nulls and len(branches) < len(node[combinator]):
+                return None
+            return _sample(branches[pick % len(branches)], root, full=full, pick=pick, nulls=nulls, depth=depth + 1)
+    if "allOf" in node:
+        return _sample(node["allOf"][0], root, full=full, pick=pick, nulls=nulls, depth=depth + 1)
+    kind = node.get("type")
+    if kind == "object":
+        required = set(node.get("required", []))
+        return {name: _sample(prop, root, full=full, pick=pick, nulls=nulls, depth=depth + 1)
+                for name, prop in node.get("properties", {}).items() if full or name in required}
+    if kind == "array":
+        count = max(node.get("minItems", 0), 1 if full else 0)
+        return [_sample(node.get("items", {}), root, full=full, pick=pick + i, nulls=nulls, depth=depth + 1) for i in range(count)]
+    if kind == "string":
+        return _sample_string(node)
+    if kind == "integer":
+        return max(1, node.get("minimum", 1), node.get("exclusiveMinimum", 0) + 1)
+    if kind == "number":
+        return float(max(1, node.get("minimum", 1)))
+    if kind == "boolean":
+        return bool(pick % 2) if full else False
+    return None
+
+
+def _sample_string(node: dict[str, Any]) -> str:
+    match node.get("format"):
+        case "uuid":
+            return "0190f5a0-0000-7000-8000-000000000001"
+        case "date":
+            return "2025-05-12"
+        case "date-time":
+            return "2025-05-12T09:30:00+09:00"
+    if (pattern := node.get("pattern")) is not None:
+        for candidate in _SAMPLE_STRINGS:
+            if re.search(pattern, candidate):
+                return candidate
+        raise ValueError(f"no sample string matches the pattern {pattern!r}: add one to _SAMPLE_STRINGS")
+    return "x" * max(1, node.get("minLength", 1))
+
+
+def samples(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """Data a writer of `schema` may produce: the required fields only, every field, and every
+    field with null wherever null is allowed, with every value of every enumeration at least once."""
+    widest = 1
+
+    def count(node: Any, depth: int = 0) -> None:
+        nonlocal widest
+        if depth > 40:
+            return
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("enum", "anyOf", "oneOf") and isinstance(value, list):
+                    widest = max(widest, len(value))
+                count(value, depth + 1)
+        elif isinstance(node, list):
+            for value in node:
+                count(value, depth + 1)
+
+    count(schema)
+    found = [_sample(schema, schema, full=full, pick=pick, nulls=nulls)
+             for full, nulls in ((False, False), (True, False), (True, True)) for pick in range(widest)]
+    return [s for i, s in enumerate(found) if s not in found[:i]]
+
+
+def backward_transitive_problems() -> list[str]:
+    """Every version after the first: an upcaster from the one before, and a reader of it
+    reads every earlier version's data (through the upcasters)."""
+    problems = missing_upcasters()
+    if problems:
+        return problems
+    for contract in sorted(REGISTRY.values(), key=lambda c: c.ce_type()):
+        if contract.version == 1:
+            continue
+        for earlier in range(1, contract.version):
+            writer = REGISTRY[f"sangsaeng.{contract.producer}.{contract.name}.v{earlier}"]
+            for data in samples(event_schema(writer)):
+                where = f"{contract.ce_type()}: reading {writer.ce_type()} data {json.dumps(data, ensure_ascii=False)}"
+                try:
+                    event = _upcast_until(writer.model_validate(data), contract.version)
+                    if type(event) is not contract:
+                        raise TypeError(f"upcast to {event.ce_type()}")
+                    contract.model_validate_json(event.model_dump_json())
+                except (ValidationError, ValueError, TypeError) as exc:
+                    problems.append(f"{where}: {exc}")
+    return problems
+
+
+def _upcast_until(event: Event, version: int) -> Event:
+    """`event` upcast to `version` of its type (not further: each new version is checked on its own)."""
+    while event.version < version:
+        event = UPCASTERS[event.ce_type()](event)
+    return event
+
+
 # ---------------------------------------------------------------- command line
 
 app = typer.Typer(help="Published contracts: JSON Schemas and AsyncAPI generated from the code.", add_completion=False,
@@ -326,6 +456,11 @@ def write(
     """Regenerate contracts/ from the code."""
     out = out or default_out()
     current, on_disk = generate(), committed(out)
+    if unreadable := backward_transitive_problems():
+        typer.echo("refused: a new event version its readers cannot read every earlier version of:", err=True)
+        for problem in unreadable:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(1)
     broken = breaking_against(current, on_disk)
     if broken and not allow_breaking:
         typer.echo("refused: breaking changes to published event versions (add a new version .v<N+1> instead):", err=True)
@@ -347,12 +482,14 @@ def check(out: Path = typer.Option(None, help="default: contracts/ at the reposi
     out = out or default_out()
     current, on_disk = generate(), committed(out)
     broken, drifted = breaking_against(current, on_disk), drift(current, on_disk)
+    broken += [f"BACKWARD_TRANSITIVE: {p}" for p in backward_transitive_problems()]
     for problem in broken:
         typer.echo(f"breaking: {problem}", err=True)
     for problem in drifted:
         typer.echo(f"drift: {problem}", err=True)
     if broken:
-        typer.echo("A published event version may only gain optional properties; add a new version instead.", err=True)
+        typer.echo("A published event version may only gain optional properties; add a new version instead, with an upcaster "
+                   "from the one before that reads every earlier version's data.", err=True)
     if drifted and not broken:
         typer.echo(f"The contracts changed in the code: regenerate with `{REGENERATE}` and commit contracts/.", err=True)
     if broken or drifted:

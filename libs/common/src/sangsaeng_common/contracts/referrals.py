@@ -8,8 +8,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
-from sangsaeng_common.contracts import Event, contract
-from sangsaeng_common.contracts.common import AgencyCode
+from pydantic import ConfigDict
+
+from sangsaeng_common.contracts import Event, contract, upcaster
+from sangsaeng_common.contracts.common import AgencyCode, Code, FreeTextSuperseded, Ident
 
 
 class ReferralOutcome(StrEnum):
@@ -25,8 +27,8 @@ class ReferralSent(Event):
     referral_id: UUID
     business_id: UUID
     agency: AgencyCode
-    program: str
-    reason: str  # the need or rule that made it
+    program: Code
+    reason: Code  # the need or rule that made it, e.g. visit:education
     cause_event_id: UUID | None = None  # the event that caused it (also ce_causationid)
     personal_data_shared: bool = False  # only with the owner's consent covering this agency
     consent_id: UUID | None = None
@@ -42,12 +44,15 @@ class ReferralAcknowledged(Event):
     referral_id: UUID
     business_id: UUID
     agency: AgencyCode
-    agency_reference: str
+    agency_reference: Ident
     acknowledged_at: datetime
 
 
 @contract("referrals", "ReferralCompleted", 1)
-class ReferralCompleted(Event):
+class ReferralCompletedV1(Event):
+    # Superseded by v2 (the agency's free-text note). Its published schema stays as it was.
+    model_config = ConfigDict(title="ReferralCompleted")
+
     referral_id: UUID
     business_id: UUID
     agency: AgencyCode
@@ -55,7 +60,28 @@ class ReferralCompleted(Event):
     amount_krw: int | None = None  # e.g. the guaranteed amount
     application_id: UUID | None = None  # the loan application a guarantee referral serves
     completed_on: date
-    note: str | None = None
+    note: FreeTextSuperseded | None = None
+
+
+@contract("referrals", "ReferralCompleted", 2)
+class ReferralCompleted(Event):
+    """The agency's outcome. Its note (the agency's words) stays in referrals (referrals.outcome_note,
+    blanked on erasure): GET /referrals/{id} shows it to those allowed to read it."""
+
+    referral_id: UUID
+    business_id: UUID
+    agency: AgencyCode
+    outcome: ReferralOutcome
+    amount_krw: int | None = None  # e.g. the guaranteed amount
+    application_id: UUID | None = None  # the loan application a guarantee referral serves
+    completed_on: date
+
+
+@upcaster(ReferralCompletedV1, ReferralCompleted)
+def referral_completed_v1_to_v2(old: ReferralCompletedV1) -> ReferralCompleted:
+    """Everything but the note, which is dropped (the outcome is already a code)."""
+    return ReferralCompleted(referral_id=old.referral_id, business_id=old.business_id, agency=old.agency, outcome=old.outcome,
+                             amount_krw=old.amount_krw, application_id=old.application_id, completed_on=old.completed_on)
 
 
 class BasisLost(StrEnum):
@@ -88,7 +114,7 @@ class ReferralPersonalDataShared(Event):
     referral_id: UUID
     business_id: UUID
     agency: AgencyCode
-    program: str
+    program: Code
     consent_id: UUID
     shared_at: datetime
 

@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from pydantic import ValidationError
+
+from sangsaeng_common.contracts import upcast_data
 
 from audit.domain.chain import LinkInput, StoredLink
 from audit.domain.events import LedgerEvent
@@ -37,6 +40,17 @@ async def chain(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIterator[St
         after = rows[-1]["position"]
 
 
+def _ledger_event(r: asyncpg.Record) -> LedgerEvent:
+    """A ledger row as the audit rules read it: an older event version upcast to the newest
+    (the rules know only the newest; the row itself, its bytes and its hash, stay as recorded)."""
+    data = r["data"] if isinstance(r["data"], dict) else json.loads(r["data"])
+    try:
+        event_type, data = upcast_data(r["event_type"], data)
+    except ValidationError:  # kept whole though its contract refuses it (a ledger keeps everything): read as recorded
+        event_type = r["event_type"]
+    return LedgerEvent(r["position"], str(r["event_id"]), event_type, r["subject"], r["event_time"], data)
+
+
 async def head_position(conn: asyncpg.Connection) -> int:
     """How many links the head says the chain has."""
     return await conn.fetchval("select position from ledger_head")
@@ -52,7 +66,7 @@ async def all_events(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIterat
             chunk,
         )
         for r in rows:
-            yield LedgerEvent(r["position"], str(r["event_id"]), r["event_type"], r["subject"], r["event_time"], r["data"])
+            yield _ledger_event(r)
         if len(rows) < chunk:
             return
         after = rows[-1]["position"]
@@ -117,4 +131,4 @@ async def application_events(conn: asyncpg.Connection, application_id: str, unti
         application_id,
         until,
     )
-    return [LedgerEvent(r["position"], str(r["event_id"]), r["event_type"], r["subject"], r["event_time"], r["data"]) for r in rows]
+    return [_ledger_event(r) for r in rows]

@@ -45,17 +45,17 @@ def apply(state: dict[str, Any], event: LedgerEvent) -> dict[str, Any]:
         # (LoanApproved), which it must not undo, or before the request it answers.
         if state.get("status") in WAITING_FOR_GUARANTEE:
             state |= {"status": GUARANTEE_OUTCOMES[d["outcome"]]}
-        state |= {"guarantee": {**(state.get("guarantee") or {}), "outcome": d["outcome"], **_pick(d, "completed_on", "note")}}
+        state |= {"guarantee": {**(state.get("guarantee") or {}), "outcome": d["outcome"], **_pick(d, "completed_on")}}
     elif name == "LoanApproved":
         state |= {"status": "approved", "decision": {"outcome": "approved", **_pick(d, "amount_krw", "approved_on")}}
     elif name == "LoanRejected":
-        state |= {"status": "rejected", "decision": {"outcome": "rejected", **_pick(d, "reasons", "rejected_on")}}
+        state |= {"status": "rejected", "decision": {"outcome": "rejected", **_pick(d, "reason_codes", "rejected_on")}}
     elif name == "LoanDisbursed":
         state |= {"status": "disbursed", "disbursement": _pick(
             d, "amount_krw", "disbursed_on", "annual_rate_pct", "grace_months", "instalments", "first_instalment_on",
             "subsidy_rate_pct", "subsidy_months")}
     elif name == "LoanWithdrawn":
-        state |= {"status": "withdrawn", "withdrawal": _pick(d, "reason", "withdrawn_on")}
+        state |= {"status": "withdrawn", "withdrawal": _pick(d, "reason_code", "withdrawn_on")}
     history = [*state.get("history", []), {"position": event.position, "event_id": event.event_id, "type": event.event_type,
                                           "time": event.time.isoformat(), "status": state.get("status")}]
     return state | {"history": history}

@@ -89,6 +89,10 @@ async def add_member(
     )
 
 
+async def forget_leave_reasons(conn: asyncpg.Connection, business_id: UUID) -> None:
+    await conn.execute("update members set left_reason = '(삭제됨)' where business_id = $1 and left_reason is not null", business_id)
+
+
 async def remove_member(conn: asyncpg.Connection, district_id: UUID, business_id: UUID, left_on: date, reason: str) -> asyncpg.Record:
     return await conn.fetchrow(
         """update members set left_on = $3, left_reason = $4 where district_id = $1 and business_id = $2 returning *""",

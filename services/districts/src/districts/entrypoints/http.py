@@ -116,7 +116,7 @@ def _routes(runtime: Runtime, deps: Deps) -> list[APIRouter]:
                     summary="A member store leaves (emits StoreLeftDistrict; a designated district falling below the rule goes under review)")
     async def leave(request: Request, district_id: UUID, business_id: UUID, body: s.LeaveIn, principal: Principal = staff,
                     idempotency_key: str | None = IdempotencyKey) -> JSONResponse:
-        cmd = cmds.LeaveStore(district_id, business_id, body.reason, body.left_on)
+        cmd = cmds.LeaveStore(district_id, business_id, body.reason, body.left_on, reason_code=body.reason_code)
 
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
             return 200, _store(await handlers.leave(uow, deps, cmd))

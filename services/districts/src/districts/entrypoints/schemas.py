@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sangsaeng_common.contracts.districts import LeaveReason
 from sangsaeng_common.contracts.intake import Stage
 from districts.domain.contest import Eligibility
 from districts.domain.district import State
@@ -89,7 +90,8 @@ class StoreIn(BaseModel):
 
 class LeaveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Text
+    reason: Text = Field(description="free text; kept in districts only (StoreLeftDistrict carries reason_code), blanked on erasure")
+    reason_code: LeaveReason | None = Field(None, description="why, as a code (what the event carries); default `other`")
     left_on: date | None = None
 
 
@@ -120,7 +122,11 @@ class DatedIn(BaseModel):
 
 class RevokeIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reasons": ["상인회 해산"]}]})
-    reasons: Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]], Field(min_length=1, max_length=10)]
+    reasons: Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]], Field(
+        min_length=1, max_length=10,
+        description="the district's facts only (e.g. 상인회 해산), never a person or a member store: DistrictRevoked carries them "
+                    "for ever, where no erasure reaches",
+    )]
     on: date | None = None
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from districts.domain.contest import Eligibility
+from sangsaeng_common.contracts.districts import LeaveReason
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,9 @@ class JoinStore:
 class LeaveStore:
     district_id: UUID
     business_id: UUID
-    reason: str
+    reason: str  # free text: kept in districts only
     left_on: date | None
+    reason_code: LeaveReason | None = None  # None: leave_code_of_text(reason)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import uuid6
 from sangsaeng_common.clock import SeoulClock
 from sangsaeng_common.contracts.districts import (
     ContestEntered, ContestResultAnnounced, DistrictDesignated, DistrictProposed, DistrictReviewOpened, DistrictRevoked,
-    ReviewReason, StoreJoinedDistrict, StoreLeftDistrict,
+    ReviewReason, StoreJoinedDistrict, StoreLeftDistrict, leave_code_of_text,
 )
 from sangsaeng_common.contracts.intake import BusinessStageChanged
 from sangsaeng_common.errors import Conflict, NotFound, NotYetKnown, invalid
@@ -157,9 +157,17 @@ async def leave(tx: Tx, deps: Deps, cmd: cmds.LeaveStore) -> asyncpg.Record:
         raise NotFound("Member not found", f"business {cmd.business_id} is not a member of this district")
     left_on = cmd.left_on or deps.clock.today()
     member = await repository.remove_member(tx.conn, cmd.district_id, cmd.business_id, left_on, cmd.reason)
-    await tx.emit(StoreLeftDistrict(district_id=cmd.district_id, business_id=cmd.business_id, reason=cmd.reason, left_on=left_on))
+    # The words stay in members.left_reason (blanked on erasure); the event carries the code.
+    reason_code = cmd.reason_code or leave_code_of_text(cmd.reason)
+    await tx.emit(StoreLeftDistrict(district_id=cmd.district_id, business_id=cmd.business_id, reason_code=reason_code, left_on=left_on))
     await _review_if_below(tx, deps, row, left_on, cmd.business_id)
     return member
+
+
+async def forget_business(tx: Tx, business_id: UUID) -> None:
+    """Districts' part of an erasure (the directory blanked the shop's name): the words given
+    when its store left a district go; StoreLeftDistrict.v2 carries only a code."""
+    await repository.forget_leave_reasons(tx.conn, business_id)
 
 
 async def set_onnuri(tx: Tx, deps: Deps, cmd: cmds.SetOnnuri) -> asyncpg.Record:

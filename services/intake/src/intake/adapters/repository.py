@@ -201,6 +201,21 @@ async def delete_owners(conn: asyncpg.Connection, business_id: UUID) -> int:
     return _count(await conn.execute("delete from owners where business_id = $1", business_id))
 
 
+async def add_stage_change(
+    conn: asyncpg.Connection, *, event_id: UUID, business_id: UUID, from_stage: str, to_stage: str, reason_code: str,
+    reason: str | None, changed_on: date,
+) -> None:
+    await conn.execute(
+        """insert into stage_changes (event_id, business_id, from_stage, to_stage, reason_code, reason, changed_on)
+           values ($1, $2, $3, $4, $5, $6, $7)""",
+        event_id, business_id, from_stage, to_stage, reason_code, reason, changed_on,
+    )
+
+
+async def blank_stage_reasons(conn: asyncpg.Connection, business_id: UUID) -> int:
+    return _count(await conn.execute("update stage_changes set reason = null where business_id = $1 and reason is not null", business_id))
+
+
 async def blank_support_notes(conn: asyncpg.Connection, business_id: UUID) -> int:
     return _count(await conn.execute("update support_requests set note = null where business_id = $1 and note is not null", business_id))
 

@@ -23,10 +23,28 @@ AGENCIES = {
     "KBIZ": "중소기업중앙회", "EMPLOYMENT_INSURANCE": "근로복지공단", "DDM_CHAMBER": "동대문구상공회",
     "SB_FEDERATION": "소상공인연합회",
 }
+STAGE_REASONS = {
+    "business_opened": "개업", "sales_decline": "매출 감소", "rent_burden": "임대료 부담", "owner_circumstances": "대표자 사정",
+    "relocation": "이전", "closure_filed": "폐업 신고", "restart_planned": "재창업 준비", "correction": "정정", "other": "기타 사유",
+}
+CANCEL_REASONS = {
+    "rescheduled": "일정 변경", "owner_request": "대표자 요청", "planner_unavailable": "플래너 사정", "shop_closed": "점포 폐업·휴업",
+    "business_erased": "개인정보 삭제", "other": "기타 사유",
+}
+LEAVE_REASONS = {"closed": "폐업", "moved_out": "구역 밖 이전", "withdrew": "상인회 탈퇴", "other": "기타 사유"}
 OUTCOMES = {"met": "면담", "shop_closed": "점포 문 닫힘", "owner_absent": "대표자 부재"}
 
 # Free text that may mention people: blanked in the timeline of an erased owner's business.
 FREE_TEXT_KEYS = frozenset({"reason", "note", "notes", "comment", "action"})
+
+
+def _coded(labels: dict[str, str], d: dict[str, Any]) -> Any:
+    """The words for an event's `reason_code` (v2, and v1 upcast on the way in); an entry the
+    timeline kept before its event's v2 has its `reason` (blanked on erasure) instead."""
+    code = d.get("reason_code")
+    if code is None:
+        return d.get("reason")
+    return None if code == "not_given" else labels.get(code, code)
 
 
 def _words(mapping: dict[str, str], values: Any) -> str:
@@ -46,7 +64,7 @@ def summarize(ce_type: str, data: dict[str, Any]) -> str:
             return f"사업체 등록: {d.get('name')} ({d.get('dong')}, {d.get('industry')}, {STAGES.get(d.get('stage'), d.get('stage'))})"
         case ("intake", "BusinessStageChanged"):
             move = f"단계 변경: {STAGES.get(d.get('from_stage'), d.get('from_stage'))} → {STAGES.get(d.get('to_stage'), d.get('to_stage'))}"
-            return _with_reason(move, d.get("reason"))
+            return _with_reason(move, _coded(STAGE_REASONS, d))
         case ("intake", "SupportRequested"):
             return f"지원 요청 ({CHANNELS.get(d.get('channel'), d.get('channel'))}): {_words(NEEDS, d.get('needs'))}"
         case ("intake", "ConsentGiven"):
@@ -63,12 +81,12 @@ def summarize(ce_type: str, data: dict[str, Any]) -> str:
                 text += f", 필요: {_words(NEEDS, d.get('needs_identified'))}"
             return text
         case ("visits", "VisitCancelled"):
-            return _with_reason("방문 취소", d.get("reason"))
+            return _with_reason("방문 취소", _coded(CANCEL_REASONS, d))
         case ("districts", "StoreJoinedDistrict"):
             where = "구역 안" if d.get("inside_boundary") else "구역 밖"
             return f"골목형상점가 회원 점포 가입 ({where}{', 온누리상품권 가맹' if d.get('onnuri_merchant') else ''})"
         case ("districts", "StoreLeftDistrict"):
-            return _with_reason("골목형상점가 회원 점포 탈퇴", d.get("reason"))
+            return _with_reason("골목형상점가 회원 점포 탈퇴", _coded(LEAVE_REASONS, d))
         case ("districts", "DistrictReviewOpened"):  # on the member whose change caused it
             return f"골목형상점가 재심사: 영업 점포 {d.get('counted_stores')}개 (기준 {d.get('required_stores')}개)"
         case _:

@@ -142,7 +142,9 @@ def routes(runtime: Runtime, *, clock: SeoulClock) -> list[APIRouter]:
         business_id: UUID, body: StageChangeIn, request: Request, principal: Principal = writers,
         idempotency_key: str | None = IdempotencyKey,
     ) -> JSONResponse:
-        command = commands.ChangeStage(business_id=business_id, stage=body.stage, reason=body.reason, changed_on=body.changed_on)
+        command = commands.ChangeStage(
+            business_id=business_id, stage=body.stage, reason=body.reason, changed_on=body.changed_on, reason_code=body.reason_code
+        )
 
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
             row = await handlers.change_stage(uow, command, clock)

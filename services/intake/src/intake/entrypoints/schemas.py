@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from intake.domain import registration
 from sangsaeng_common.contracts.common import AgencyCode, Channel, Need
-from sangsaeng_common.contracts.intake import Stage
+from sangsaeng_common.contracts.intake import Stage, StageChangeReason
 
 
 class BusinessIn(BaseModel):
@@ -94,10 +94,16 @@ class Business(BaseModel):
 
 
 class StageChangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"stage": "closing", "reason": "임대료 부담", "changed_on": "2025-05-12"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"stage": "closing", "reason_code": "rent_burden", "reason": "임대료 인상", "changed_on": "2025-05-12"}]})
 
     stage: Stage
-    reason: Annotated[str, Field(max_length=500)] | None = None
+    reason_code: StageChangeReason | None = Field(
+        None, description="why, as a code (what the event carries); default: `other` if a reason is given, else `not_given`"
+    )
+    reason: Annotated[str, Field(max_length=500)] | None = Field(
+        None, description="free text; kept in intake only (never in an event), blanked on erasure"
+    )
     changed_on: date | None = None
 
 
@@ -329,7 +335,8 @@ class Erasure(BaseModel):
             "examples": [
                 {
                     "business_id": _BUSINESS_ID, "erased_at": "2025-06-30T11:00:00+09:00", "requested_on": "2025-06-30",
-                    "owners_deleted": 2, "consents_anonymised": 1, "support_notes_blanked": 1, "timeline_entries_scrubbed": 1,
+                    "owners_deleted": 2, "consents_anonymised": 1, "support_notes_blanked": 1, "stage_reasons_blanked": 1,
+                    "timeline_entries_scrubbed": 1,
                 }
             ]
         }
@@ -341,6 +348,7 @@ class Erasure(BaseModel):
     owners_deleted: int
     consents_anonymised: int
     support_notes_blanked: int
+    stage_reasons_blanked: int = 0
     timeline_entries_scrubbed: int
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from sangsaeng_common.contracts.common import AgencyCode, Channel, Need
-from sangsaeng_common.contracts.intake import Stage
+from sangsaeng_common.contracts.intake import Stage, StageChangeReason
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,9 @@ class RegisterBusiness:
 class ChangeStage:
     business_id: UUID
     stage: Stage
-    reason: str | None
+    reason: str | None  # free text: kept in intake's stage_changes only
     changed_on: date | None  # None: today (Seoul)
+    reason_code: StageChangeReason | None = None  # None: stage_reason_code_of_text(reason)
 
 
 @dataclass(frozen=True)

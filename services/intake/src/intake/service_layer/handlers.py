@@ -35,6 +35,7 @@ from sangsaeng_common.contracts.intake import (
     ConsentGiven,
     ConsentWithdrawn,
     Stage,
+    stage_reason_code_of_text,
     SupportRequested,
 )
 from sangsaeng_common.errors import Conflict, NotFound, invalid
@@ -103,14 +104,16 @@ async def change_stage(tx: Tx, cmd: ChangeStage, clock: SeoulClock) -> asyncpg.R
             "Stage change refused", str(refused), current=refused.current.value, allowed=[s.value for s in refused.allowed]
         ) from None
     row = await repository.set_stage(tx.conn, cmd.business_id, cmd.stage.value)
-    await tx.emit(
-        BusinessStageChanged(
-            business_id=cmd.business_id,
-            from_stage=Stage(current),
-            to_stage=cmd.stage,
-            reason=cmd.reason,
-            changed_on=cmd.changed_on or _today(clock),
-        )
+    # The event carries the code; the words stay in stage_changes (blanked on erasure).
+    reason_code = cmd.reason_code or stage_reason_code_of_text(cmd.reason)
+    event = BusinessStageChanged(
+        business_id=cmd.business_id, from_stage=Stage(current), to_stage=cmd.stage, reason_code=reason_code,
+        changed_on=cmd.changed_on or _today(clock),
+    )
+    envelope = await tx.emit(event)
+    await repository.add_stage_change(
+        tx.conn, event_id=envelope.id, business_id=cmd.business_id, from_stage=current, to_stage=cmd.stage.value,
+        reason_code=reason_code.value, reason=cmd.reason, changed_on=event.changed_on,
     )
     return row
 
@@ -256,6 +259,7 @@ async def erase_personal_data(tx: Tx, cmd: ErasePersonalData, clock: SeoulClock)
     consents = await repository.anonymise_consents(conn, business_id)
     owners = await repository.delete_owners(conn, business_id)
     notes = await repository.blank_support_notes(conn, business_id)
+    stage_reasons = await repository.blank_stage_reasons(conn, business_id)
     await repository.forget_stored_answers(conn, business_id)
     scrubbed = await scrub_timeline(conn, business_id, erased_at)
     requested_on = cmd.requested_on or _today(clock)
@@ -270,5 +274,6 @@ async def erase_personal_data(tx: Tx, cmd: ErasePersonalData, clock: SeoulClock)
         "owners_deleted": owners,
         "consents_anonymised": consents,
         "support_notes_blanked": notes,
+        "stage_reasons_blanked": stage_reasons,
         "timeline_entries_scrubbed": scrubbed,
     }

@@ -12,9 +12,11 @@ from loans.domain.eligibility import BusinessFacts
 
 
 async def forget_withdraw_reasons(conn: asyncpg.Connection, business_id: UUID) -> None:
-    """Loans' own part of an erasure: the free text it keeps (withdrawal reasons) is blanked."""
+    """Loans' own part of an erasure: the free text it keeps (withdrawal reasons, the officer's decision reasons) is blanked."""
     await conn.execute(
-        "update applications set withdraw_reason = case when withdraw_reason is null then null else '(삭제됨)' end, updated_at = now() where business_id = $1",
+        """update applications set withdraw_reason = case when withdraw_reason is null then null else '(삭제됨)' end,
+                  decision_reasons = case when decision_reasons is null then null else array['(삭제됨)'] end, updated_at = now()
+            where business_id = $1""",
         business_id,
     )
 

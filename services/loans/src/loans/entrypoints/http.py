@@ -171,7 +171,7 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
     async def withdraw(
         request: Request, application_id: UUID, body: WithdrawIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
-        command = Withdraw(application_id=application_id, reason=body.reason)
+        command = Withdraw(application_id=application_id, reason=body.reason, reason_code=body.reason_code)
         return await on_application(handlers.withdraw, command, request, body, principal, idempotency_key)
 
     # ------------------------------------------------------------ reports

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sangsaeng_common.contracts.loans import FailedRule, LoanProgram
+from sangsaeng_common.contracts.loans import FailedRule, LoanProgram, WithdrawalReason
 from loans.domain.states import Status
 
 Won = Annotated[int, Field(strict=True, gt=0, le=10_000_000_000, description="whole Korean won")]
@@ -92,7 +92,10 @@ class DisbursementIn(BaseModel):
 class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "사장님이 다른 자금을 확보함"}]})
 
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        description="free text; kept in loans only (LoanWithdrawn carries reason_code), blanked on erasure"
+    )
+    reason_code: WithdrawalReason | None = Field(None, description="why, as a code (what the event carries); default `other`")
 
 
 class RoundIn(BaseModel):

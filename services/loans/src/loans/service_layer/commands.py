@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from sangsaeng_common.contracts.loans import LoanProgram
+from sangsaeng_common.contracts.loans import LoanProgram, WithdrawalReason
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ class Disburse:
 @dataclass(frozen=True)
 class Withdraw:
     application_id: UUID
-    reason: str
+    reason: str  # free text: kept in loans only
+    reason_code: WithdrawalReason | None = None  # None: withdrawal_code_of_text(reason)
 
 
 @dataclass(frozen=True)

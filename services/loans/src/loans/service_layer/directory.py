@@ -9,6 +9,6 @@ from loans.adapters import directory
 
 
 async def forget_business(tx: Tx, event: BusinessErased) -> None:
-    """Loans holds no names or numbers; it blanks the free text it keeps (withdrawal reasons).
+    """Loans holds no names or numbers; it blanks the free text it keeps (withdrawal and decision reasons).
     The directory marked the business erased, which makes new screenings fail `business_known`."""
     await directory.forget_withdraw_reasons(tx.conn, event.business_id)

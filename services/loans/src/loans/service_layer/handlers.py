@@ -27,6 +27,8 @@ from sangsaeng_common.contracts.loans import (
     LoanScreened,
     LoanSubmitted,
     LoanWithdrawn,
+    RejectionReason,
+    withdrawal_code_of_text,
 )
 from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralOutcome
 from sangsaeng_common.contracts.visits import VisitRecorded
@@ -203,7 +205,7 @@ async def screen_application(tx: Tx, cmd: ScreenApplication, clock: SeoulClock, 
     if not eligible:
         await tx.emit(
             LoanRejected(application_id=application["id"], business_id=application["business_id"], program=program,
-                         reasons=[f"{f.rule}: {f.detail}" for f in failed], rejected_on=today)
+                         reason_codes=_rule_codes(failed), rejected_on=today)
         )
     elif status == Status.awaiting_guarantee:
         await tx.emit(
@@ -211,6 +213,11 @@ async def screen_application(tx: Tx, cmd: ScreenApplication, clock: SeoulClock, 
                                amount_krw=application["amount_krw"], agency=terms.guarantee_agency or "SEOUL_CREDIT_GUARANTEE",
                                requested_on=requested_on)
         )
+
+
+def _rule_codes(failed: list) -> list[RejectionReason]:
+    """The failed rules as LoanRejected's codes (each rule once, in order)."""
+    return list(dict.fromkeys(RejectionReason(f.rule) for f in failed))
 
 
 # ---------------------------------------------------------------- the guarantee saga
@@ -238,9 +245,9 @@ async def guarantee_outcome(tx: Tx, event: ReferralCompleted, clock: SeoulClock)
     )
     if status == Status.rejected:
         await budget.release_budget(tx.conn, application)
-        reason = "guarantee_declined: 서울신용보증재단 보증 거절" + (f" ({event.note})" if event.note else "")
         await tx.emit(LoanRejected(application_id=application["id"], business_id=application["business_id"],
-                                   program=LoanProgram(application["program"]), reasons=[reason], rejected_on=clock.today()))
+                                   program=LoanProgram(application["program"]), reason_codes=[RejectionReason.guarantee_declined],
+                                   rejected_on=clock.today()))
     return status
 
 
@@ -292,8 +299,9 @@ async def decide(tx: Tx, cmd: Decide, clock: SeoulClock) -> asyncpg.Record:
         await budget.release_budget(tx.conn, application)
         row = await repository.reject(tx.conn, cmd.application_id, status=status.value, decided_on=decided_on, decided_by=cmd.decided_by,
                                       reasons=reasons)
+        # The officer's words stay in applications.decision_reasons (blanked on erasure).
         await tx.emit(LoanRejected(application_id=cmd.application_id, business_id=row["business_id"], program=program,
-                                   reasons=reasons, rejected_on=decided_on))
+                                   reason_codes=[RejectionReason.officer_decision], rejected_on=decided_on))
         return row
     status = _transition(application, Action.approve)
     amount = cmd.amount_krw or application["amount_krw"]
@@ -359,7 +367,10 @@ async def withdraw(tx: Tx, cmd: Withdraw, clock: SeoulClock) -> asyncpg.Record:
     await budget.release_budget(tx.conn, application)
     await budget.release_claim(tx.conn, cmd.application_id)  # claimed by a screening that rolled back
     row = await repository.withdraw(tx.conn, cmd.application_id, status=status.value, withdrawn_on=today, reason=cmd.reason)
-    await tx.emit(LoanWithdrawn(application_id=cmd.application_id, business_id=row["business_id"], reason=cmd.reason, withdrawn_on=today))
+    # The words stay in applications.withdraw_reason (blanked on erasure); the event carries the code.
+    reason_code = cmd.reason_code or withdrawal_code_of_text(cmd.reason)
+    await tx.emit(LoanWithdrawn(application_id=cmd.application_id, business_id=row["business_id"], reason_code=reason_code,
+                                withdrawn_on=today))
     return row
 
 

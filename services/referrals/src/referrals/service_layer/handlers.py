@@ -253,9 +253,10 @@ async def complete(tx: Tx, deps: Deps, cmd: RecordOutcome) -> asyncpg.Record:
     row = await repository.mark_completed(
         tx.conn, cmd.referral_id, outcome=cmd.outcome.value, amount_krw=cmd.amount_krw, note=cmd.note, completed_on=completed_on
     )
+    # The agency's note stays in referrals (outcome_note, blanked on erasure); the outcome is the code.
     await tx.emit(
         ReferralCompleted(referral_id=cmd.referral_id, business_id=row["business_id"], agency=AgencyCode(cmd.agency),
                           outcome=cmd.outcome, amount_krw=cmd.amount_krw, application_id=row["application_id"],
-                          completed_on=completed_on, note=cmd.note)
+                          completed_on=completed_on)
     )
     return row

@@ -155,9 +155,17 @@ async def reassign(conn: asyncpg.Connection, visit_id: UUID, planner_id: str, re
 
 
 async def forget_free_texts(conn: asyncpg.Connection, business_id: UUID) -> None:
+    """Every word a person wrote about the business's visits: notes, reasons, services
+    given, what to follow up (the events carry none of them)."""
     await conn.execute(
-        "update visits set notes = null, override_reason = null, reassign_reason = null, updated_at = now() where business_id = $1",
+        """update visits set notes = null, override_reason = null, reassign_reason = null,
+                  cancel_reason = case when cancel_reason is null then null else '(삭제됨)' end,
+                  services_given = case when services_given is null then null else '{}'::text[] end, updated_at = now()
+            where business_id = $1""",
         business_id,
+    )
+    await conn.execute(
+        "update follow_ups set action = '(삭제됨)' where visit_id in (select id from visits where business_id = $1)", business_id
     )
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sangsaeng_common.contracts.common import Need
 from sangsaeng_common.contracts.intake import Stage
-from sangsaeng_common.contracts.visits import FollowUp, VisitOutcome
+from sangsaeng_common.contracts.visits import CancelReason, FollowUp, VisitOutcome
 
 PlannerId = Annotated[str, Field(pattern=r"^planner-[a-z0-9-]{1,40}$", examples=["planner-02"])]
 
@@ -70,7 +70,12 @@ class CancelIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"reason": "사장님 일정 변경", "reschedule_to": "2025-05-20"}]}
     )
 
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        description="free text; kept in visits only (VisitCancelled carries reason_code), blanked on erasure"
+    )
+    reason_code: CancelReason | None = Field(
+        None, description="why, as a code (what the event carries); default `rescheduled` with reschedule_to, else `other`"
+    )
     reschedule_to: date | None = Field(None, description="schedule a new visit from this day (assigned by the usual rule)")
 
 

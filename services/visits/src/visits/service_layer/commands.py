@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sangsaeng_common.contracts.common import Need
 from sangsaeng_common.contracts.intake import Stage
-from sangsaeng_common.contracts.visits import FollowUp, VisitOutcome
+from sangsaeng_common.contracts.visits import CancelReason, FollowUp, VisitOutcome
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,9 @@ class CompleteFollowUp:
 @dataclass(frozen=True)
 class CancelVisit:
     visit_id: UUID
-    reason: str
+    reason: str  # free text: kept in visits only
     reschedule_to: date | None = None
+    reason_code: CancelReason | None = None  # None: cancel_reason_code_of_text(reason)
 
 
 @dataclass(frozen=True)

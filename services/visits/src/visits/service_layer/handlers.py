@@ -15,7 +15,9 @@ import asyncpg
 
 from sangsaeng_common.contracts.common import Need
 from sangsaeng_common.contracts.intake import BusinessRegistered
-from sangsaeng_common.contracts.visits import VisitCancelled, VisitRecorded, VisitScheduled
+from sangsaeng_common.contracts.visits import (
+    CancelReason, FollowUpDue, VisitCancelled, VisitRecorded, VisitScheduled, cancel_reason_code_of_text,
+)
 from sangsaeng_common.errors import Conflict, Invalid, NotFound, invalid
 from sangsaeng_common.logging import get_logger
 from sangsaeng_common.pii import refuse_resident_numbers
@@ -214,7 +216,9 @@ async def record_visit(tx: Tx, cmd: RecordVisit, *, today: date) -> asyncpg.Reco
         VisitRecorded(
             visit_id=cmd.visit_id, business_id=row["business_id"], planner_id=planner_id, dong=dong,
             visited_on=cmd.visited_on, outcome=cmd.outcome, stage_observed=cmd.stage_observed,
-            needs_identified=needs, services_given=cmd.services_given, follow_ups=cmd.follow_ups,
+            needs_identified=needs, services_given_count=len(cmd.services_given),
+            # The planner's words (services given, what to follow up) stay in visits' tables.
+            follow_ups=[FollowUpDue(number=i + 1, due_on=f.due_on) for i, f in enumerate(cmd.follow_ups)],
         )
     )
     return row
@@ -253,7 +257,9 @@ async def cancel_visit(tx: Tx, cmd: CancelVisit, *, policy: VisitPolicy, today: 
         new_id = new["id"]
     row = await repository.link_rescheduled(tx.conn, cmd.visit_id, new_id)
     # The new visit's VisitScheduled went out first, so a reader never meets an unknown rescheduled_visit_id.
-    await tx.emit(VisitCancelled(visit_id=cmd.visit_id, business_id=visit["business_id"], reason=cmd.reason, rescheduled_visit_id=new_id))
+    # The words stay in visits (cancel_reason); the event carries the code.
+    reason_code = cmd.reason_code or cancel_reason_code_of_text(cmd.reason, rescheduled=new_id is not None)
+    await tx.emit(VisitCancelled(visit_id=cmd.visit_id, business_id=visit["business_id"], reason_code=reason_code, rescheduled_visit_id=new_id))
     return row
 
 
@@ -294,4 +300,4 @@ async def forget_business(tx: Tx, cmd: ForgetBusiness) -> None:
     text goes, and an open visit is cancelled (VisitCancelled)."""
     await repository.forget_free_texts(tx.conn, cmd.business_id)
     for visit_id in await repository.cancel_open_visits_of_erased(tx.conn, cmd.business_id):
-        await tx.emit(VisitCancelled(visit_id=visit_id, business_id=cmd.business_id, reason="business erased"))
+        await tx.emit(VisitCancelled(visit_id=visit_id, business_id=cmd.business_id, reason_code=CancelReason.business_erased))
