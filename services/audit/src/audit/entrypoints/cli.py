@@ -6,9 +6,7 @@ read the ledger directly; `replay` asks the services to rebuild their read model
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -23,10 +21,11 @@ from audit.config import AuditSettings
 from audit.entrypoints import render
 from audit.entrypoints.report_tables import print_report
 from audit.service_layer import handlers
-from audit.service_layer.commands import ApplicationAt, ExportEvents, Report, Verify
+from audit.service_layer.commands import ApplicationAt, ExportLog, Report, Verify
+from audit.service_layer.log import LogKeys
 from sangsaeng_common.db import connect
 from sangsaeng_common.clock import SeoulClock
-from sangsaeng_common.errors import Invalid, NotFound
+from sangsaeng_common.errors import Invalid, NotFound, NotYetKnown
 from sangsaeng_common.cli import cli
 from sangsaeng_common.runtime import ServiceDefinition
 from sangsaeng_common.settings import ServiceSettings
@@ -54,16 +53,17 @@ def _check_period(text: str) -> None:
         raise typer.BadParameter(exc.errors[0][1], param_hint="--period") from None
 
 
-def app(build: Callable[[], ServiceDefinition], *, settings: AuditSettings, clock: SeoulClock) -> typer.Typer:
+def app(build: Callable[[], ServiceDefinition], *, settings: AuditSettings, clock: SeoulClock, keys: Callable[[], LogKeys]) -> typer.Typer:
     """The service's command line (from `build`) with the auditors' commands added."""
     commands = cli(build)
 
     @commands.command()
     def verify() -> None:
-        """Walk the hash chain and check the cross-service rules; exit 1 on any finding."""
+        """Check the log (every entry against its leaf, the tree, every signed checkpoint) and the
+        cross-service rules; exit 1 on any finding."""
 
         async def work(conn) -> int:
-            result = await handlers.verify(conn, Verify(), limits=settings.program_limits, clock=clock)
+            result = await handlers.verify(conn, Verify(), limits=settings.program_limits, clock=clock, keys=keys())
             Console().print_json(json.dumps(result, ensure_ascii=False))
             return 0 if result["ok"] else 1
 
@@ -88,26 +88,29 @@ def app(build: Callable[[], ServiceDefinition], *, settings: AuditSettings, cloc
 
     @commands.command()
     def export(
-        period: Annotated[str, typer.Option(help=PERIOD_HELP)],
-        format: Annotated[str, typer.Option(help="jsonl or csv")] = "jsonl",
+        period: Annotated[str | None, typer.Option(help=PERIOD_HELP + " (by business date); none: the whole log")] = None,
+        out: Annotated[Path | None, typer.Option(help="the export's directory (default out/ledger-<period>)")] = None,
     ) -> None:
-        """A period's events, whole, as JSON lines or CSV on standard output."""
-        _check_period(period)
-        if format not in ("jsonl", "csv"):
-            raise typer.BadParameter("jsonl or csv", param_hint="--format")
+        """Entries' exact bytes with their checkpoints and proofs, for an auditor to verify alone
+        (integrations/auditor-verify): manifest.json and entries.jsonl in the directory."""
+        if period:
+            _check_period(period)
+        where = out or Path("out") / f"ledger-{period or 'all'}"
 
         async def work(conn) -> int:
+            try:
+                manifest, lines = await handlers.export_log(conn, ExportLog(period), keys())
+            except NotYetKnown as exc:
+                console.print(exc.detail)
+                return 1
+            where.mkdir(parents=True, exist_ok=True)
             count = 0
-            writer = csv.writer(sys.stdout) if format == "csv" else None
-            if writer:
-                writer.writerow(["position", "event_id", "type", "source", "subject", "time", "topic", "partition", "offset", "hash", "data"])
-            async for event in handlers.export(conn, ExportEvents(period)):
-                count += 1
-                if writer:
-                    writer.writerow([event[k] for k in ("position", "event_id", "type", "source", "subject", "time", "topic", "partition", "offset", "hash")] + [json.dumps(event["data"], ensure_ascii=False)])
-                else:
-                    sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
-            console.print(f"{count} events")
+            with (where / "entries.jsonl").open("w") as entries:
+                async for line in lines:
+                    entries.write(json.dumps(line, separators=(",", ":")) + "\n")
+                    count += 1
+            (where / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+            console.print(f"{count} entries of a tree of {manifest['tree_size']} (latest {manifest['consistency']['to']}) in {where}")
             return 0
 
         raise typer.Exit(_with_ledger(work))
