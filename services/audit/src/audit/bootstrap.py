@@ -5,6 +5,7 @@ Nothing here is cached in a global."""
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 from audit.config import AuditSettings
 from audit.domain.checkpoint import Signer, Verifier
@@ -22,7 +23,7 @@ import typer
 def log_keys(settings: AuditSettings) -> LogKeys:
     """The signing key from its file (none configured: this process verifies but cannot sign)
     and every trusted verifier key, the signer's own first."""
-    signer = Signer.parse(settings.signing_key_file.read_text()) if settings.signing_key_file else None
+    signer = Signer.parse(Path(settings.signing_key_file).read_text()) if settings.signing_key_file else None
     verifiers = ([Verifier.parse(signer.verifier_key())] if signer else []) + [Verifier.parse(k) for k in settings.verifier_keys]
     return LogKeys(settings.ledger_origin, signer, verifiers)
 

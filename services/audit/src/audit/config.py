@@ -3,8 +3,6 @@ services. Read by the composition root (bootstrap.py), never cached in a global.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audit.domain.rules import DEFAULT_LIMITS
@@ -29,7 +27,7 @@ class AuditSettings(BaseSettings):
     ledger_origin: str = "sangsaeng.dongdaemun.go.kr/ledger"
     # AUDIT_SIGNING_KEY_FILE: the Ed25519 signing key, `PRIVATE+KEY+<name>+<id>+<base64>` (a mounted
     # secret; `make run` generates a development one). Never in the database.
-    signing_key_file: Path | None = None
+    signing_key_file: str = ""
     # AUDIT_VERIFIER_KEYS: earlier keys (rotated out) whose checkpoints are still trusted, as
     # verifier keys `<name>+<id>+<base64>`; the signing key's own is trusted without being listed.
     verifier_keys: list[str] = []

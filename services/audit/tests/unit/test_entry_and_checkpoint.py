@@ -44,7 +44,7 @@ def test_a_checkpoint_note_opens_with_its_key_only():
     assert body == "sangsaeng.dongdaemun.go.kr/ledger\n7\n" + base64.b64encode(b"\x01" * 32).decode()
     assert signature.startswith("\u2014 sangsaeng.dongdaemun.go.kr/ledger ") and signature.endswith("\n")
     verifier = Verifier.parse(signer.verifier_key())
-    name, kid, key = signer.verifier_key().split("+")
+    name, kid, key = signer.verifier_key().split("+", 2)
     assert kid == key_id(name, verifier.public_key).hex() and base64.b64decode(key)[0] == 1
     assert open_note(note, [verifier]) == (Checkpoint("sangsaeng.dongdaemun.go.kr/ledger", 7, b"\x01" * 32), verifier)
     other = Verifier.parse(Signer.generate("sangsaeng.dongdaemun.go.kr/ledger").verifier_key())
@@ -55,3 +55,10 @@ def test_a_checkpoint_note_opens_with_its_key_only():
     assert Signer.parse(signer.private_key_text()).verifier_key() == signer.verifier_key()
     with pytest.raises(ValueError):
         Verifier.parse(signer.verifier_key().replace("+", "+0", 1))
+
+
+def test_keys_whose_base64_holds_a_plus_parse():
+    for _ in range(64):  # about half of all keys have a '+' in their base64
+        signer = Signer.generate("sangsaeng.dongdaemun.go.kr/ledger")
+        assert Signer.parse(signer.private_key_text()).verifier_key() == signer.verifier_key()
+        assert str(Verifier.parse(signer.verifier_key())) == signer.verifier_key()

@@ -86,7 +86,7 @@ class Signer:
 
     @classmethod
     def parse(cls, text: str) -> Signer:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 4)  # the base64 key may itself hold a '+'
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise ValueError("a signing key is PRIVATE+KEY+<name>+<key id>+<base64(0x01 || seed)>")
         raw = base64.b64decode(parts[4], validate=True)
@@ -109,7 +109,7 @@ class Verifier:
 
     @classmethod
     def parse(cls, text: str) -> Verifier:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)
         if len(parts) != 3:
             raise ValueError("a verifier key is <name>+<key id>+<base64(0x01 || public key)>")
         raw = base64.b64decode(parts[2], validate=True)

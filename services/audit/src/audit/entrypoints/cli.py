@@ -22,6 +22,7 @@ from audit.entrypoints import render
 from audit.entrypoints.report_tables import print_report
 from audit.service_layer import handlers
 from audit.service_layer.commands import ApplicationAt, ExportLog, Report, Verify
+from audit.domain.checkpoint import Signer
 from audit.service_layer.log import LogKeys
 from sangsaeng_common.db import connect
 from sangsaeng_common.clock import SeoulClock
@@ -114,6 +115,29 @@ def app(build: Callable[[], ServiceDefinition], *, settings: AuditSettings, cloc
             return 0
 
         raise typer.Exit(_with_ledger(work))
+
+    @commands.command()
+    def keygen(
+        out: Annotated[Path, typer.Option(help="where the new signing key goes (refused if it exists)")],
+        name: Annotated[str | None, typer.Option(help="the key's name (default: the log's origin)")] = None,
+    ) -> None:
+        """Make a new Ed25519 checkpoint signing key; print its verifier key (what auditors trust)."""
+        if out.exists():
+            raise typer.BadParameter(f"{out} exists: a signing key is never overwritten", param_hint="--out")
+        signer = Signer.generate(name or settings.ledger_origin)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.touch(mode=0o600)
+        out.write_text(signer.private_key_text() + "\n")
+        print(signer.verifier_key())
+
+    @commands.command("public-key")
+    def public_key() -> None:
+        """Print the verifier key of the configured signing key (AUDIT_SIGNING_KEY_FILE)."""
+        found = keys()
+        if found.signer is None:
+            console.print("no signing key configured (AUDIT_SIGNING_KEY_FILE)")
+            raise typer.Exit(1)
+        print(found.signer.verifier_key())
 
     @commands.command()
     def application(
