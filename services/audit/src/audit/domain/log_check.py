@@ -53,6 +53,8 @@ class LogWalker:
     sizes_wanted: set[int] = field(default_factory=set)
     tree: Frontier = field(default_factory=Frontier)
     roots: dict[int, bytes] = field(default_factory=dict)
+    # Interior nodes the entries made since the last `take_nodes`, to compare with the stored ones.
+    pending: list[tuple[int, int, bytes]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if 0 in self.sizes_wanted:
@@ -74,7 +76,19 @@ class LogWalker:
         leaf = leaf_hash(row.entry)
         if row.stored_leaf != leaf:
             return Break(row.position, row.event_id, "the entry does not match its leaf in the tree" if row.stored_leaf else "the tree has no leaf for it")
-        self.tree.append(leaf)
+        self.pending += self.tree.append(leaf)[1:]
         if self.tree.size in self.sizes_wanted:
             self.roots[self.tree.size] = self.tree.root()
         return None
+
+    def take_nodes(self) -> list[tuple[int, int, bytes]]:
+        taken, self.pending = self.pending, []
+        return taken
+
+
+def first_node_apart(made: list[tuple[int, int, bytes]], stored: dict[tuple[int, int], bytes]) -> Break | None:
+    """The first interior node the entries made that the stored tree does not hold as made."""
+    for level, index, digest in made:
+        if stored.get((level, index)) != digest:
+            return Break((index + 1) << level, None, f"the stored tree's node ({level}, {index}) is not the one its entries make")
+    return None

@@ -101,7 +101,7 @@ async def export_log(conn: asyncpg.Connection, cmd: ExportLog, keys: LogKeys) ->
     selected = in_period(period)
     found = [line["index"] async for line in queries.export(conn) if selected(line)]
     indexes = [i for i in found if i < latest["tree_size"]]
-    bundle = await log.export_bundle(conn, indexes)
+    bundle = await log.export_bundle(conn, indexes, whole=period is None)
     covering, whole = bundle["covering"], bundle["whole"]
     manifest = {
         "format": EXPORT_FORMAT,
@@ -121,7 +121,7 @@ async def export_log(conn: asyncpg.Connection, cmd: ExportLog, keys: LogKeys) ->
     async def lines() -> AsyncIterator[dict[str, Any]]:
         for start in range(0, len(indexes), 1000):
             chunk = indexes[start:start + 1000]
-            rows = await (queries.entries(conn, chunk[0], chunk[-1] + 1) if whole else queries.entries_at(conn, chunk))
+            rows = await queries.entries_at(conn, chunk)
             proofs = [None] * len(rows) if whole else await log.inclusion_proofs(conn, chunk, covering.tree_size)
             for (index, raw), proof in zip(rows, proofs):
                 yield {"index": index, "entry": log.b64(raw)} | ({} if proof is None else {"inclusion": proof})

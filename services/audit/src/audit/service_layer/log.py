@@ -16,7 +16,7 @@ import asyncpg
 from audit.adapters import ledger, queries
 from audit.adapters.queries import StoredCheckpoint
 from audit.domain.checkpoint import BadNote, Checkpoint, Signer, Verifier, open_note
-from audit.domain.log_check import Break, LogWalker
+from audit.domain.log_check import Break, LogWalker, first_node_apart
 from audit.domain.merkle import NodeLookup, consistency_proof, inclusion_proof, leaf_hash, nodes_needed, tree_root, verify_consistency
 from sangsaeng_common import outbox
 from sangsaeng_common.contracts.ledger import CheckpointSigned
@@ -149,9 +149,18 @@ async def check_log(conn: asyncpg.Connection, keys: LogKeys) -> dict[str, Any]:
     head = await queries.head_position(conn)
     walker = LogWalker({c.tree_size for c in checkpoints} | {head})
     broken: Break | None = None
+
+    async def nodes_apart() -> Break | None:
+        made = walker.take_nodes()
+        return first_node_apart(made, await ledger.nodes(conn, [(level, index) for level, index, _ in made]))
+
     async for row in queries.stored_entries(conn):
         if (broken := walker.check(row)) is not None:
             break
+        if len(walker.pending) >= 5000 and (broken := await nodes_apart()) is not None:
+            break
+    if broken is None:
+        broken = await nodes_apart()
     if broken is None and head != walker.checked:
         broken = Break(min(head, walker.checked) + 1, None, f"the head says {head} entries, found {walker.checked}")
     if broken is None and await _with_nodes(conn, lambda node: tree_root(head, node)) != walker.tree.root():
@@ -203,17 +212,17 @@ async def check_log(conn: asyncpg.Connection, keys: LogKeys) -> dict[str, Any]:
     }
 
 
-async def export_bundle(conn: asyncpg.Connection, indexes: list[int]) -> dict[str, Any]:
-    """What an export holds besides its entries: the checkpoint covering the selected entries
-    (the first signed tree that holds the last of them), the latest, the consistency proof
-    between the two, and (unless the selection is the covering tree whole) each entry's
-    inclusion proof. Entries: `export_entries`."""
+async def export_bundle(conn: asyncpg.Connection, indexes: list[int], whole: bool) -> dict[str, Any]:
+    """What an export holds besides its entries: the checkpoint covering them (a whole export:
+    the latest; a selection: the first signed tree that holds the last of them), the latest,
+    and the consistency proof between the two. A selection's entries carry inclusion proofs
+    (`inclusion_proofs`); a whole export claims every entry of its tree, so that the auditor
+    recomputes the root, and a missing entry shows."""
     latest_stored = await queries.latest_checkpoint(conn)
     if latest_stored is None:
         raise NotYetKnown("No checkpoint yet", "the log has not been checkpointed yet", retry_after_s=10)
-    covering = await queries.first_checkpoint_covering(conn, (max(indexes) + 1) if indexes else 0)
+    covering = latest_stored if whole else await queries.first_checkpoint_covering(conn, (max(indexes) + 1) if indexes else 0)
     assert covering is not None  # the latest covers every entry up to its size
-    whole = indexes == list(range(covering.tree_size))
     proof = await _with_nodes(conn, lambda node: consistency_proof(covering.tree_size, latest_stored.tree_size, node))
     return {"covering": covering, "latest": latest_stored, "whole": whole, "consistency": [b64(p) for p in proof]}
 
