@@ -21,9 +21,13 @@ import argparse
 import base64
 import binascii
 import hashlib
+import itertools
 import json
+import os
 import sys
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,16 +191,21 @@ def canonical(obj: object) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
+SUMMARY_HEADERS = ("ce_type", "ce_time")
+
+
 def read_entry(raw: bytes) -> dict:
-    """The decoded entry (ValueError if it is not a canonical entry)."""
+    """The decoded entry: its topic and the headers the summary shows (ValueError if it is not
+    a canonical entry). Decode the other headers, the key and the value yourself to read them."""
     obj = json.loads(raw)
-    if not isinstance(obj, dict) or set(obj) != ENTRY_MEMBERS:
+    if not isinstance(obj, dict) or obj.keys() != ENTRY_MEMBERS:
         raise ValueError("not an entry object")
     if canonical(obj) != raw:
         raise ValueError("not in RFC 8785 canonical form")
     headers = {}
     for name, value in obj["headers"]:
-        headers.setdefault(name, None if value is None else base64.b64decode(value, validate=True).decode("utf-8", "replace"))
+        if name in SUMMARY_HEADERS and name not in headers and value is not None:
+            headers[name] = base64.b64decode(value, validate=True).decode("utf-8", "replace")
     return {"topic": obj["topic"], "headers": headers}
 
 
@@ -222,7 +231,54 @@ class Report:
         return 1 if self.problems else 0
 
 
-def verify_export(directory: Path, key: VerifierKey, origin: str | None, report: Report) -> None:
+CHUNK = 5000  # lines per worker task
+
+
+def _check_chunk(job: tuple[int, list[bytes], int | None, bytes | None, bool]) -> list[tuple]:
+    """Check a run of export lines (in a worker process): per line (number, index, leaf hash,
+    topic, ce_type, ce_time, problem); index None when the line is not an entry at all."""
+    first_number, lines, size, root, whole = job
+    out = []
+    for number, line in enumerate(lines, first_number):
+        try:
+            item = json.loads(line)
+            index, raw = item["index"], base64.b64decode(item["entry"], validate=True)
+            entry = read_entry(raw)
+        except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+            out.append((number, None, None, None, None, None, f"line {number}: not an entry ({exc})"))
+            continue
+        leaf, problem = leaf_hash(raw), None
+        if not whole and size is not None and not verify_inclusion(index, size, leaf, b64list(item.get("inclusion", [])), root):
+            problem = f"line {number}: entry {index} is not in the signed tree of {size} (its inclusion proof fails)"
+        out.append((number, index, leaf, entry["topic"], entry["headers"].get("ce_type"), entry["headers"].get("ce_time"), problem))
+    return out
+
+
+def checked_lines(path: Path, size: int | None, root: bytes | None, whole: bool, jobs: int) -> Iterator[tuple]:
+    """Every line of entries.jsonl checked, in file order; decoding and hashing spread over
+    `jobs` processes (the tree itself is built in order by the caller)."""
+    def chunks() -> Iterator[tuple[int, list[bytes], int | None, bytes | None, bool]]:
+        with path.open("rb") as lines:
+            number = 1
+            while batch := list(itertools.islice(lines, CHUNK)):
+                yield number, batch, size, root, whole
+                number += len(batch)
+
+    if jobs <= 1:
+        for job in chunks():
+            yield from _check_chunk(job)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending: deque = deque()
+        for job in chunks():
+            pending.append(pool.submit(_check_chunk, job))
+            if len(pending) > 2 * jobs:  # bounded: the file is never all in memory
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def verify_export(directory: Path, key: VerifierKey, origin: str | None, report: Report, jobs: int = 1) -> None:
     manifest = json.loads((directory / "manifest.json").read_text())
     if manifest.get("format") != EXPORT_FORMAT:
         report.fail(f"unknown export format {manifest.get('format')!r}")
@@ -244,32 +300,26 @@ def verify_export(directory: Path, key: VerifierKey, origin: str | None, report:
 
     tree, count, previous, types, topics = TreeBuilder(), 0, -1, Counter(), Counter()
     first_time = last_time = None
-    with (directory / "entries.jsonl").open("rb") as lines:
-        for number, line in enumerate(lines, 1):
-            try:
-                item = json.loads(line)
-                index, raw = item["index"], base64.b64decode(item["entry"], validate=True)
-                entry = read_entry(raw)
-            except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-                report.fail(f"line {number}: not an entry ({exc})")
-                continue
-            count += 1
-            if index <= previous:
-                report.fail(f"line {number}: index {index} after {previous}: entries out of order or repeated")
-            if whole and index != count - 1:
-                report.fail(f"line {number}: index {index}, expected {count - 1} (an entry is missing or inserted)")
-            previous = index
-            leaf = leaf_hash(raw)
-            if whole:
-                tree.append(leaf)
-            elif covering is not None and not verify_inclusion(index, covering.size, leaf, b64list(item.get("inclusion", [])), covering.root):
-                report.fail(f"line {number}: entry {index} is not in the signed tree of {covering.size} (its inclusion proof fails)")
-            types[entry["headers"].get("ce_type") or "?"] += 1
-            topics[entry["topic"]] += 1
-            when = entry["headers"].get("ce_time")
-            if when:
-                first_time = min(first_time or when, when)
-                last_time = max(last_time or when, when)
+    size, root = (covering.size, covering.root) if covering is not None else (None, None)
+    for number, index, leaf, topic, ce_type, ce_time, problem in checked_lines(directory / "entries.jsonl", size, root, whole, jobs):
+        if index is None:
+            report.fail(problem)
+            continue
+        count += 1
+        if index <= previous:
+            report.fail(f"line {number}: index {index} after {previous}: entries out of order or repeated")
+        if whole and index != count - 1:
+            report.fail(f"line {number}: index {index}, expected {count - 1} (an entry is missing or inserted)")
+        previous = index
+        if whole:
+            tree.append(leaf)
+        elif problem:
+            report.fail(problem)
+        types[ce_type or "?"] += 1
+        topics[topic] += 1
+        if ce_time:
+            first_time = min(first_time or ce_time, ce_time)
+            last_time = max(last_time or ce_time, ce_time)
     if count != manifest.get("entries"):
         report.fail(f"the manifest says {manifest.get('entries')} entries, the file has {count}")
     if covering is not None:
@@ -339,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--key", required=True, help="the center's verifier key, obtained out of band: <name>+<id>+<base64>")
     parser.add_argument("--origin", help="the log's expected origin (default: the key's name)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes decoding and hashing entries (default: one per core)")
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser("export", help="verify an export directory (manifest.json, entries.jsonl)")
     export.add_argument("directory", type=Path)
@@ -353,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--key: {exc}")
     report = Report()
     if args.command == "export":
-        verify_export(args.directory, key, args.origin, report)
+        verify_export(args.directory, key, args.origin, report, jobs=max(1, args.jobs))
     else:
         verify_checkpoints(args.a, args.b, key, args.proof, report)
     print("VERIFIED" if not report.problems else f"NOT VERIFIED: {len(report.problems)} problem(s)")

@@ -74,14 +74,17 @@ def app(build: Callable[[], ServiceDefinition], *, settings: AuditSettings, cloc
     def report(
         period: Annotated[str, typer.Option(help=PERIOD_HELP)],
         out: Annotated[Path, typer.Option(help="where the JSON, CSV and PNG files go")] = Path("out/reports"),
+        lang: Annotated[str, typer.Option(help="ko (the center's language) or en")] = "ko",
     ) -> None:
-        """The center's report for a period: a terminal table, and JSON, CSV and PNG files."""
+        """The center's report for a period: terminal tables, and JSON, CSV and PNG files (in Korean; --lang en: English)."""
         _check_period(period)
+        if lang not in render.CSV_HEADERS:
+            raise typer.BadParameter("ko or en", param_hint="--lang")
 
         async def work(conn) -> int:
             result = await handlers.report(conn, Report(period))
-            print_report(result, Console())
-            for kind, path in render.write_files(result, out).items():
+            print_report(result, Console(), lang)
+            for kind, path in render.write_files(result, out, lang).items():
                 console.print(f"{kind}: {path}")
             return 0
 
