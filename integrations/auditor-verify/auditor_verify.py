@@ -4,10 +4,11 @@
 It imports nothing from Sangsaeng: the Python standard library, and `cryptography` for Ed25519.
 Copy it, read it, run it:
 
-    python auditor_verify.py export DIR --key '<verifier key>'
+    python auditor_verify.py --key '<verifier key>' export DIR
         recompute every leaf (and, for a whole export, the root) from DIR/entries.jsonl, check
-        both checkpoints' signatures, every inclusion proof and the consistency proof
-    python auditor_verify.py checkpoints A.txt B.txt --key '<verifier key>' [--proof P.json]
+        both checkpoints' signatures, every inclusion proof (DIR/proofs.jsonl) and the
+        consistency proof
+    python auditor_verify.py --key '<verifier key>' checkpoints A.txt B.txt [--proof P.json]
         two signed checkpoints (yours and another auditor's, or a witness's): a fork if they
         name one size with different roots; of different sizes, connected by the consistency
         proof P.json (the answer of GET /proofs/consistency, or an export's manifest)
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import contextlib
 import hashlib
 import itertools
 import json
@@ -234,48 +236,75 @@ class Report:
 CHUNK = 5000  # lines per worker task
 
 
-def _check_chunk(job: tuple[int, list[bytes], int | None, bytes | None, bool]) -> list[tuple]:
-    """Check a run of export lines (in a worker process): per line (number, index, leaf hash,
-    topic, ce_type, ce_time, problem); index None when the line is not an entry at all."""
-    first_number, lines, size, root, whole = job
-    out = []
-    for number, line in enumerate(lines, first_number):
+@dataclass
+class Chunk:
+    """What a worker found in a run of export lines: each entry's line number, index and leaf
+    hash in file order, the problems, and the summary's tallies."""
+
+    numbers: list[int]
+    indexes: list[int]
+    leaves: list[bytes]
+    problems: list[str]
+    topics: Counter
+    types: Counter
+    first_time: str | None = None
+    last_time: str | None = None
+
+
+def _check_chunk(job: tuple[int, list[bytes], list[bytes] | None, int | None, bytes | None]) -> Chunk:
+    """Check a run of export lines (in a worker process): entries.jsonl's lines, and for a
+    period export proofs.jsonl's (a whole export's line n is entry n - 1)."""
+    first_number, lines, proof_lines, size, root = job
+    chunk = Chunk([], [], [], [], Counter(), Counter())
+    times = []
+    for offset, line in enumerate(lines):
+        number, raw = first_number + offset, line.rstrip(b"\n")
         try:
-            item = json.loads(line)
-            index, raw = item["index"], base64.b64decode(item["entry"], validate=True)
             entry = read_entry(raw)
-        except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-            out.append((number, None, None, None, None, None, f"line {number}: not an entry ({exc})"))
+            proof = json.loads(proof_lines[offset]) if proof_lines is not None else None
+            index = proof["index"] if proof is not None else number - 1
+        except (ValueError, KeyError, TypeError, IndexError, binascii.Error) as exc:
+            chunk.problems.append(f"line {number}: not an entry ({exc})")
             continue
-        leaf, problem = leaf_hash(raw), None
-        if not whole and size is not None and not verify_inclusion(index, size, leaf, b64list(item.get("inclusion", [])), root):
-            problem = f"line {number}: entry {index} is not in the signed tree of {size} (its inclusion proof fails)"
-        out.append((number, index, leaf, entry["topic"], entry["headers"].get("ce_type"), entry["headers"].get("ce_time"), problem))
-    return out
+        leaf = leaf_hash(raw)
+        if proof is not None and size is not None and not verify_inclusion(index, size, leaf, b64list(proof.get("inclusion", [])), root):
+            chunk.problems.append(f"line {number}: entry {index} is not in the signed tree of {size} (its inclusion proof fails)")
+        chunk.numbers.append(number)
+        chunk.indexes.append(index)
+        chunk.leaves.append(leaf)
+        chunk.topics[entry["topic"]] += 1
+        chunk.types[entry["headers"].get("ce_type") or "?"] += 1
+        if ce_time := entry["headers"].get("ce_time"):
+            times.append(ce_time)
+    if times:
+        chunk.first_time, chunk.last_time = min(times), max(times)
+    return chunk
 
 
-def checked_lines(path: Path, size: int | None, root: bytes | None, whole: bool, jobs: int) -> Iterator[tuple]:
+def checked_lines(directory: Path, size: int | None, root: bytes | None, whole: bool, jobs: int) -> Iterator[Chunk]:
     """Every line of entries.jsonl checked, in file order; decoding and hashing spread over
     `jobs` processes (the tree itself is built in order by the caller)."""
-    def chunks() -> Iterator[tuple[int, list[bytes], int | None, bytes | None, bool]]:
-        with path.open("rb") as lines:
+    def chunks() -> Iterator[tuple[int, list[bytes], list[bytes] | None, int | None, bytes | None]]:
+        with contextlib.ExitStack() as files:
+            lines = files.enter_context((directory / "entries.jsonl").open("rb"))
+            proofs = None if whole else files.enter_context((directory / "proofs.jsonl").open("rb"))
             number = 1
             while batch := list(itertools.islice(lines, CHUNK)):
-                yield number, batch, size, root, whole
+                yield number, batch, None if proofs is None else list(itertools.islice(proofs, len(batch))), size, root
                 number += len(batch)
 
     if jobs <= 1:
         for job in chunks():
-            yield from _check_chunk(job)
+            yield _check_chunk(job)
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         pending: deque = deque()
         for job in chunks():
             pending.append(pool.submit(_check_chunk, job))
             if len(pending) > 2 * jobs:  # bounded: the file is never all in memory
-                yield from pending.popleft().result()
+                yield pending.popleft().result()
         while pending:
-            yield from pending.popleft().result()
+            yield pending.popleft().result()
 
 
 def verify_export(directory: Path, key: VerifierKey, origin: str | None, report: Report, jobs: int = 1) -> None:
@@ -301,25 +330,23 @@ def verify_export(directory: Path, key: VerifierKey, origin: str | None, report:
     tree, count, previous, types, topics = TreeBuilder(), 0, -1, Counter(), Counter()
     first_time = last_time = None
     size, root = (covering.size, covering.root) if covering is not None else (None, None)
-    for number, index, leaf, topic, ce_type, ce_time, problem in checked_lines(directory / "entries.jsonl", size, root, whole, jobs):
-        if index is None:
+    for chunk in checked_lines(directory, size, root, whole, jobs):
+        for problem in chunk.problems:
             report.fail(problem)
-            continue
-        count += 1
-        if index <= previous:
-            report.fail(f"line {number}: index {index} after {previous}: entries out of order or repeated")
-        if whole and index != count - 1:
-            report.fail(f"line {number}: index {index}, expected {count - 1} (an entry is missing or inserted)")
-        previous = index
-        if whole:
-            tree.append(leaf)
-        elif problem:
-            report.fail(problem)
-        types[ce_type or "?"] += 1
-        topics[topic] += 1
-        if ce_time:
-            first_time = min(first_time or ce_time, ce_time)
-            last_time = max(last_time or ce_time, ce_time)
+        for number, index, leaf in zip(chunk.numbers, chunk.indexes, chunk.leaves):
+            count += 1
+            if index <= previous:
+                report.fail(f"line {number}: index {index} after {previous}: entries out of order or repeated")
+            if whole and index != count - 1:
+                report.fail(f"line {number}: index {index}, expected {count - 1} (an entry is missing or inserted)")
+            previous = index
+            if whole:
+                tree.append(leaf)
+        topics.update(chunk.topics)
+        types.update(chunk.types)
+        if chunk.first_time:
+            first_time = min(first_time or chunk.first_time, chunk.first_time)
+            last_time = max(last_time or chunk.last_time, chunk.last_time)
     if count != manifest.get("entries"):
         report.fail(f"the manifest says {manifest.get('entries')} entries, the file has {count}")
     if covering is not None:

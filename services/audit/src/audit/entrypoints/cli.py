@@ -96,7 +96,8 @@ def app(build: Callable[[], ServiceDefinition], *, settings: AuditSettings, cloc
         out: Annotated[Path | None, typer.Option(help="the export's directory (default out/ledger-<period>)")] = None,
     ) -> None:
         """Entries' exact bytes with their checkpoints and proofs, for an auditor to verify alone
-        (integrations/auditor-verify): manifest.json and entries.jsonl in the directory."""
+        (integrations/auditor-verify): manifest.json, entries.jsonl (one entry's exact bytes per
+        line) and, for a period, proofs.jsonl (each line's index and inclusion proof) in the directory."""
         if period:
             _check_period(period)
         where = out or Path("out") / f"ledger-{period or 'all'}"
@@ -109,10 +110,14 @@ def app(build: Callable[[], ServiceDefinition], *, settings: AuditSettings, cloc
                 return 1
             where.mkdir(parents=True, exist_ok=True)
             count = 0
-            with (where / "entries.jsonl").open("w") as entries:
-                async for line in lines:
-                    entries.write(json.dumps(line, separators=(",", ":")) + "\n")
+            with (where / "entries.jsonl").open("wb") as entries, (where / "proofs.jsonl").open("w") as proofs:
+                async for raw, proof in lines:
+                    entries.write(raw + b"\n")  # RFC 8785 JSON never holds a raw newline
+                    if proof is not None:
+                        proofs.write(json.dumps(proof, separators=(",", ":")) + "\n")
                     count += 1
+            if manifest["whole"]:
+                (where / "proofs.jsonl").unlink()
             (where / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
             console.print(f"{count} entries of a tree of {manifest['tree_size']} (latest {manifest['consistency']['to']}) in {where}")
             return 0

@@ -87,12 +87,14 @@ async def export(conn: asyncpg.Connection, cmd: ExportEvents) -> AsyncIterator[d
 EXPORT_FORMAT = "sangsaeng-ledger-export/1"
 
 
-async def export_log(conn: asyncpg.Connection, cmd: ExportLog, keys: LogKeys) -> tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]:
+async def export_log(
+    conn: asyncpg.Connection, cmd: ExportLog, keys: LogKeys
+) -> tuple[dict[str, Any], AsyncIterator[tuple[bytes, dict[str, Any] | None]]]:
     """An export an outside auditor verifies alone (contracts/ledger.md): its manifest (the
     selection, the covering and latest checkpoints' notes, the consistency proof between them)
-    and its entries, each `{"index", "entry"}` (exact bytes, base64) with its inclusion proof
-    in the covering tree unless the export is that tree whole. The period is selected by
-    business date, as the report counts. With a signing key, a fresh checkpoint is made first."""
+    and its entries, each (exact bytes, its `{"index", "inclusion"}` proof in the covering tree
+    or None when the export is that tree whole). The period is selected by business date, as
+    the report counts. With a signing key, a fresh checkpoint is made first."""
     period = period_of(cmd.period) if cmd.period else None
     if keys.signer is not None:
         async with conn.transaction():
@@ -118,13 +120,13 @@ async def export_log(conn: asyncpg.Connection, cmd: ExportLog, keys: LogKeys) ->
         "verifier_key": str(keys.verifiers[0]) if keys.verifiers else None,
     }
 
-    async def lines() -> AsyncIterator[dict[str, Any]]:
+    async def lines() -> AsyncIterator[tuple[bytes, dict[str, Any] | None]]:
         for start in range(0, len(indexes), 1000):
             chunk = indexes[start:start + 1000]
             rows = await queries.entries_at(conn, chunk)
             proofs = [None] * len(rows) if whole else await log.inclusion_proofs(conn, chunk, covering.tree_size)
             for (index, raw), proof in zip(rows, proofs):
-                yield {"index": index, "entry": log.b64(raw)} | ({} if proof is None else {"inclusion": proof})
+                yield raw, (None if proof is None else {"index": index, "inclusion": proof})
 
     return manifest, lines()
 
