@@ -320,6 +320,7 @@ async def test_the_tamper_matrix_is_caught_by_the_standalone_verifier_and_by_ver
                 [(insert_checkpoint, [len(events), other_root, center.sign(Checkpoint(covering.origin, len(events), other_root))])], "fork", None),
             "a stored tree node that does not connect": ([("update ledger_tree set hash = sha256(hash) where level = 1 and index = 0", [])],
                                                           "position", 2),
+            "a stored tree node deleted": ([("delete from ledger_tree where level = 2 and index = 0", [])], "position", 4),
         }
         for name, (statements, caught_as, position) in db_cases.items():
             async with owner.transaction():

@@ -41,9 +41,11 @@ async def verify(
     conn: asyncpg.Connection, cmd: Verify, *, limits: dict[str, dict[str, int]], clock: SeoulClock, keys: LogKeys
 ) -> dict[str, Any]:
     """Check the log (every entry's bytes against its leaf, the tree, every signed checkpoint),
-    then the cross-service rules over every event."""
-    checked = await log.check_log(conn, keys)
-    events = [e async for e in queries.all_events(conn)]
+    then the cross-service rules over every event: all of it in one snapshot, so that an
+    append committing meanwhile is either wholly seen (head, entries, nodes) or not at all."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        checked = await log.check_log(conn, keys)
+        events = [e async for e in queries.all_events(conn)]
     findings = check_rules(events, limits)
     return {
         "ok": checked["first_broken"] is None and not checked["checkpoints"]["findings"] and not findings,

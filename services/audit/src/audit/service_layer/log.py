@@ -163,8 +163,11 @@ async def check_log(conn: asyncpg.Connection, keys: LogKeys) -> dict[str, Any]:
         broken = await nodes_apart()
     if broken is None and head != walker.checked:
         broken = Break(min(head, walker.checked) + 1, None, f"the head says {head} entries, found {walker.checked}")
-    if broken is None and await _with_nodes(conn, lambda node: tree_root(head, node)) != walker.tree.root():
-        broken = Break(head, None, "the stored tree's root is not the root of the entries")
+    try:
+        if broken is None and await _with_nodes(conn, lambda node: tree_root(head, node)) != walker.tree.root():
+            broken = Break(head, None, "the stored tree's root is not the root of the entries")
+    except NotYetKnown as missing:  # a stored node gone: the tree no longer holds what its entries make
+        broken = Break(head, None, f"the stored tree is incomplete: {missing.detail}")
 
     findings: list[dict[str, Any]] = []
     signed: list[tuple[StoredCheckpoint, Checkpoint]] = []
@@ -197,7 +200,11 @@ async def check_log(conn: asyncpg.Connection, keys: LogKeys) -> dict[str, Any]:
     distinct = sorted({(c.size, c.root) for _, c in signed if len(roots_by_size[c.size]) == 1 and c.size <= walker.checked})
     pairs = list(zip(distinct, distinct[1:]))
     if broken is None and pairs:
-        proofs = await _with_nodes(conn, lambda node: [consistency_proof(a[0], b[0], node) for a, b in pairs])
+        try:
+            proofs = await _with_nodes(conn, lambda node: [consistency_proof(a[0], b[0], node) for a, b in pairs])
+        except NotYetKnown as missing:
+            findings.append({"checkpoint_id": None, "tree_size": head, "problem": f"the stored tree is incomplete: {missing.detail}"})
+            proofs = []
         for (a, b), proof in zip(pairs, proofs):
             if not verify_consistency(a[0], b[0], a[1], b[1], proof):
                 findings.append({"checkpoint_id": None, "tree_size": b[0], "problem": f"the stored tree does not prove {a[0]} consistent with {b[0]}"})
