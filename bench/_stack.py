@@ -6,10 +6,14 @@ import asyncio
 import contextlib
 import json
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
 from sangsaeng_devstack.broker import Broker
+from sangsaeng_devstack.ledger_key import ledger_signing_key
 from sangsaeng_devstack.postgres import Postgres
 from sangsaeng_devstack.processes import ServiceProcess
 from sangsaeng_devstack.provision import provision
@@ -62,13 +66,15 @@ async def bench_stack(*services: str, provision_only: tuple[str, ...] = (), env:
     """Start `services` (each `serve`: API, relay and consumers). Services named in
     `provision_only` get a role, a schema and an environment but no process: start their
     parts with `stack.spawn`."""
-    with Broker() as broker, Postgres() as postgres:
+    with Broker() as broker, Postgres() as postgres, tempfile.TemporaryDirectory(prefix="bench-ledger-key-") as keys:
         databases = await provision(postgres.admin_url, "bench", [*services, *provision_only])
         envs, urls, processes = {}, {}, []
         for service in [*services, *provision_only]:
             port = free_port()
+            # audit signs its ledger's checkpoints: a key of this run's own
+            ledger_key = {"AUDIT_SIGNING_KEY_FILE": str(ledger_signing_key(Path(keys) / "signing.key")[0])} if service == "audit" else {}
             envs[service] = {"SERVICE_NAME": service, **databases[service].env(), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                             "HTTP_PORT": str(port), "AUTH_TOKENS": json.dumps(ROLES), "LOG_LEVEL": "WARNING", **(env or {})}
+                             "HTTP_PORT": str(port), "AUTH_TOKENS": json.dumps(ROLES), "LOG_LEVEL": "WARNING", **ledger_key, **(env or {})}
             urls[service] = f"http://127.0.0.1:{port}"
         for service in services:
             processes.append(ServiceProcess(service, env=envs[service], log_dir=LOG_DIR, ready_url=f"{urls[service]}/ready").start())

@@ -74,7 +74,9 @@ class Stack:
         return {service: database.url for service, database in self.databases.items()}
 
     def env(self, service: str, **extra: str) -> dict[str, str]:
+        ledger = {"AUDIT_SIGNING_KEY_FILE": str(ledger_key_file()), "AUDIT_CHECKPOINT_INTERVAL_S": "1"} if service == "audit" else {}
         return {
+            **ledger,
             "SERVICE_NAME": service,
             **self.databases[service].env(),
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
@@ -111,6 +113,28 @@ class Stack:
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.terminate(timeout=10)
+
+
+_LEDGER_KEY: list[Path] = []
+
+
+def ledger_key_file() -> Path:
+    """The audit ledger's signing key for this test run (made once, in a private temporary directory)."""
+    if not _LEDGER_KEY:
+        import tempfile
+
+        from audit.domain.checkpoint import Signer
+
+        path = Path(tempfile.mkdtemp(prefix="sangsaeng-ledger-key-")) / "signing.key"
+        path.write_text(Signer.generate("sangsaeng.dongdaemun.go.kr/ledger").private_key_text() + "\n")
+        _LEDGER_KEY.append(path)
+    return _LEDGER_KEY[0]
+
+
+def ledger_verifier_key() -> str:
+    from audit.domain.checkpoint import Signer
+
+    return Signer.parse(ledger_key_file().read_text()).verifier_key()
 
 
 def url_for(process: ServiceProcess, path: str) -> str:

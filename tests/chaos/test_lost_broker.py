@@ -117,7 +117,7 @@ async def test_an_empty_broker_is_refilled_from_the_outboxes_and_the_ledger_keep
             "republish_seconds": {s: r["seconds"] for s, r in reports.items()}, "visits_again_from_the_middle": again["events"],
             "ledger_after_refill": after_refill.events_in_ledger, "ledger_final": final.events_in_ledger,
             "commands_accepted": final.commands_accepted, "lost": final.lost, "duplicated": final.duplicated,
-            "chain_links": verify["chain"]["links_checked"],
+            "log_entries": verify["log"]["entries_checked"],
         })
     finally:
         await api.aclose()

@@ -1,9 +1,10 @@
-"""The audit ledger against the real broker and database: every event once, chained,
-append-only, tamper-evident; the report computed from it."""
+"""The audit ledger against the real broker and database: every event once, in a Merkle tree
+of its exact bytes, append-only, tamper-evident; the report computed from it."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import subprocess
 import sys
 import uuid
@@ -25,7 +26,7 @@ async def _publish(stack, *events) -> list[Envelope]:
         return [await publisher.publish(event) for event in events]
 
 
-async def test_every_event_lands_once_in_a_verifiable_append_only_chain(stack):
+async def test_every_event_lands_once_in_a_verifiable_append_only_log(stack):
     intake, audit = await asyncio.gather(stack.start("intake"), stack.start("audit"))
     async with httpx.AsyncClient(timeout=30) as client:
         ids = []
@@ -41,13 +42,15 @@ async def test_every_event_lands_once_in_a_verifiable_append_only_chain(stack):
 
             await eventually(lambda: ledger_has(6), timeout=60, what="6 events in the ledger")
             outbox_ids = {r["event_id"] for r in await conn.fetch("select event_id from intake.outbox")}
-            ledger = await conn.fetch("select position, event_id, prev_hash, hash from audit.ledger order by position")
+            ledger = await conn.fetch("select position, event_id, entry from audit.ledger order by position")
             assert {r["event_id"] for r in ledger} == outbox_ids
             assert [r["position"] for r in ledger] == list(range(1, 7))
-            assert all(a["hash"] == b["prev_hash"] for a, b in zip(ledger, ledger[1:]))
+            # The tree's leaves are the entries' bytes, hashed as RFC 9162 says, one per entry.
+            leaves = await conn.fetch("select index, hash from audit.ledger_tree where level = 0 order by index")
+            assert [(r["index"], r["hash"]) for r in leaves] == [(i, hashlib.sha256(b"\x00" + r["entry"]).digest()) for i, r in enumerate(ledger)]
 
             verified = (await client.get(url_for(audit, "/verify"), headers=AUDITOR)).json()
-            assert verified["ok"] is True and verified["chain"]["links_checked"] == 6
+            assert verified["ok"] is True and verified["log"]["entries_checked"] == 6
 
             # The service runs as its own role, which does not own the schema (the migration
             # owner does): it may insert and read, never change or remove a link, nor get
@@ -58,15 +61,15 @@ async def test_every_event_lands_once_in_a_verifiable_append_only_chain(stack):
             role = await asyncpg.connect(stack.dsns["audit"])
             try:
                 assert await role.fetchval("select count(*) from ledger") == 6
-                probe = role.transaction()  # an appended link, rolled back: it was only a probe
+                probe = role.transaction()  # an appended entry, rolled back: it was only a probe
                 await probe.start()
                 row = await role.fetchrow("select * from ledger where position = 6")
                 await role.execute(
                     """insert into ledger (position, event_id, event_type, source, subject, event_time, topic, kafka_partition,
-                                           kafka_offset, headers, data_text, prev_hash, hash)
-                       values (7, gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, '{}', '{}', $8, $8)""",
+                                           kafka_offset, headers, data_text, entry)
+                       values (7, gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, '{}', '{}', $8)""",
                     row["event_type"], row["source"], row["subject"], row["event_time"], row["topic"], row["kafka_partition"],
-                    row["kafka_offset"] + 1, row["hash"],
+                    row["kafka_offset"] + 1, row["entry"],
                 )
                 assert await role.fetchval("select count(*) from ledger") == 7
                 await probe.rollback()
@@ -84,6 +87,12 @@ async def test_every_event_lands_once_in_a_verifiable_append_only_chain(stack):
                     "alter table ledger rename to old_ledger",
                     "create table ledger_copy (x int)",
                     "delete from ledger_head",
+                    "update ledger_tree set hash = hash where level = 0",
+                    "delete from ledger_tree",
+                    "truncate ledger_tree",
+                    "update ledger_checkpoints set note = ''",
+                    "delete from ledger_checkpoints",
+                    "alter table ledger_tree disable trigger all",
                 ):
                     with pytest.raises(asyncpg.InsufficientPrivilegeError):
                         await role.execute(statement)
@@ -96,8 +105,8 @@ async def test_every_event_lands_once_in_a_verifiable_append_only_chain(stack):
             await conn.execute("alter table audit.ledger enable trigger ledger_no_update_delete")
             tampered = (await client.get(url_for(audit, "/verify"), headers=AUDITOR)).json()
             assert tampered["ok"] is False
-            assert tampered["chain"]["first_broken"]["position"] == 3
-            assert tampered["chain"]["first_broken"]["event_id"] == str(ledger[2]["event_id"])
+            assert tampered["log"]["first_broken"]["position"] == 3
+            assert tampered["log"]["first_broken"]["event_id"] == str(ledger[2]["event_id"])
             assert (await client.get(url_for(audit, "/verify"), headers=STAFF)).status_code == 403
         finally:
             await conn.close()
@@ -123,7 +132,7 @@ async def test_verify_names_an_approval_that_broke_the_rules_and_the_report_coun
             return result if result["rules"]["events_checked"] == 2 else None
 
         result = await eventually(found, timeout=60, what="both events in the ledger")
-        assert result["chain"]["first_broken"] is None
+        assert result["log"]["first_broken"] is None
         rules = {f["rule"]: f["event_id"] for f in result["rules"]["findings"]}
         assert rules == {"approval_without_eligible_screening": str(approval.id), "approval_without_guarantee": str(approval.id)}
 
@@ -160,9 +169,9 @@ async def test_migrated_by_the_schema_owner_the_service_runs_with_its_own_role_a
     async with httpx.AsyncClient(timeout=30) as client:
         async def recorded():
             result = (await client.get(url_for(audit, "/verify"), headers=AUDITOR)).json()
-            return result if result["chain"]["links_checked"] == 1 else None
+            return result if result["log"]["entries_checked"] == 1 else None
 
-        assert (await eventually(recorded, timeout=60, what="the event in the ledger"))["chain"]["first_broken"] is None
+        assert (await eventually(recorded, timeout=60, what="the event in the ledger"))["log"]["first_broken"] is None
 
 
 async def test_an_application_as_it_was_at_two_moments(stack):

@@ -145,9 +145,9 @@ def _conclude(result: Result, wall: float, center_sizes: bool) -> None:
     if result.loan_outcomes:
         console.print("loans: " + ", ".join(f"{k} {v}" for k, v in sorted(result.loan_outcomes.items())))
     findings = result.verify.get("rules", {}).get("findings", [])
-    chain = result.verify.get("chain", {})
+    ledger = result.verify.get("log", {})
     verdict = "[bold green]ok[/]" if result.verify.get("ok") else "[bold red]NOT ok[/]"
-    console.print(f"verify: {verdict} — {chain.get('links_checked', 0):,} chain links, "
+    console.print(f"verify: {verdict} — {ledger.get('entries_checked', 0):,} log entries, "
                   f"{result.verify.get('rules', {}).get('events_checked', 0):,} events checked, {len(findings)} finding(s)")
     for finding in findings[:10]:
         console.print(f"  [red]{finding.get('rule')}[/]: {finding.get('detail')}")

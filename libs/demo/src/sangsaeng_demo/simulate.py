@@ -279,8 +279,8 @@ class Simulation(DistrictsFlow):
                 self.problems.append(f"report: districts {name} is {district_figures_of(report)[name]:,}, expected {value:,}")
         if not verify.get("ok"):
             findings = verify.get("rules", {}).get("findings", [])
-            broken = verify.get("chain", {}).get("first_broken")
-            self.problems.append(f"verify: not ok ({len(findings)} rule finding(s){', chain broken' if broken else ''})")
+            broken = verify.get("log", {}).get("first_broken") or verify.get("log", {}).get("checkpoints", {}).get("findings")
+            self.problems.append(f"verify: not ok ({len(findings)} rule finding(s){', log broken' if broken else ''})")
         return Result(report, verify, baseline, expected, figures, self.problems, self.api.requests,
                       dict(self.loan_outcomes), dict(self.answered), district_figures_of(report))
 

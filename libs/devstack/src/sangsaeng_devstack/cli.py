@@ -89,6 +89,8 @@ def run(
 async def _serve(stack: DevStack, started: float) -> None:
     await stack.start_services()
     _report(stack.bootstrap_servers, stack.admin_url, stack.services, stack.log_dir, stack.tokens)
+    if stack.ledger_verifier_key:
+        console.print(f"audit ledger's public key (checkpoints; integrations/auditor-verify --key): [bold]{stack.ledger_verifier_key}[/]")
     console.print(
         f"[bold green]ready[/] in {time.monotonic() - started:.2f}s "
         "(all services answering /ready). Ctrl-C stops everything."

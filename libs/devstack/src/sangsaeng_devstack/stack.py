@@ -14,6 +14,7 @@ from .broker import DEFAULT_PORT, broker_from_env_or_start
 from .postgres import postgres_from_env_or_start
 from .processes import ProcessGroup, ServiceProcess
 from .provision import provision
+from .ledger_key import ledger_signing_key
 from .tokens import auth_tokens_env
 
 __all__ = ["DATABASE", "LOG_DIR", "SERVICES", "DevStack", "StackError", "runnable_services"]
@@ -71,6 +72,7 @@ class DevStack:
     bootstrap_servers: str = ""
     admin_url: str = ""
     tokens: str = ""
+    ledger_verifier_key: str = ""  # the audit ledger's public key (checkpoints are signed by its signing key)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def check_ports(self) -> None:
@@ -97,6 +99,10 @@ class DevStack:
         databases = await provision(self.admin_url, DATABASE, owners) if owners else {}
         self.tokens = auth_tokens_env()
         urls = {f"{name.upper()}_URL": url for name, url in self.urls().items()}
+        ledger_key: dict[str, str] = {}
+        if "audit" in self.services:
+            key_file, self.ledger_verifier_key = await asyncio.to_thread(ledger_signing_key)
+            ledger_key = {"AUDIT_SIGNING_KEY_FILE": str(key_file)}
         for name, port in self.services.items():
             proc = ServiceProcess(
                 name,
@@ -109,6 +115,7 @@ class DevStack:
                     "AUTH_TOKENS": self.tokens,
                     # audit serves the recorded events feed a replay may read (`replay --source ledger`)
                     **({"EVENTS_FEED_URL": f"http://127.0.0.1:{self.services['audit']}"} if "audit" in self.services else {}),
+                    **(ledger_key if name == "audit" else {}),
                 },
                 log_dir=self.log_dir,
             )

@@ -13,7 +13,23 @@ REPORT = {
 
 def test_the_report_renders_every_section():
     console = Console(record=True, width=160)
-    print_report(REPORT, console)
+    print_report(REPORT, console, lang="en")
     text = console.export_text()
     for expected in ("distinct shops visited", "제기동", "bank_cooperation", "approved", "SEMAS", "accepted", "2025-03", "₩30,000,000"):
         assert expected in text
+
+
+def test_the_report_speaks_korean_by_default_in_the_terminal_the_csv_and_the_chart(tmp_path):
+    from audit.entrypoints.render import write_files
+
+    console = Console(record=True, width=160)
+    print_report(REPORT, console)
+    text = console.export_text()
+    for expected in ("방문한 업체 수", "융자 신청", "연계 의뢰", "월별 활동", "제기동", "bank_cooperation", "₩30,000,000"):
+        assert expected in text
+    assert "distinct shops visited" not in text
+    paths = write_files(REPORT, tmp_path)
+    assert paths["csv"].read_text().splitlines()[0] == "기간,구분,그룹,항목,값"
+    assert "2025H1,loans_by_program,bank_cooperation,applications,1" in paths["csv"].read_text()  # the codes stay
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert write_files(REPORT, tmp_path / "en", lang="en")["csv"].read_text().startswith("period,section,group,item,value")

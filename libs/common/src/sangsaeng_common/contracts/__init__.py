@@ -167,3 +167,4 @@ from sangsaeng_common.contracts import loans as loans  # noqa: E402
 from sangsaeng_common.contracts import referrals as referrals  # noqa: E402
 from sangsaeng_common.contracts import districts as districts  # noqa: E402
 from sangsaeng_common.contracts import operations as operations  # noqa: E402
+from sangsaeng_common.contracts import ledger as ledger  # noqa: E402

@@ -118,7 +118,7 @@ def _message(contract: type[Event]) -> dict[str, Any]:
         "contentType": "application/json",
         "headers": headers,
         "payload": {"$ref": f"schemas/{ce_type}.json"},
-        "bindings": {"kafka": {"key": {"type": "string", "format": "uuid", "description": contract.key_description}, "bindingVersion": "0.5.0"}},
+        "bindings": {"kafka": {"key": {"type": "string", **({"format": "uuid"} if contract.key_description.endswith(" id") else {}), "description": contract.key_description}, "bindingVersion": "0.5.0"}},
     }
 
 
@@ -154,11 +154,12 @@ def asyncapi() -> dict[str, Any]:
         }
 
     for producer in producers:
-        add_channel(
-            events_topic(producer),
-            _events_description(producer, [c for c in contracts if c.producer == producer]),
-            [c for c in contracts if c.producer == producer],
-        )
+        members = [c for c in contracts if c.producer == producer and c.topic() == events_topic(producer)]
+        add_channel(events_topic(producer), _events_description(producer, members), members)
+    # Topics of their own (the ledger's checkpoints): described by their events' docstrings.
+    for topic in sorted({c.topic() for c in contracts} - {events_topic(p) for p in producers}):
+        members = [c for c in contracts if c.topic() == topic]
+        add_channel(topic, " ".join(" ".join((c.__doc__ or "").split()) for c in members), members)
     for agency in AgencyCode:
         add_channel(
             agency_topic(agency),

@@ -1,59 +1,109 @@
-"""The ledger's reads: the chain in position order, the head, every event, a period's or some
-topics' events whole (what `/events` streams), one application's events. Writes: adapters.ledger."""
+"""The ledger's reads: the entries in position order with their stored leaves, the head, entry
+ranges, checkpoints, every event, some topics' events whole (what `/events` streams), one
+application's events. Tree nodes: adapters.ledger.nodes. Writes: adapters.ledger."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
-from pydantic import ValidationError
 
-from sangsaeng_common.contracts import upcast_data
-
-from audit.domain.chain import LinkInput, StoredLink
 from audit.domain.events import LedgerEvent
-from audit.domain.period import Period
 
 
-async def chain(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIterator[StoredLink]:
-    """Every link in position order, read in chunks (a keyset walk, not one huge result)."""
+@dataclass(frozen=True)
+class StoredEntry:
+    """One ledger row as verify reads it: the entry's bytes, the columns derived from them, and
+    the leaf hash stored in the tree (None if the tree has no leaf there)."""
+
+    position: int
+    event_id: str
+    event_type: str
+    subject: str
+    topic: str
+    partition: int
+    offset: int
+    data_text: str
+    entry: bytes
+    stored_leaf: bytes | None
+
+
+async def stored_entries(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIterator[StoredEntry]:
+    """Every entry in position order with its stored leaf, read in chunks (a keyset walk)."""
     after = 0
     while True:
         rows = await conn.fetch(
-            """select position, event_id, topic, kafka_partition, kafka_offset, headers, data_text, prev_hash, hash
-               from ledger where position > $1 order by position limit $2""",
+            """select l.position, l.event_id, l.event_type, l.subject, l.topic, l.kafka_partition, l.kafka_offset, l.data_text,
+                      l.entry, t.hash as leaf
+               from ledger l left join ledger_tree t on t.level = 0 and t.index = l.position - 1
+               where l.position > $1 order by l.position limit $2""",
             after,
             chunk,
         )
         for r in rows:
-            yield StoredLink(
-                position=r["position"],
-                entry=LinkInput(str(r["event_id"]), r["topic"], r["kafka_partition"], r["kafka_offset"], r["headers"], r["data_text"]),
-                prev_hash=r["prev_hash"],
-                hash=r["hash"],
-            )
+            yield StoredEntry(r["position"], str(r["event_id"]), r["event_type"], r["subject"], r["topic"], r["kafka_partition"],
+                              r["kafka_offset"], r["data_text"], r["entry"], r["leaf"])
         if len(rows) < chunk:
             return
         after = rows[-1]["position"]
 
 
 def _ledger_event(r: asyncpg.Record) -> LedgerEvent:
-    """A ledger row as the audit rules read it: an older event version upcast to the newest
-    (the rules know only the newest; the row itself, its bytes and its hash, stay as recorded)."""
     data = r["data"] if isinstance(r["data"], dict) else json.loads(r["data"])
-    try:
-        event_type, data = upcast_data(r["event_type"], data)
-    except ValidationError:  # kept whole though its contract refuses it (a ledger keeps everything): read as recorded
-        event_type = r["event_type"]
-    return LedgerEvent(r["position"], str(r["event_id"]), event_type, r["subject"], r["event_time"], data)
+    return LedgerEvent.newest(r["position"], str(r["event_id"]), r["event_type"], r["subject"], r["event_time"], data)
 
 
 async def head_position(conn: asyncpg.Connection) -> int:
-    """How many links the head says the chain has."""
+    """How many entries the head says the log has (the tree's size)."""
     return await conn.fetchval("select position from ledger_head")
+
+
+async def entries(conn: asyncpg.Connection, start: int, end: int) -> list[tuple[int, bytes]]:
+    """(index, entry bytes) for indexes in [start, end)."""
+    rows = await conn.fetch("select position - 1 as index, entry from ledger where position > $1 and position <= $2 order by position",
+                            start, end)
+    return [(r["index"], r["entry"]) for r in rows]
+
+
+async def entry_index(conn: asyncpg.Connection, event_id: str) -> int | None:
+    position = await conn.fetchval("select position from ledger where event_id = $1::uuid", event_id)
+    return None if position is None else position - 1
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    id: int
+    tree_size: int
+    root_hash: bytes
+    note: str
+    key_id: str
+    signed_at: datetime
+
+
+def _checkpoint(r: asyncpg.Record) -> StoredCheckpoint:
+    return StoredCheckpoint(r["id"], r["tree_size"], r["root_hash"], r["note"], r["key_id"], r["signed_at"])
+
+
+async def latest_checkpoint(conn: asyncpg.Connection) -> StoredCheckpoint | None:
+    row = await conn.fetchrow("select * from ledger_checkpoints order by tree_size desc, id desc limit 1")
+    return None if row is None else _checkpoint(row)
+
+
+async def checkpoints_of_size(conn: asyncpg.Connection, size: int) -> list[StoredCheckpoint]:
+    return [_checkpoint(r) for r in await conn.fetch("select * from ledger_checkpoints where tree_size = $1 order by id", size)]
+
+
+async def first_checkpoint_covering(conn: asyncpg.Connection, size: int) -> StoredCheckpoint | None:
+    row = await conn.fetchrow("select * from ledger_checkpoints where tree_size >= $1 order by tree_size, id limit 1", size)
+    return None if row is None else _checkpoint(row)
+
+
+async def all_checkpoints(conn: asyncpg.Connection) -> list[StoredCheckpoint]:
+    return [_checkpoint(r) for r in await conn.fetch("select * from ledger_checkpoints order by tree_size, id")]
 
 
 async def all_events(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIterator[LedgerEvent]:
@@ -72,42 +122,25 @@ async def all_events(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIterat
         after = rows[-1]["position"]
 
 
-def _export_filter(period: Period | None, topics: Sequence[str] | None) -> tuple[str, list[Any]]:
-    conditions, args = [], []
-    if period is not None:
-        args += [datetime(period.start.year, period.start.month, period.start.day, tzinfo=UTC),
-                 datetime(period.end.year, period.end.month, period.end.day, tzinfo=UTC)]
-        conditions.append(f"event_time >= ${len(args) - 1} and event_time < ${len(args)}")
-    if topics:
-        args.append(list(topics))
-        conditions.append(f"topic = any(${len(args)}::text[])")
-    return (" where " + " and ".join(conditions)) if conditions else "", args
+async def export(conn: asyncpg.Connection, topics: Sequence[str] | None = None) -> AsyncIterator[dict[str, Any]]:
+    """Events (of some topics), whole, in ledger order: for each partition the order it was
+    consumed in, so a service can rebuild from them. The service layer selects a period.
 
-
-async def export_count(conn: asyncpg.Connection, period: Period | None = None, topics: Sequence[str] | None = None) -> int:
-    where, args = _export_filter(period, topics)
-    return await conn.fetchval(f"select count(*) from ledger{where}", *args)
-
-
-async def export(
-    conn: asyncpg.Connection, period: Period | None = None, topics: Sequence[str] | None = None
-) -> AsyncIterator[dict[str, Any]]:
-    """Events (of a period, by CloudEvents time; of some topics), whole, in ledger order:
-    for each partition the order it was consumed in, so a service can rebuild from them.
-
-    Each is one line of `GET /events` (and of `audit export`): its keys and their order are
-    that endpoint's wire format, which other services' replay reads."""
-    where, args = _export_filter(period, topics)
+    Each is one line of `GET /events` (and of `audit export --format jsonl`): its keys and their
+    order are that endpoint's wire format, which other services' replay reads; `index` is the
+    entry's index in the Merkle tree (its exact bytes: `GET /entries`)."""
+    where, args = ("", []) if not topics else (" where topic = any($1::text[])", [list(topics)])
     async with conn.transaction():
         async for r in conn.cursor(
             f"""select position, event_id, event_type, source, subject, event_time, topic, kafka_partition, kafka_offset,
-                       headers, data_text, hash
+                       headers, data_text
                 from ledger{where} order by position""",
             *args,
             prefetch=1000,
         ):
             yield {
                 "position": r["position"],
+                "index": r["position"] - 1,
                 "event_id": str(r["event_id"]),
                 "type": r["event_type"],
                 "source": r["source"],
@@ -118,7 +151,6 @@ async def export(
                 "offset": r["kafka_offset"],
                 "headers": r["headers"],
                 "data": json.loads(r["data_text"]),
-                "hash": r["hash"],
             }
 
 
@@ -132,3 +164,10 @@ async def application_events(conn: asyncpg.Connection, application_id: str, unti
         until,
     )
     return [_ledger_event(r) for r in rows]
+
+
+async def entries_at(conn: asyncpg.Connection, indexes: list[int]) -> list[tuple[int, bytes]]:
+    """(index, entry bytes) of the given indexes, in index order."""
+    rows = await conn.fetch("select position - 1 as index, entry from ledger where position = any($1::bigint[]) order by position",
+                            [i + 1 for i in indexes])
+    return [(r["index"], r["entry"]) for r in rows]

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
+from sangsaeng_common.contracts import upcast_data
+
 
 @dataclass(frozen=True)
 class LedgerEvent:
@@ -15,6 +19,16 @@ class LedgerEvent:
     subject: str
     time: datetime
     data: dict[str, Any]
+
+    @classmethod
+    def newest(cls, position: int, event_id: str, event_type: str, subject: str, time: datetime, data: dict[str, Any]) -> LedgerEvent:
+        """An entry as the audit rules read it: an older event version upcast to the newest (the
+        rules know only the newest; the entry itself, its bytes and its leaf, stay as recorded)."""
+        try:
+            event_type, data = upcast_data(event_type, data)
+        except ValidationError:  # kept whole though its contract refuses it (a ledger keeps everything): read as recorded
+            pass
+        return cls(position, event_id, event_type, subject, time, data)
 
     @property
     def name(self) -> str:

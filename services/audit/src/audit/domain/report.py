@@ -3,8 +3,9 @@
 Each activity is dated by its own business date, not by when the event was published:
 a visit by `visited_on`, an application by `submitted_on`, a referral by `referred_on` (the
 business date of the visit or request that caused it; `sent_at`, the wall-clock moment it
-was published, only for an event that lacks it). Dating referrals by `sent_at` put every
-referral of a back-dated half-year (the demo's H1 2025, recorded later) outside its period.
+was published, only for an event that lacks it): audit.domain.business_date, the rule
+`export --period` selects by too. Dating referrals by `sent_at` put every referral of a
+back-dated half-year (the demo's H1 2025, recorded later) outside its period.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from audit.domain.business_date import DATE_FIELDS, business_date
 from audit.domain.district_rules import DistrictTally
 from audit.domain.events import LedgerEvent
 from audit.domain.period import Period
@@ -49,7 +51,9 @@ def build_report(period: Period, events: Iterable[LedgerEvent]) -> dict[str, Any
     for event in events:
         data = event.data
         districts.feed(event, period)
-        if event.name == "VisitRecorded" and (day := event.day("visited_on")) and day in period:
+        counted = event.name in DATE_FIELDS
+        day = business_date(event) if counted else None
+        if event.name == "VisitRecorded" and day in period:
             visits += 1
             shops.add(str(data["business_id"]))
             stage = data.get("stage_observed") or "not_observed"
@@ -57,10 +61,10 @@ def build_report(period: Period, events: Iterable[LedgerEvent]) -> dict[str, Any
             visits_by_stage[stage] += 1
             visits_by_dong_stage[data.get("dong", "unknown")][stage] += 1
             monthly[day.strftime("%Y-%m")]["visits"] += 1
-        elif event.name == "LoanSubmitted" and (day := event.day("submitted_on")) and day in period:
+        elif event.name == "LoanSubmitted" and day in period:
             applications[str(data["application_id"])] = {"program": data["program"], "amount_krw": int(data["amount_krw"])}
             monthly[day.strftime("%Y-%m")]["loan_applications"] += 1
-        elif event.name == "ReferralSent" and (day := event.day("referred_on") or event.day("sent_at")) and day in period:
+        elif event.name == "ReferralSent" and day in period:
             referrals[str(data["referral_id"])] = {"agency": data["agency"]}
             monthly[day.strftime("%Y-%m")]["referrals"] += 1
         if event.name in LOAN_STATUS_BY_EVENT and "application_id" in data:

@@ -6,9 +6,7 @@ read the ledger directly; `replay` asks the services to rebuild their read model
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -23,10 +21,12 @@ from audit.config import AuditSettings
 from audit.entrypoints import render
 from audit.entrypoints.report_tables import print_report
 from audit.service_layer import handlers
-from audit.service_layer.commands import ApplicationAt, ExportEvents, Report, Verify
+from audit.service_layer.commands import ApplicationAt, ExportLog, Report, Verify
+from audit.domain.checkpoint import Signer
+from audit.service_layer.log import LogKeys
 from sangsaeng_common.db import connect
 from sangsaeng_common.clock import SeoulClock
-from sangsaeng_common.errors import Invalid, NotFound
+from sangsaeng_common.errors import Invalid, NotFound, NotYetKnown
 from sangsaeng_common.cli import cli
 from sangsaeng_common.runtime import ServiceDefinition
 from sangsaeng_common.settings import ServiceSettings
@@ -54,16 +54,17 @@ def _check_period(text: str) -> None:
         raise typer.BadParameter(exc.errors[0][1], param_hint="--period") from None
 
 
-def app(build: Callable[[], ServiceDefinition], *, settings: AuditSettings, clock: SeoulClock) -> typer.Typer:
+def app(build: Callable[[], ServiceDefinition], *, settings: AuditSettings, clock: SeoulClock, keys: Callable[[], LogKeys]) -> typer.Typer:
     """The service's command line (from `build`) with the auditors' commands added."""
     commands = cli(build)
 
     @commands.command()
     def verify() -> None:
-        """Walk the hash chain and check the cross-service rules; exit 1 on any finding."""
+        """Check the log (every entry against its leaf, the tree, every signed checkpoint) and the
+        cross-service rules; exit 1 on any finding."""
 
         async def work(conn) -> int:
-            result = await handlers.verify(conn, Verify(), limits=settings.program_limits, clock=clock)
+            result = await handlers.verify(conn, Verify(), limits=settings.program_limits, clock=clock, keys=keys())
             Console().print_json(json.dumps(result, ensure_ascii=False))
             return 0 if result["ok"] else 1
 
@@ -73,14 +74,17 @@ def app(build: Callable[[], ServiceDefinition], *, settings: AuditSettings, cloc
     def report(
         period: Annotated[str, typer.Option(help=PERIOD_HELP)],
         out: Annotated[Path, typer.Option(help="where the JSON, CSV and PNG files go")] = Path("out/reports"),
+        lang: Annotated[str, typer.Option(help="ko (the center's language) or en")] = "ko",
     ) -> None:
-        """The center's report for a period: a terminal table, and JSON, CSV and PNG files."""
+        """The center's report for a period: terminal tables, and JSON, CSV and PNG files (in Korean; --lang en: English)."""
         _check_period(period)
+        if lang not in render.CSV_HEADERS:
+            raise typer.BadParameter("ko or en", param_hint="--lang")
 
         async def work(conn) -> int:
             result = await handlers.report(conn, Report(period))
-            print_report(result, Console())
-            for kind, path in render.write_files(result, out).items():
+            print_report(result, Console(), lang)
+            for kind, path in render.write_files(result, out, lang).items():
                 console.print(f"{kind}: {path}")
             return 0
 
@@ -88,29 +92,60 @@ def app(build: Callable[[], ServiceDefinition], *, settings: AuditSettings, cloc
 
     @commands.command()
     def export(
-        period: Annotated[str, typer.Option(help=PERIOD_HELP)],
-        format: Annotated[str, typer.Option(help="jsonl or csv")] = "jsonl",
+        period: Annotated[str | None, typer.Option(help=PERIOD_HELP + " (by business date); none: the whole log")] = None,
+        out: Annotated[Path | None, typer.Option(help="the export's directory (default out/ledger-<period>)")] = None,
     ) -> None:
-        """A period's events, whole, as JSON lines or CSV on standard output."""
-        _check_period(period)
-        if format not in ("jsonl", "csv"):
-            raise typer.BadParameter("jsonl or csv", param_hint="--format")
+        """Entries' exact bytes with their checkpoints and proofs, for an auditor to verify alone
+        (integrations/auditor-verify): manifest.json, entries.jsonl (one entry's exact bytes per
+        line) and, for a period, proofs.jsonl (each line's index and inclusion proof) in the directory."""
+        if period:
+            _check_period(period)
+        where = out or Path("out") / f"ledger-{period or 'all'}"
 
         async def work(conn) -> int:
+            try:
+                manifest, lines = await handlers.export_log(conn, ExportLog(period), keys())
+            except NotYetKnown as exc:
+                console.print(exc.detail)
+                return 1
+            where.mkdir(parents=True, exist_ok=True)
             count = 0
-            writer = csv.writer(sys.stdout) if format == "csv" else None
-            if writer:
-                writer.writerow(["position", "event_id", "type", "source", "subject", "time", "topic", "partition", "offset", "hash", "data"])
-            async for event in handlers.export(conn, ExportEvents(period)):
-                count += 1
-                if writer:
-                    writer.writerow([event[k] for k in ("position", "event_id", "type", "source", "subject", "time", "topic", "partition", "offset", "hash")] + [json.dumps(event["data"], ensure_ascii=False)])
-                else:
-                    sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
-            console.print(f"{count} events")
+            with (where / "entries.jsonl").open("wb") as entries, (where / "proofs.jsonl").open("w") as proofs:
+                async for raw, proof in lines:
+                    entries.write(raw + b"\n")  # RFC 8785 JSON never holds a raw newline
+                    if proof is not None:
+                        proofs.write(json.dumps(proof, separators=(",", ":")) + "\n")
+                    count += 1
+            if manifest["whole"]:
+                (where / "proofs.jsonl").unlink()
+            (where / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+            console.print(f"{count} entries of a tree of {manifest['tree_size']} (latest {manifest['consistency']['to']}) in {where}")
             return 0
 
         raise typer.Exit(_with_ledger(work))
+
+    @commands.command()
+    def keygen(
+        out: Annotated[Path, typer.Option(help="where the new signing key goes (refused if it exists)")],
+        name: Annotated[str | None, typer.Option(help="the key's name (default: the log's origin)")] = None,
+    ) -> None:
+        """Make a new Ed25519 checkpoint signing key; print its verifier key (what auditors trust)."""
+        if out.exists():
+            raise typer.BadParameter(f"{out} exists: a signing key is never overwritten", param_hint="--out")
+        signer = Signer.generate(name or settings.ledger_origin)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.touch(mode=0o600)
+        out.write_text(signer.private_key_text() + "\n")
+        print(signer.verifier_key())
+
+    @commands.command("public-key")
+    def public_key() -> None:
+        """Print the verifier key of the configured signing key (AUDIT_SIGNING_KEY_FILE)."""
+        found = keys()
+        if found.signer is None:
+            console.print("no signing key configured (AUDIT_SIGNING_KEY_FILE)")
+            raise typer.Exit(1)
+        print(found.signer.verifier_key())
 
     @commands.command()
     def application(

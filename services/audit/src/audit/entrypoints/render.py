@@ -1,5 +1,6 @@
 """The report as CSV, JSON and a PNG chart of monthly activity (its terminal tables:
-audit.entrypoints.report_tables)."""
+audit.entrypoints.report_tables), headed in Korean (`lang="en"`: English); the CSV's rows keep
+the report's codes (sections, programs, statuses), which programs read."""
 
 from __future__ import annotations
 
@@ -32,44 +33,56 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str, int]]:
     return out
 
 
-def to_csv(report: dict[str, Any]) -> str:
+CSV_HEADERS = {"ko": ["기간", "구분", "그룹", "항목", "값"], "en": ["period", "section", "group", "item", "value"]}
+CHART = {
+    "ko": {"title": "월별 활동, {period}", "count": "건수", "visits": "방문", "loan_applications": "융자 신청", "referrals": "연계 의뢰"},
+    "en": {"title": "Monthly activity, {period}", "count": "count", "visits": "visits", "loan_applications": "loan applications",
+           "referrals": "referrals"},
+}
+# Korean needs a CJK font: the first of these that matplotlib finds (fonts-noto-cjk on Debian).
+KOREAN_FONTS = ["Noto Sans CJK KR", "Noto Serif CJK KR", "NanumGothic", "Malgun Gothic", "AppleGothic", "DejaVu Sans"]
+
+
+def to_csv(report: dict[str, Any], lang: str = "ko") -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["period", "section", "group", "item", "value"])
+    writer.writerow(CSV_HEADERS[lang])
     writer.writerows((report["period"], *row) for row in rows(report))
     return buffer.getvalue()
 
 
-def write_chart(report: dict[str, Any], path: Path) -> None:
+def write_chart(report: dict[str, Any], path: Path, lang: str = "ko") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    words = CHART[lang]
     months = [m["month"] for m in report["monthly"]]
-    series = {
-        "visits": [m["visits"] for m in report["monthly"]],
-        "loan applications": [m["loan_applications"] for m in report["monthly"]],
-        "referrals": [m["referrals"] for m in report["monthly"]],
-    }
+    series = {words[k]: [m[k] for m in report["monthly"]] for k in ("visits", "loan_applications", "referrals")}
+    if lang == "ko":
+        import logging
+
+        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # the fonts of other systems, not found here
+        plt.rcParams["font.family"] = KOREAN_FONTS
     fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
     width = 0.27
     for i, (label, values) in enumerate(series.items()):
         ax.bar([x + (i - 1) * width for x in range(len(months))], values, width, label=label)
     ax.set_xticks(range(len(months)), months)
-    ax.set_title(f"Monthly activity, {report['period']}")
-    ax.set_ylabel("count")
+    ax.set_title(words["title"].format(period=report["period"]))
+    ax.set_ylabel(words["count"])
     ax.legend()
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
-def write_files(report: dict[str, Any], directory: Path) -> dict[str, Path]:
+def write_files(report: dict[str, Any], directory: Path, lang: str = "ko") -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     stem = directory / f"report-{report['period']}"
     paths = {"json": stem.with_suffix(".json"), "csv": stem.with_suffix(".csv"), "png": stem.with_suffix(".png")}
     paths["json"].write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    paths["csv"].write_text(to_csv(report), encoding="utf-8")
-    write_chart(report, paths["png"])
+    paths["csv"].write_text(to_csv(report, lang), encoding="utf-8")
+    write_chart(report, paths["png"], lang)
     return paths

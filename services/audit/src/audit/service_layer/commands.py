@@ -14,14 +14,14 @@ from sangsaeng_common.envelope import Envelope
 
 @dataclass(frozen=True)
 class Record:
-    """Append consumed events to the chain, in the order given."""
+    """Append consumed events to the log, in the order given."""
 
     events: list[tuple[Envelope, ConsumerRecord]]
 
 
 @dataclass(frozen=True)
 class Verify:
-    """Walk the hash chain and check the cross-service rules over every event."""
+    """Check the log (entries, tree, signed checkpoints) and the cross-service rules over every event."""
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,19 @@ class Report:
 
 @dataclass(frozen=True)
 class ExportEvents:
-    """Events whole, in ledger order, of a period (by CloudEvents time) and of some topics
+    """Events whole, in ledger order, of a period (by business date) and of some topics
     (none: every topic): what auditors export and what a service's replay reads."""
 
     period: str | None = None
     topics: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ExportLog:
+    """The entries' exact bytes of a period (by business date; none: the whole log), with the
+    checkpoints and proofs an outside auditor needs to verify them alone."""
+
+    period: str | None = None
 
 
 @dataclass(frozen=True)

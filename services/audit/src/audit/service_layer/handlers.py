@@ -4,19 +4,23 @@ and raises only sangsaeng_common.errors (the entrypoints map them to problem+jso
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from audit.adapters import ledger, queries
 from audit.domain.application import application_state, as_of
-from audit.domain.chain import ChainWalker
+from audit.domain.business_date import business_date
+from audit.domain.events import LedgerEvent
 from audit.domain.period import Period, parse_period
 from audit.domain.report import build_report
 from audit.domain.rules import check_rules
-from audit.service_layer.commands import ApplicationAt, ExportEvents, Record, Report, Verify
+from audit.service_layer import log
+from audit.service_layer.log import LogKeys
+from audit.service_layer.commands import ApplicationAt, ExportEvents, ExportLog, Record, Report, Verify
 from sangsaeng_common.clock import SeoulClock
 from sangsaeng_common.errors import NotFound, invalid
 
@@ -34,24 +38,19 @@ async def record(conn: asyncpg.Connection, cmd: Record) -> int:
 
 
 async def verify(
-    conn: asyncpg.Connection, cmd: Verify, *, limits: dict[str, dict[str, int]], clock: SeoulClock
+    conn: asyncpg.Connection, cmd: Verify, *, limits: dict[str, dict[str, int]], clock: SeoulClock, keys: LogKeys
 ) -> dict[str, Any]:
-    """Walk the whole chain, then check the cross-service rules over every event."""
-    walker, broken = ChainWalker(), None
-    async for stored in queries.chain(conn):
-        if (broken := walker.check(stored)) is not None:
-            break
-    head_position = await queries.head_position(conn)
-    if broken is None and head_position != walker.checked:
-        broken_detail = {"position": walker.checked + 1, "event_id": None, "reason": f"head says {head_position} links, found {walker.checked}"}
-    else:
-        broken_detail = asdict(broken) if broken else None
-    events = [e async for e in queries.all_events(conn)]
+    """Check the log (every entry's bytes against its leaf, the tree, every signed checkpoint),
+    then the cross-service rules over every event: all of it in one snapshot, so that an
+    append committing meanwhile is either wholly seen (head, entries, nodes) or not at all."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        checked = await log.check_log(conn, keys)
+        events = [e async for e in queries.all_events(conn)]
     findings = check_rules(events, limits)
     return {
-        "ok": broken_detail is None and not findings,
+        "ok": checked["first_broken"] is None and not checked["checkpoints"]["findings"] and not findings,
         "checked_at": clock.now().isoformat(),
-        "chain": {"links_checked": walker.checked, "head_position": head_position, "first_broken": broken_detail},
+        "log": checked,
         "rules": {"events_checked": len(events), "findings": [asdict(f) | {"related": list(f.related)} for f in findings]},
     }
 
@@ -61,13 +60,78 @@ async def report(conn: asyncpg.Connection, cmd: Report) -> dict[str, Any]:
     return build_report(period, [e async for e in queries.all_events(conn)])
 
 
+def in_period(period: Period | None) -> Callable[[dict[str, Any]], bool]:
+    """Does an exported event (an `/events` line) fall in the period, by its business date (the report's rule)?"""
+    if period is None:
+        return lambda _: True
+
+    def test(line: dict[str, Any]) -> bool:
+        event = LedgerEvent.newest(line["position"], line["event_id"], line["type"], line["subject"], datetime.fromisoformat(line["time"]),
+                                   line["data"])
+        return business_date(event) in period
+
+    return test
+
+
 async def export_count(conn: asyncpg.Connection, cmd: ExportEvents) -> int:
-    return await queries.export_count(conn, period_of(cmd.period) if cmd.period else None, cmd.topics)
+    selected = in_period(period_of(cmd.period) if cmd.period else None)
+    return sum([1 async for line in queries.export(conn, cmd.topics) if selected(line)])
 
 
-def export(conn: asyncpg.Connection, cmd: ExportEvents) -> AsyncIterator[dict[str, Any]]:
-    """The events, one dict each (the `/events` line format, see adapters.queries.export)."""
-    return queries.export(conn, period_of(cmd.period) if cmd.period else None, cmd.topics)
+async def export(conn: asyncpg.Connection, cmd: ExportEvents) -> AsyncIterator[dict[str, Any]]:
+    """The events, one dict each (the `/events` line format, see adapters.queries.export), of
+    the period by business date (audit.domain.business_date)."""
+    selected = in_period(period_of(cmd.period) if cmd.period else None)
+    async for line in queries.export(conn, cmd.topics):
+        if selected(line):
+            yield line
+
+
+EXPORT_FORMAT = "sangsaeng-ledger-export/1"
+
+
+async def export_log(
+    conn: asyncpg.Connection, cmd: ExportLog, keys: LogKeys
+) -> tuple[dict[str, Any], AsyncIterator[tuple[bytes, dict[str, Any] | None]]]:
+    """An export an outside auditor verifies alone (contracts/ledger.md): its manifest (the
+    selection, the covering and latest checkpoints' notes, the consistency proof between them)
+    and its entries, each (exact bytes, its `{"index", "inclusion"}` proof in the covering tree
+    or None when the export is that tree whole). The period is selected by business date, as
+    the report counts. With a signing key, a fresh checkpoint is made first."""
+    period = period_of(cmd.period) if cmd.period else None
+    if keys.signer is not None:
+        async with conn.transaction():
+            await log.make_checkpoint(conn, keys)
+    latest = await log.latest(conn)
+    selected = in_period(period)
+    found = [line["index"] async for line in queries.export(conn) if selected(line)]
+    indexes = [i for i in found if i < latest["tree_size"]]
+    bundle = await log.export_bundle(conn, indexes, whole=period is None)
+    covering, whole = bundle["covering"], bundle["whole"]
+    manifest = {
+        "format": EXPORT_FORMAT,
+        "origin": keys.origin,
+        "period": cmd.period,
+        "selection": "business date (Asia/Seoul), see contracts/ledger.md" if period else "every entry of the covering tree",
+        "entries": len(indexes),
+        "whole": whole,
+        "tree_size": covering.tree_size,
+        "checkpoint": covering.note,
+        "latest_checkpoint": bundle["latest"].note,
+        "consistency": {"from": covering.tree_size, "to": bundle["latest"].tree_size, "proof": bundle["consistency"]},
+        "not_yet_checkpointed": len(found) - len(indexes),
+        "verifier_key": str(keys.verifiers[0]) if keys.verifiers else None,
+    }
+
+    async def lines() -> AsyncIterator[tuple[bytes, dict[str, Any] | None]]:
+        for start in range(0, len(indexes), 1000):
+            chunk = indexes[start:start + 1000]
+            rows = await queries.entries_at(conn, chunk)
+            proofs = [None] * len(rows) if whole else await log.inclusion_proofs(conn, chunk, covering.tree_size)
+            for (index, raw), proof in zip(rows, proofs):
+                yield raw, (None if proof is None else {"index": index, "inclusion": proof})
+
+    return manifest, lines()
 
 
 async def application_at(conn: asyncpg.Connection, cmd: ApplicationAt, *, clock: SeoulClock) -> dict[str, Any]:
