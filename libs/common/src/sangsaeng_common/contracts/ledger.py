@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from sangsaeng_common.contracts import Event, contract
+from sangsaeng_common.contracts.common import Generated, Ident
 
 CHECKPOINTS_TOPIC = "sangsaeng.audit.checkpoints"
 
@@ -22,11 +23,11 @@ class CheckpointSigned(Event):
 
     key_description: ClassVar[str] = "the log's origin (e.g. sangsaeng.dongdaemun.go.kr/ledger)"
 
-    origin: str
+    origin: Ident  # the log's name, from configuration
     tree_size: int
-    root_hash: str  # base64, as in the note
-    note: str  # the C2SP signed note (tlog-checkpoint body and its Ed25519 signature line), byte for byte
-    key_id: str  # hex, the signing key's id
+    root_hash: Generated  # base64, as in the note
+    note: Generated  # the C2SP signed note (tlog-checkpoint body and its Ed25519 signature line), byte for byte
+    key_id: Ident  # hex, the signing key's id
     signed_at: datetime
 
     @classmethod
