@@ -50,12 +50,14 @@ def routes(*, limits: dict[str, dict[str, int]], clock: SeoulClock, keys: LogKey
                     made = await log.make_checkpoint(conn, keys)
                 return await log.latest(conn) if made is None else log.checkpoint_view(made)
 
-        @router.get("/checkpoints", summary="The signed checkpoints of one tree size")
+        @router.get("/checkpoints", summary="The signed checkpoints of one tree size",
+                    responses={404: {"description": "no checkpoint signed a tree of that size"}})
         async def checkpoints(size: Annotated[int, Query(description="the tree size", ge=0)], _: Principal = proof_readers) -> list[dict[str, Any]]:
             async with runtime.pool.acquire() as conn:
                 return await log.of_size(conn, size)
 
-        @router.get("/proofs/inclusion", summary="An event's entry index, leaf hash and audit path in a tree (RFC 9162 §2.1.3)")
+        @router.get("/proofs/inclusion", summary="An event's entry index, leaf hash and audit path in a tree (RFC 9162 §2.1.3)",
+                    responses={404: {"description": "the ledger has no such event"}})
         async def inclusion(
             event_id: Annotated[UUID, Query(description="the event's ce_id")],
             size: Annotated[int | None, Query(description="the tree size (default: the latest checkpoint's)", ge=0)] = None,
