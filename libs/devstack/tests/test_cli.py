@@ -112,6 +112,12 @@ def test_run_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
                 output += lines.get(timeout=max(0.1, deadline - time.monotonic()))
             except queue.Empty:
                 pytest.fail(f"sangsaeng-dev not up after 90 s (exit status {proc.poll()}):\n{output}")
+        # The service's environment, for its command line against the running stack: its own, readable by us only.
+        env_file = tmp_path / "env" / "referrals.env"
+        assert env_file.stat().st_mode & 0o777 == 0o600
+        sourced = subprocess.run(["bash", "-c", f"set -a; . {env_file}; set +a; echo \"$SERVICE_NAME $DATABASE_URL\"; echo \"$AUTH_TOKENS\""],
+                                 capture_output=True, text=True, check=True).stdout.splitlines()
+        assert sourced[0].startswith("referrals postgresql://sangsaeng_referrals:") and json.loads(sourced[1]) == DEV_TOKENS
         # What a terminal's Ctrl-C does; under `uv run` it arrives twice (uv forwards it).
         os.killpg(proc.pid, signal.SIGINT)
         time.sleep(0.05)
@@ -128,6 +134,7 @@ def test_run_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     assert "dev-agency-kbiz-token" in output
     assert re.search(r"ready in \d+\.\d+s", output)
     assert "stopped." in output
+    assert not env_file.exists()  # the database password it held is gone with the stack
     broker_port = int(re.search(r"broker \(Kafka protocol\): 127\.0\.0\.1:(\d+)", output).group(1))
     pg_port = int(re.search(r"postgresql://postgres(?::[\w-]+)?@127\.0\.0\.1:(\d+)/postgres", output).group(1))
     service_log = (log_dir / "referrals.log").read_text()

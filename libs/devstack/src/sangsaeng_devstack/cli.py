@@ -90,7 +90,8 @@ async def _serve(stack: DevStack, started: float) -> None:
     await stack.start_services()
     _report(stack.bootstrap_servers, stack.admin_url, stack.services, stack.log_dir, stack.tokens)
     if stack.ledger_verifier_key:
-        console.print(f"audit ledger's public key (checkpoints; integrations/auditor-verify --key): [bold]{stack.ledger_verifier_key}[/]")
+        console.print("audit ledger's public key (checkpoints; integrations/auditor-verify --key):")
+        console.print(stack.ledger_verifier_key, soft_wrap=True, markup=False, highlight=False)  # one line, to copy whole
     console.print(
         f"[bold green]ready[/] in {time.monotonic() - started:.2f}s "
         "(all services answering /ready). Ctrl-C stops everything."

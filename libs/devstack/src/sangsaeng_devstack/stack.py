@@ -4,8 +4,10 @@ shared by ``make run`` (``sangsaeng-dev run``) and ``make demo`` (``sangsaeng-de
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +76,23 @@ class DevStack:
     tokens: str = ""
     ledger_verifier_key: str = ""  # the audit ledger's public key (checkpoints are signed by its signing key)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    env_files: list[Path] = field(default_factory=list)
+
+    @property
+    def env_dir(self) -> Path:
+        """Where each running service's environment is written (beside the logs: .devstack/env)."""
+        return self.log_dir.parent / "env"
+
+    def _write_env(self, name: str, env: dict[str, str]) -> None:
+        """`<service>.env`, shell-quoted, readable by this user only (it holds the service's database
+        password): so that a service's command line (`python -m audit export`, `python -m visits dlq list`)
+        runs against the running stack after `set -a; . .devstack/env/<service>.env; set +a`."""
+        self.env_dir.mkdir(parents=True, exist_ok=True)
+        path = self.env_dir / f"{name}.env"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.writelines(f"{key}={shlex.quote(value)}\n" for key, value in env.items() if key != "HTTP_PORT")
+        self.env_files.append(path)
 
     def check_ports(self) -> None:
         busy = [f"{s} ({port})" for s, port in self.services.items() if port_in_use(port)]
@@ -107,7 +126,7 @@ class DevStack:
             proc = ServiceProcess(
                 name,
                 "serve",
-                env={
+                env=(env := {
                     "SERVICE_NAME": name,
                     **(databases[name].env() if name in databases else urls),
                     "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
@@ -116,9 +135,10 @@ class DevStack:
                     # audit serves the recorded events feed a replay may read (`replay --source ledger`)
                     **({"EVENTS_FEED_URL": f"http://127.0.0.1:{self.services['audit']}"} if "audit" in self.services else {}),
                     **(ledger_key if name == "audit" else {}),
-                },
+                }),
                 log_dir=self.log_dir,
             )
+            self._write_env(name, env)
             self.group.add(proc)
             self.processes[name] = proc.start()
         await asyncio.gather(*(p.wait_ready(timeout=self.ready_timeout) for p in self.processes.values()))
@@ -138,6 +158,10 @@ class DevStack:
 
     def stop(self) -> None:
         self.group.stop_all()
+        for path in self.env_files:  # the passwords they hold die with the stack
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        self.env_files.clear()
 
     def __len__(self) -> int:
         return len(self.group)
