@@ -13,26 +13,10 @@ from typing import Any
 import asyncpg
 
 from audit.domain.events import LedgerEvent
+from audit.domain.log_check import EntryRow
 
 
-@dataclass(frozen=True)
-class StoredEntry:
-    """One ledger row as verify reads it: the entry's bytes, the columns derived from them, and
-    the leaf hash stored in the tree (None if the tree has no leaf there)."""
-
-    position: int
-    event_id: str
-    event_type: str
-    subject: str
-    topic: str
-    partition: int
-    offset: int
-    data_text: str
-    entry: bytes
-    stored_leaf: bytes | None
-
-
-async def stored_entries(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIterator[StoredEntry]:
+async def stored_entries(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIterator[EntryRow]:
     """Every entry in position order with its stored leaf, read in chunks (a keyset walk)."""
     after = 0
     while True:
@@ -45,7 +29,7 @@ async def stored_entries(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIt
             chunk,
         )
         for r in rows:
-            yield StoredEntry(r["position"], str(r["event_id"]), r["event_type"], r["subject"], r["topic"], r["kafka_partition"],
+            yield EntryRow(r["position"], str(r["event_id"]), r["event_type"], r["subject"], r["topic"], r["kafka_partition"],
                               r["kafka_offset"], r["data_text"], r["entry"], r["leaf"])
         if len(rows) < chunk:
             return

@@ -6,13 +6,16 @@ checkpoint's size, the root that checkpoint signed. Pure: the service layer feed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from audit.domain.entry import Entry
 from audit.domain.merkle import Frontier, leaf_hash
 
 
-class EntryRow(Protocol):
+@dataclass(frozen=True)
+class EntryRow:
+    """One ledger row as verify reads it: the entry's bytes, the columns derived from them, and
+    the leaf hash stored in the tree (None if the tree has no leaf there)."""
+
     position: int
     event_id: str
     event_type: str
