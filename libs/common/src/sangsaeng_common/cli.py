@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -87,7 +88,7 @@ def cli(build: Callable[[], ServiceDefinition]) -> typer.Typer:
         counts) and publish every event from --from-sequence on, in sequence order, with its original ce_id.
         Safe while the service runs (its relay stands by meanwhile); consumers' inboxes absorb the repeats."""
         settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
-        configure_logging(definition.name, "WARNING")
+        configure_logging(definition.name, "WARNING", sys.stderr)  # stdout is the JSON answer
         console = Console(stderr=True)
         started = time.perf_counter()
         with Progress(*Progress.get_default_columns(), TextColumn("{task.completed} events"), console=console) as bar:
@@ -116,7 +117,7 @@ def cli(build: Callable[[], ServiceDefinition]) -> typer.Typer:
         ) -> None:
             """Rebuild the read models from the log into a scratch schema and compare them with the live ones."""
             settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
-            configure_logging(definition.name, "WARNING")
+            configure_logging(definition.name, "WARNING", sys.stderr)  # stdout is the JSON answer
             failpoints.configure(settings.sangsaeng_failpoints)  # the fault tests' handler bug, as in the service
             if source is ReplaySource.ledger and not token:
                 raise typer.BadParameter("reading the feed needs a token it accepts (--token, EVENTS_FEED_TOKEN or AUDITOR_TOKEN)", param_hint="--token")
@@ -157,7 +158,7 @@ def dlq_cli(definition: ServiceDefinition) -> typer.Typer:
 
     def work(job: Callable[[Any, ServiceSettings], Any]) -> Any:
         settings = ServiceSettings(service_name=definition.name)  # type: ignore[call-arg]
-        configure_logging(definition.name, "ERROR")  # stdout is the JSON answer
+        configure_logging(definition.name, "ERROR", sys.stderr)  # stdout is the JSON answer
         failpoints.configure(settings.sangsaeng_failpoints)
 
         async def go() -> Any:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 
 from sangsaeng_common import failpoints, metrics, tracing
@@ -276,7 +277,7 @@ async def republish(
             )
             if not rows:
                 return per_topic
-            await (await OutboxRelay._send(producer, rows))
+            await _send_retrying(producer, rows)
             await conn.execute(
                 "update outbox set published_at = now() where seq = any($1::bigint[]) and published_at is null",
                 [r["seq"] for r in rows],
@@ -290,6 +291,28 @@ async def republish(
         with contextlib.suppress(Exception):
             await asyncio.wait_for(producer.stop(), 10)
         await conn.close()  # ends the session, and with it the leadership
+
+
+REPUBLISH_SEND_ATTEMPTS = 10
+
+
+async def _send_retrying(producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> None:
+    """A batch sent again after a broker error, a few times, then the error is raised. A broker
+    just refilled answers a produce to a topic created a moment ago with an error now and then
+    (Tansu: UnknownError). Sending the batch again keeps each key's order; what the failed try
+    did deliver arrives twice, and consumers' inboxes absorb repeats."""
+    backoff = Backoff(0.1, 2.0)
+    for attempt in range(1, REPUBLISH_SEND_ATTEMPTS + 1):
+        try:
+            await (await OutboxRelay._send(producer, rows))
+            return
+        except KafkaError as exc:
+            if attempt == REPUBLISH_SEND_ATTEMPTS:
+                raise
+            delay = backoff.next()
+            log.warning("republish: the broker refused a batch, sending it again", error=repr(exc), attempt=attempt,
+                        retry_in_s=round(delay, 2), size=len(rows))
+            await asyncio.sleep(delay)
 
 
 async def _take_over_leadership(conn: asyncpg.Connection, schema: str) -> None:
