@@ -61,14 +61,14 @@ async def apply_batch(pool: asyncpg.Pool, consumer_name: str, batch: list[Decode
     loans does not have there), and no operator redrives a replay: holding back a failed
     event's key would drop that key's later events from the rebuilt read models.
     """
-    mode = {"live": not replay, "parks": not replay}
+    live = not replay
     async with pool.acquire() as conn:
         try:
             async with conn.transaction():
-                outcome = await _attempt(conn, consumer_name, batch, poison, isolate=False, **mode)
+                outcome = await _attempt(conn, consumer_name, batch, poison, isolate=False, live=live, parks=live)
         except _HandlerFailed:
             async with conn.transaction():
-                outcome = await _attempt(conn, consumer_name, batch, poison, isolate=True, **mode)
+                outcome = await _attempt(conn, consumer_name, batch, poison, isolate=True, live=live, parks=live)
     outcome.count(consumer_name)  # once committed
     return [*poison, *((d.record, reason, detail) for d, reason, detail in outcome.failed)]
 
