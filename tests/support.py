@@ -22,6 +22,7 @@ from sangsaeng_common.contracts import Event
 from sangsaeng_common.envelope import Envelope
 from sangsaeng_devstack.processes import ServiceProcess
 from sangsaeng_devstack.provision import ServiceDatabase, database_url
+from sangsaeng_devstack.users import DEV_USERS, user
 
 T = TypeVar("T")
 
@@ -32,10 +33,19 @@ TOKENS = {
     "test-auditor": "auditor",
     "test-operator": "operator",
     "test-agency-semas": "agency:SEMAS",
+    # one token per development user (sangsaeng_devstack.users): `headers_for(subject)`
+    **{f"test-user-{u.subject}": {"role": u.role, "subject": u.subject, "planner_id": u.planner_id, "agency": u.agency}
+       for u in DEV_USERS},
 }
 STAFF = {"Authorization": "Bearer test-staff"}
 AUDITOR = {"Authorization": "Bearer test-auditor"}
 OPERATOR = {"Authorization": "Bearer test-operator"}
+
+
+def headers_for(subject: str) -> dict[str, str]:
+    """The Authorization header of one development user (e.g. "P-2001", planner-01's person)."""
+    user(subject)  # a typo fails here, not as a 401 later
+    return {"Authorization": f"Bearer test-user-{subject}"}
 
 
 def free_port() -> int:

@@ -23,7 +23,7 @@ from sangsaeng_common.contracts import REGISTRY, Event, known_versions, parse_ce
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 REQUIRED_HEADERS = ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject")
-KNOWN_HEADERS = frozenset({*REQUIRED_HEADERS, "content-type", "ce_correlationid", "ce_causationid", "traceparent"})
+KNOWN_HEADERS = frozenset({*REQUIRED_HEADERS, "content-type", "ce_correlationid", "ce_causationid", "ce_actor", "traceparent"})
 
 
 class PoisonMessage(Exception):
@@ -60,6 +60,9 @@ class Envelope:
     correlation_id: str
     causation_id: str | None = None
     traceparent: str | None = None
+    # CloudEvents extension `actor`: the subject id of the person (or system) on whose
+    # command the event happened; events a consumer emits carry their cause's actor.
+    actor: str | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -70,6 +73,7 @@ class Envelope:
         correlation_id: str | None = None,
         causation_id: str | None = None,
         traceparent: str | None = None,
+        actor: str | None = None,
     ) -> Envelope:
         event_id = new_event_id()
         return cls(
@@ -82,6 +86,7 @@ class Envelope:
             correlation_id=correlation_id or str(event_id),
             causation_id=causation_id,
             traceparent=traceparent or new_traceparent(),
+            actor=actor,
         )
 
     def headers(self) -> dict[str, str]:
@@ -99,6 +104,8 @@ class Envelope:
             headers["ce_causationid"] = self.causation_id
         if self.traceparent:
             headers["traceparent"] = self.traceparent
+        if self.actor:
+            headers["ce_actor"] = self.actor
         return headers
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:
@@ -130,6 +137,7 @@ class Envelope:
             correlation_id=headers.get("ce_correlationid") or str(event_id),
             causation_id=headers.get("ce_causationid"),
             traceparent=headers.get("traceparent"),
+            actor=headers.get("ce_actor"),
             extra_headers={} if headers.keys() <= KNOWN_HEADERS else {k: v for k, v in headers.items() if k not in KNOWN_HEADERS},
         )
 

@@ -40,6 +40,7 @@ class EventContext:
             correlation_id=self.envelope.correlation_id,
             causation_id=str(self.envelope.id),
             traceparent=tracing.current_traceparent() or self.envelope.traceparent,
+            actor=self.envelope.actor,
             topic=topic,
             envelope=envelope,
         )

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sangsaeng_common.db import is_transient
 from sangsaeng_common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, NotYetKnown
 from sangsaeng_common.logging import bind_contextvars, get_logger
+from sangsaeng_common.request_context import actor_var
 
 log = get_logger(__name__)
 
@@ -126,13 +127,18 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 @dataclass(frozen=True)
 class Principal:
-    role: str  # staff, planner, loan_officer, auditor, agency
+    """Who calls: a person or a system. `subject` is a pseudonymous id (a staff number,
+    never a name): the `actor` of the events their commands cause."""
 
-    agency: str | None = None
+    role: str  # staff, planner, loan_officer, auditor, operator, agency
+    agency: str | None = None  # an agency user's agency
+    subject: str | None = None
+    planner_id: str | None = None  # a planner's id in visits' roster
 
     @property
     def name(self) -> str:
-        return f"agency:{self.agency}" if self.agency else self.role
+        """How records and events name who acted: the subject id."""
+        return self.subject or (f"agency:{self.agency}" if self.agency else self.role)
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -143,23 +149,28 @@ def _digest(token: str) -> bytes:
 
 
 class Authenticator:
-    """Bearer tokens from configuration (AUTH_TOKENS: token -> role). Tokens are kept
-    as SHA-256 digests and compared in constant time."""
+    """Bearer tokens from configuration (AUTH_TOKENS: token -> role, or token -> {"role",
+    "subject", "planner_id", "agency"}). Tokens are kept as SHA-256 digests and compared in
+    constant time."""
 
-    def __init__(self, tokens: dict[str, str]):
-        self._by_digest = [(_digest(token), role) for token, role in tokens.items()]
+    def __init__(self, tokens: dict[str, Any]):
+        self._by_digest = [(_digest(token), _principal_of(who)) for token, who in tokens.items()]
 
     def principal(self, token: str) -> Principal | None:
         digest = _digest(token)
         found = None
-        for known, role in self._by_digest:
+        for known, principal in self._by_digest:
             if hmac.compare_digest(known, digest):
-                found = role
-        if found is None:
-            return None
-        if found.startswith("agency:"):
-            return Principal("agency", found.removeprefix("agency:"))
-        return Principal(found)
+                found = principal
+        return found
+
+
+def _principal_of(who: str | dict[str, Any]) -> Principal:
+    if isinstance(who, dict):
+        return Principal(who["role"], who.get("agency"), who.get("subject"), who.get("planner_id"))
+    if who.startswith("agency:"):
+        return Principal("agency", who.removeprefix("agency:"))
+    return Principal(who)
 
 
 def require(*roles: str) -> Any:
@@ -175,6 +186,7 @@ def require(*roles: str) -> Any:
         if principal.role not in roles:
             raise Problem(403, "Forbidden", f"role {principal.name} may not do this; allowed: {', '.join(roles)}")
         bind_contextvars(principal=principal.name)
+        actor_var.set(principal.name)
         return principal
 
     dependency.roles = roles  # type: ignore[attr-defined]  # read by document_problems for the OpenAPI

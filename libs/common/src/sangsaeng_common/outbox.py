@@ -37,6 +37,7 @@ async def add(
     correlation_id: str | None = None,
     causation_id: str | None = None,
     traceparent: str | None = None,
+    actor: str | None = None,
     topic: str | None = None,
     envelope: Envelope | None = None,
 ) -> Envelope:
@@ -49,7 +50,9 @@ async def add(
     if not is_newest(type(event)):
         # Consumers read every published version, but a producer publishes only the newest.
         raise ValueError(f"{event.ce_type()} is not the newest version of {event.name}: publish the newest")
-    envelope = envelope or Envelope.wrap(event, correlation_id=correlation_id, causation_id=causation_id, traceparent=traceparent)
+    envelope = envelope or Envelope.wrap(
+        event, correlation_id=correlation_id, causation_id=causation_id, traceparent=traceparent, actor=actor
+    )
     # LOCKING: the relay publishes in `seq` order, but sequence numbers are handed out
     # at insert time while transactions commit in their own order. Two transactions
     # writing events for the same business could take seq 10 and 11 and commit 11

@@ -18,6 +18,8 @@ log = get_logger(__name__)
 
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 traceparent_var: ContextVar[str | None] = ContextVar("traceparent", default=None)
+# Who gave the request's command (the authenticated subject id): set by http.require.
+actor_var: ContextVar[str | None] = ContextVar("actor", default=None)
 
 
 def install_request_context(app: FastAPI) -> None:
@@ -43,6 +45,7 @@ class _RequestContext:
         correlation_id_var.set(correlation_id)
         tracing.annotate(correlation_id)
         traceparent_var.set(headers.get("traceparent"))
+        actor_var.set(None)
         clear_contextvars()
         bind_contextvars(service=self.service_name, correlation_id=correlation_id)
         started = time.perf_counter()

@@ -19,7 +19,7 @@ from sangsaeng_common.handlers import Handlers
 from sangsaeng_common.http import Principal
 from sangsaeng_common.idempotency import idempotency_scope, idempotent
 from sangsaeng_common.read_models import ReadModel
-from sangsaeng_common.request_context import correlation_id_var, traceparent_var
+from sangsaeng_common.request_context import actor_var, correlation_id_var, traceparent_var
 from sangsaeng_common.settings import ServiceSettings
 from sangsaeng_common.unit_of_work import UnitOfWork
 
@@ -67,9 +67,9 @@ class Runtime:
         self.consumers: list[Any] = []
 
     def uow(self) -> UnitOfWork:
-        """A unit of work whose events carry the current request's correlation id and trace
-        parent (none outside a request, e.g. in a task)."""
-        return UnitOfWork(self.pool, correlation_id=correlation_id_var.get(), traceparent=traceparent_var.get())
+        """A unit of work whose events carry the current request's correlation id, trace
+        parent and actor (none outside a request, e.g. in a task)."""
+        return UnitOfWork(self.pool, correlation_id=correlation_id_var.get(), traceparent=traceparent_var.get(), actor=actor_var.get())
 
     async def command(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -42,7 +44,7 @@ class ServiceSettings(BaseSettings):
 
     # token -> role ("staff", "planner", "loan_officer", "auditor", "agency:<CODE>").
     # Empty means every request is refused: there are no built-in credentials.
-    auth_tokens: dict[str, str] = Field(default_factory=dict)
+    auth_tokens: dict[str, Any] = Field(default_factory=dict)
 
     # Partition count of every topic this service creates, unless overridden per topic.
     # The count bounds how many replicas of a consumer can share its work.

@@ -14,13 +14,16 @@ from sangsaeng_common.envelope import Envelope
 class UnitOfWork:
     """`async with uow:` opens a transaction that rolls back unless `commit()` is called.
 
-    `correlation_id` and `traceparent` are what the events it emits carry when no span is
+    `correlation_id`, `traceparent` and `actor` are what the events it emits carry when no span is
     current (the caller's: a request's headers, say); the unit of work reads no context."""
 
-    def __init__(self, pool: asyncpg.Pool, *, correlation_id: str | None = None, traceparent: str | None = None):
+    def __init__(
+        self, pool: asyncpg.Pool, *, correlation_id: str | None = None, traceparent: str | None = None, actor: str | None = None
+    ):
         self._pool = pool
         self.correlation_id = correlation_id
         self.traceparent = traceparent
+        self.actor = actor  # the subject id of who gave the command
         self._conn: asyncpg.Connection | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self._committed = False
@@ -40,7 +43,7 @@ class UnitOfWork:
     async def emit(self, event: Event, *, topic: str | None = None, envelope: Envelope | None = None) -> Envelope:
         envelope = await outbox.add(
             self.conn, event, correlation_id=self.correlation_id, traceparent=tracing.current_traceparent() or self.traceparent,
-            topic=topic, envelope=envelope,
+            actor=self.actor, topic=topic, envelope=envelope,
         )
         self.events.append(envelope)
         return envelope
