@@ -14,7 +14,10 @@ from sangsaeng_common.contracts.loans import (
     LoanApproved,
     LoanDisbursed,
     LoanDraftCreated,
+    LoanInArrears,
     LoanRejected,
+    LoanRepaid,
+    LoanRepaymentRecorded,
     LoanScreened,
     LoanSubmitted,
     LoanWithdrawn,
@@ -53,12 +56,12 @@ def build(settings: LoansSettings | None = None) -> ServiceDefinition:
         title="Sangsaeng loans",
         description="The district's two loan programs (중소기업육성기금, 시중은행 협력자금): programs and fund rounds as data, "
         "applications and drafts, eligibility screening with fund-round budgets, the credit-guarantee saga, decisions, "
-        "disbursement with repayment schedules, and counts. Screening runs in the consumers: scale them out with `consume` replicas.",
+        "disbursement with repayment schedules, repayments and arrears, and counts. Screening runs in the consumers: scale them out with `consume` replicas.",
         routes=lambda runtime: http.routes(runtime, deps),
         consumers=[consumers.handlers(deps)],
         produces=[LoanDraftCreated, LoanSubmitted, LoanScreened, GuaranteeRequested, GuaranteeTimedOut, LoanApproved, LoanRejected,
-                  LoanDisbursed, LoanWithdrawn],
-        tasks=[consumers.guarantee_sweeper(deps), consumers.orphaned_claim_sweeper(deps)],
+                  LoanDisbursed, LoanWithdrawn, LoanRepaymentRecorded, LoanRepaid, LoanInArrears],
+        tasks=[consumers.guarantee_sweeper(deps), consumers.orphaned_claim_sweeper(deps), consumers.arrears_sweeper(deps)],
         # The business facts screening uses come only from intake's events: a replay rebuilds them exactly.
         read_models=consumers.DIRECTORY.read_models(),
         resources=[claim_pools],

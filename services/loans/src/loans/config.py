@@ -20,5 +20,9 @@ class LoansSettings(BaseSettings):
     orphaned_claim_after_s: float = Field(120.0, gt=0)
     # How often each consumer replica looks for such claims.
     claim_sweep_interval_s: float = Field(30.0, gt=0)
+    # An instalment counts as missed (LoanInArrears) once its due date plus this many days has passed unpaid.
+    arrears_grace_days: int = Field(0, ge=0, le=90)
+    # How often each consumer replica checks disbursed loans for instalments whose last day has passed.
+    arrears_sweep_interval_s: float = Field(3600.0, gt=0)
     # Tests only: shifts this process's clock ("now" and "today") by this many days.
     clock_offset_days: float = 0.0

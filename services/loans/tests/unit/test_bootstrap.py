@@ -18,8 +18,8 @@ class _Conn:
 
 def test_build_reads_the_settings_it_is_given_and_owns_the_claim_pools():
     definition = build(LoansSettings(clock_offset_days=40, guarantee_sweep_interval_s=5))
-    assert definition.name == "loans" and len(definition.consumers) == 1 and len(definition.tasks) == 2
-    assert [t.__name__ for t in definition.tasks] == ["guarantee_sweeper", "orphaned_claim_sweeper"]
+    assert definition.name == "loans" and len(definition.consumers) == 1 and len(definition.tasks) == 3
+    assert [t.__name__ for t in definition.tasks] == ["guarantee_sweeper", "orphaned_claim_sweeper", "arrears_sweeper"]
     assert len(definition.resources) == 1  # the budget claims' side pools
 
 

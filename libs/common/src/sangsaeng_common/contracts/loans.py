@@ -211,3 +211,51 @@ class GuaranteeTimedOut(Event):
     requested_on: date
     timed_out_on: date
     timeout_days: float
+
+
+@contract("loans", "LoanRepaymentRecorded", 1)
+class LoanRepaymentRecorded(Event):
+    """A repayment of a disbursed loan, applied to its schedule's instalments in order (each
+    instalment's interest before its principal). Who recorded it is the envelope's actor."""
+
+    application_id: UUID
+    business_id: UUID
+    program: LoanProgram
+    repayment_id: UUID
+    paid_on: date
+    amount_krw: Won
+    principal_krw: int = Field(ge=0, description="the part of the amount that repaid principal")
+    interest_krw: int = Field(ge=0, description="the part that paid interest (the borrower's share, after any subsidy)")
+    outstanding_principal_krw: int = Field(ge=0, description="principal still owed after this repayment")
+    overdue_krw: int = Field(0, ge=0, description="what is still overdue after it, as of paid_on (0: the loan is current)")
+
+
+@contract("loans", "LoanRepaid", 1)
+class LoanRepaid(Event):
+    """The loan's outstanding principal reached zero: the business no longer repays it (and
+    a district-fund loan no longer excludes it from the fund)."""
+
+    application_id: UUID
+    business_id: UUID
+    program: LoanProgram
+    repaid_on: date
+    principal_krw: Won
+    repayments: int = Field(ge=1, description="how many repayments it took")
+
+
+@contract("loans", "LoanInArrears", 1)
+class LoanInArrears(Event):
+    """An instalment's due date (plus the configured grace days) passed and the repayments paid
+    by then did not cover it. One event per missed instalment; `in_arrears_on` is its business
+    date (the first day it counted as missed), `noticed_on` when loans saw it (its Seoul today,
+    or the business date of the late repayment that showed it)."""
+
+    application_id: UUID
+    business_id: UUID
+    program: LoanProgram
+    in_arrears_on: date
+    instalment: int = Field(ge=1, description="the missed instalment's number in the schedule")
+    due_on: date
+    overdue_krw: Won = Field(description="unpaid of this instalment and the ones before it, on in_arrears_on")
+    outstanding_principal_krw: int = Field(ge=0)
+    noticed_on: date

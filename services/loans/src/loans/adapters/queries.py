@@ -61,7 +61,8 @@ async def applications(
 
 
 async def report(conn: asyncpg.Connection, first: date, last: date) -> dict[str, Any]:
-    """Applications submitted in [first, last] (drafts are not applications), by program and status."""
+    """Applications submitted in [first, last] (drafts are not applications), by program and status;
+    and per program the principal outstanding on `last` and the principal repaid in the period."""
     rows = await conn.fetch(
         """select program, status, count(*) as applications, sum(amount_krw) as requested_krw,
                   coalesce(sum(approved_amount_krw) filter (where status in ('approved', 'disbursed')), 0) as approved_krw,
@@ -71,8 +72,28 @@ async def report(conn: asyncpg.Connection, first: date, last: date) -> dict[str,
         first, last,
     )
     by_program: dict[str, dict[str, Any]] = {
-        p: {"program": p, "applications": 0, "requested_krw": 0, "approved_krw": 0, "disbursed_krw": 0, "by_status": {}} for p in PROGRAM_ORDER
+        p: {"program": p, "applications": 0, "requested_krw": 0, "approved_krw": 0, "disbursed_krw": 0, "by_status": {},
+            "outstanding_principal_krw": 0, "loans_outstanding": 0, "principal_repaid_krw": 0} for p in PROGRAM_ORDER
     }
+    # The loan book on the period's last day (every loan disbursed by then, whenever submitted),
+    # and the principal repaid within the period: by business dates, as the counts are.
+    book = await conn.fetch(
+        """select a.program, sum(a.approved_amount_krw - coalesce(r.repaid, 0)) as outstanding,
+                  count(*) filter (where a.approved_amount_krw > coalesce(r.repaid, 0)) as loans
+           from applications a
+           left join lateral (select sum(principal_krw) as repaid from repayments where application_id = a.id and paid_on <= $1) r on true
+           where a.status = 'disbursed' and a.disbursed_on <= $1 group by a.program""",
+        last,
+    )
+    for r in book:
+        by_program[r["program"]] |= {"outstanding_principal_krw": int(r["outstanding"] or 0), "loans_outstanding": r["loans"]}
+    repaid = await conn.fetch(
+        """select a.program, sum(r.principal_krw) as principal from repayments r join applications a on a.id = r.application_id
+           where r.paid_on between $1 and $2 group by a.program""",
+        first, last,
+    )
+    for r in repaid:
+        by_program[r["program"]]["principal_repaid_krw"] = int(r["principal"] or 0)
     for r in rows:
         entry = by_program[r["program"]]
         entry["applications"] += r["applications"]
@@ -88,6 +109,8 @@ async def report(conn: asyncpg.Connection, first: date, last: date) -> dict[str,
         "requested_krw": sum(p["requested_krw"] for p in programs),
         "approved_krw": sum(p["approved_krw"] for p in programs),
         "disbursed_krw": sum(p["disbursed_krw"] for p in programs),
+        "outstanding_principal_krw": sum(p["outstanding_principal_krw"] for p in programs),
+        "principal_repaid_krw": sum(p["principal_repaid_krw"] for p in programs),
         "by_program": programs,
     }
 
@@ -136,11 +159,12 @@ async def open_round(conn: asyncpg.Connection, program: str, on: date) -> RoundF
 
 
 async def repaying_fund_loan(conn: asyncpg.Connection, business_id: UUID, other_than: UUID) -> bool:
-    """Whether the business repays a disbursed district-fund loan (another application)."""
+    """Whether the business still owes principal on a disbursed district-fund loan (another
+    application); a repaid loan (outstanding principal zero) no longer counts."""
     return bool(
         await conn.fetchval(
             """select 1 from applications where business_id = $1 and program = 'sme_development_fund'
-               and status = 'disbursed' and id <> $2 limit 1""",
+               and status = 'disbursed' and outstanding_principal_krw > 0 and id <> $2 limit 1""",
             business_id, other_than,
         )
     )

@@ -137,7 +137,8 @@ async def disburse(
     conn: asyncpg.Connection, application_id: UUID, *, status: str, disbursed_on: date, annual_rate_pct: Decimal, schedule: Any
 ) -> asyncpg.Record:
     return await conn.fetchrow(
-        """update applications set status = $2, disbursed_on = $3, annual_rate_pct = $4, schedule = $5, updated_at = now()
+        """update applications set status = $2, disbursed_on = $3, annual_rate_pct = $4, schedule = $5,
+                  outstanding_principal_krw = approved_amount_krw, updated_at = now()
            where id = $1 returning *""",
         application_id, status, disbursed_on, annual_rate_pct, schedule,
     )

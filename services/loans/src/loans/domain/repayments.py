@@ -139,7 +139,7 @@ def standing(principal_krw: int, instalments: Sequence[Instalment], repayments: 
     parts = allocate(instalments, 0, paid)
     sums = _cumulative(instalments)
     overdue = [(i.number, through) for i, through in zip(instalments, sums, strict=True)
-               if i.due_on + timedelta(days=grace_days) < as_of and through > paid]
+               if last_day_to_pay(i, grace_days) < as_of and through > paid]
     overdue_numbers = [number for number, _ in overdue]
     # Amounts are applied in order, so what is overdue is everything due through the last overdue instalment, less what was paid.
     overdue_krw = overdue[-1][1] - paid if overdue else 0
@@ -151,6 +151,10 @@ def standing(principal_krw: int, instalments: Sequence[Instalment], repayments: 
     )
 
 
+def last_day_to_pay(instalment: Instalment, grace_days: int = 0) -> date:
+    return instalment.due_on + timedelta(days=grace_days)
+
+
 def missed_instalments(instalments: Sequence[Instalment], repayments: Sequence[Repayment], as_of: date,
                        *, after_number: int = 0, grace_days: int = 0) -> list[Missed]:
     """Instalments numbered above `after_number` (those already announced) that were missed
@@ -158,7 +162,7 @@ def missed_instalments(instalments: Sequence[Instalment], repayments: Sequence[R
     repayments paid by that day did not cover them."""
     missed = []
     for i, through in zip(instalments, _cumulative(instalments), strict=True):
-        last_day = i.due_on + timedelta(days=grace_days)
+        last_day = last_day_to_pay(i, grace_days)
         if i.number <= after_number or last_day >= as_of:
             continue
         paid = _paid_by(repayments, last_day)

@@ -20,6 +20,7 @@ from sangsaeng_common.directory import BusinessDirectory, Erasure
 from sangsaeng_common.logging import get_logger
 from sangsaeng_common.runtime import Runtime
 from loans.service_layer import directory, handlers as service
+from loans.service_layer import repayments
 from loans.service_layer.commands import ScreenApplication
 
 if TYPE_CHECKING:
@@ -103,3 +104,24 @@ def orphaned_claim_sweeper(deps: Dependencies) -> Callable[[Runtime, asyncio.Eve
                 await asyncio.wait_for(stop.wait(), deps.settings.claim_sweep_interval_s)
 
     return orphaned_claim_sweeper
+
+
+def arrears_sweeper(deps: Dependencies) -> Callable[[Runtime, asyncio.Event], Awaitable[None]]:
+    async def arrears_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
+        """Every LOANS_ARREARS_SWEEP_INTERVAL_S, check disbursed loans whose next instalment's due
+        date (plus LOANS_ARREARS_GRACE_DAYS) has passed, as of today in Seoul, and announce each
+        missed one (LoanInArrears). Runs in every consume replica."""
+        while not stop.is_set():
+            try:
+                while True:
+                    async with runtime.uow() as uow:
+                        checked = await repayments.sweep_arrears(uow, deps.clock, grace_days=deps.settings.arrears_grace_days)
+                        await uow.commit()
+                    if checked < repayments.SWEEP_LIMIT:
+                        break
+            except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+                log.warning("arrears sweep failed", error=repr(exc), transient=is_transient(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), deps.settings.arrears_sweep_interval_s)
+
+    return arrears_sweeper

@@ -28,13 +28,14 @@ from loans.entrypoints.schemas import (
     DecisionIn,
     DisbursementIn,
     Program,
+    RepaymentIn,
     Round,
     RoundIn,
     SubmitDraftIn,
     WithdrawIn,
 )
-from loans.service_layer import handlers
-from loans.service_layer.commands import Decide, Disburse, PutRound, SubmitApplication, SubmitDraft, Withdraw
+from loans.service_layer import handlers, repayments
+from loans.service_layer.commands import Decide, Disburse, PutRound, RecordRepayment, SubmitApplication, SubmitDraft, Withdraw
 
 if TYPE_CHECKING:
     from loans.bootstrap import Dependencies
@@ -51,7 +52,9 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
     readers = require("staff", "loan_officer", "auditor")
     staff = require("staff")
     officer = require("loan_officer")
+    cashier = require("loan_officer", "staff")  # a repayment is recorded at the desk or by the officer
     clock = deps.clock
+    grace_days = deps.settings.arrears_grace_days
 
     async def run_command(
         handle: Callable[..., Awaitable[Any]], command: Any, request: Request, principal: Principal, idempotency_key: str | None,
@@ -133,13 +136,15 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
         shown = pagination.page(rows, limit, lambda r: (r["created_at"], r["id"]), request, response)
         return [Application.of(r, with_schedule=False) for r in shown]
 
-    @applications.get("/applications/{application_id}", response_model=Application, summary="One application, with its repayment schedule once disbursed")
+    @applications.get("/applications/{application_id}", response_model=Application,
+                      summary="One application; once disbursed, its schedule, repayments, outstanding principal and arrears today")
     async def get_application(application_id: UUID, _: Principal = readers) -> Application:
         async with runtime.pool.acquire() as conn:
             found = await queries.application(conn, application_id)
-        if found is None:
-            raise NotFound("Application not found", f"no application {application_id}")
-        return Application.of(found)
+            if found is None:
+                raise NotFound("Application not found", f"no application {application_id}")
+            position = await repayments.position(conn, found, clock.today(), grace_days=grace_days)
+        return Application.of(found, repayment=position)
 
     @applications.post("/applications/{application_id}/submit", response_model=Application, summary="Complete and submit a draft (emits LoanSubmitted)")
     async def submit_draft(
@@ -167,6 +172,25 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
         command = Disburse(application_id=application_id, disbursed_on=body.disbursed_on, annual_rate_pct=body.annual_rate_pct)
         return await on_application(handlers.disburse, command, request, body, principal, idempotency_key)
 
+    @applications.post(
+        "/applications/{application_id}/repayments", response_model=Application,
+        summary="Record a repayment of a disbursed loan (emits LoanRepaymentRecorded; LoanRepaid at zero principal; "
+                "LoanInArrears for instalments it shows were missed)",
+    )
+    async def record_repayment(
+        request: Request, application_id: UUID, body: RepaymentIn, principal: Principal = cashier, idempotency_key: str | None = IdempotencyKey
+    ) -> JSONResponse:
+        command = RecordRepayment(application_id=application_id, amount_krw=body.amount_krw, recorded_by=principal.name, paid_on=body.paid_on)
+
+        async def run(uow: UnitOfWork) -> tuple[int, dict]:
+            row = await repayments.record_repayment(uow, command, clock, grace_days=grace_days)
+            position = await repayments.position(uow.conn, row, clock.today(), grace_days=grace_days)
+            return 200, Application.of(row, repayment=position).model_dump(mode="json")
+
+        status, payload = await runtime.command(run, request=request, principal=principal, idempotency_key=idempotency_key,
+                                                request_body={"id": str(application_id), **body.model_dump(mode="json")})
+        return JSONResponse(payload, status_code=status)
+
     @applications.post("/applications/{application_id}/withdraw", response_model=Application, summary="Withdraw an open application or draft (releases its reservation)")
     async def withdraw(
         request: Request, application_id: UUID, body: WithdrawIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey
@@ -176,7 +200,7 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
 
     # ------------------------------------------------------------ reports
 
-    @reports.get("/reports/applications", response_model=ApplicationReport, summary="Applications submitted in a period, by program and status, with amounts")
+    @reports.get("/reports/applications", response_model=ApplicationReport, summary="Applications submitted in a period, by program and status, with amounts; the principal outstanding on `to` and repaid in the period")
     async def report(first: date = Query(alias="from"), last: date = Query(alias="to"), _: Principal = readers) -> ApplicationReport:
         if last < first:
             raise invalid("to", "is before from")

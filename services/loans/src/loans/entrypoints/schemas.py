@@ -112,6 +112,46 @@ class RoundIn(BaseModel):
     budget_krw: Annotated[int, Field(strict=True, ge=0, le=1_000_000_000_000)]
 
 
+class RepaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount_krw": 37500, "paid_on": "2025-07-02"}]})
+
+    amount_krw: Won = Field(description="what the borrower paid; applied to the schedule's instalments in order, interest before principal")
+    paid_on: date | None = Field(None, description="default today (Seoul); not before the last recorded repayment, not in the future")
+
+
+class RecordedRepayment(BaseModel):
+    id: UUID
+    position: int
+    paid_on: date
+    amount_krw: int
+    principal_krw: int
+    interest_krw: int
+    outstanding_principal_krw: int
+    recorded_by: str = Field(description="the subject id of who recorded it")
+    recorded_at: datetime
+
+
+class NextDue(BaseModel):
+    number: int
+    due_on: date
+    payable_krw: int
+
+
+class RepaymentPosition(BaseModel):
+    as_of: date = Field(description="today in Seoul: arrears are as of this day")
+    outstanding_principal_krw: int
+    principal_repaid_krw: int
+    interest_paid_krw: int
+    owed_krw: int = Field(description="what the schedule still asks for, due or not")
+    repaid_on: date | None
+    in_arrears: bool
+    overdue_krw: int
+    overdue_instalments: list[int]
+    arrears_grace_days: int
+    next_due: NextDue | None
+    repayments: list[RecordedRepayment]
+
+
 class Application(BaseModel):
     id: UUID
     business_id: UUID
@@ -141,15 +181,18 @@ class Application(BaseModel):
     schedule: dict[str, Any] | None = None
     withdrawn_on: date | None
     withdraw_reason: str | None
+    outstanding_principal_krw: int | None = Field(None, description="principal still owed (null before disbursement)")
+    repaid_on: date | None = None
+    repayment: RepaymentPosition | None = Field(None, description="a disbursed loan's repayments and standing today (one application's answer only)")
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: Any, *, with_schedule: bool = True) -> Application:
+    def of(cls, row: Any, *, with_schedule: bool = True, repayment: dict[str, Any] | None = None) -> Application:
         data = dict(row)
         if not with_schedule:
             data["schedule"] = None
-        return cls.model_validate(data)
+        return cls.model_validate({**data, "repayment": repayment})
 
 
 class Round(BaseModel):
@@ -201,6 +244,9 @@ class ProgramCount(BaseModel):
     approved_krw: int
     disbursed_krw: int
     by_status: dict[str, int]
+    outstanding_principal_krw: int = Field(description="principal still owed on the period's last day, of every loan disbursed by then")
+    loans_outstanding: int = Field(description="how many loans owed principal that day")
+    principal_repaid_krw: int = Field(description="principal repaid in the period (repayments by paid_on)")
 
 
 class ApplicationReport(BaseModel):
@@ -212,4 +258,6 @@ class ApplicationReport(BaseModel):
     requested_krw: int
     approved_krw: int
     disbursed_krw: int
+    outstanding_principal_krw: int
+    principal_repaid_krw: int
     by_program: list[ProgramCount]

@@ -82,3 +82,11 @@ class ScreenApplication:
     event_id: UUID
     kafka_partition: int
     kafka_offset: int
+
+
+@dataclass(frozen=True)
+class RecordRepayment:
+    application_id: UUID
+    amount_krw: int
+    recorded_by: str  # the subject id of the loan officer or staff member
+    paid_on: date | None = None  # default today (Seoul)
