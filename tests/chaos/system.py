@@ -200,7 +200,7 @@ async def exactly_once(stack: Stack, accepted: dict[str, str]) -> Findings:
                 unaccounted.append(f"{r['event_type']} {r['event_id']}: its cause {r['causation']} is not in the ledger")
         elif r["correlation"] in accepted:
             by_command.setdefault(r["correlation"], Counter())[(r["event_type"], r["subject"])] += 1
-        elif not r["event_type"].endswith(".GuaranteeTimedOut.v1"):  # the loans sweeper's own
+        elif not r["event_type"].endswith((".GuaranteeTimedOut.v1", ".LoanInArrears.v1")):  # the loans sweepers' own
             unaccounted.append(f"{r['event_type']} {r['event_id']} (correlation {r['correlation']})")
     return Findings(
         commands_accepted=len(accepted),

@@ -17,6 +17,7 @@ from typing import Any
 from audit.domain.business_date import DATE_FIELDS, business_date
 from audit.domain.district_rules import DistrictTally
 from audit.domain.events import LedgerEvent
+from audit.domain.loan_book import LoanBook
 from audit.domain.period import Period
 
 LOAN_STATUS_BY_EVENT = {
@@ -47,10 +48,12 @@ def build_report(period: Period, events: Iterable[LedgerEvent]) -> dict[str, Any
     referral_outcome: dict[str, str] = {}
     monthly: defaultdict = _nested()
     districts = DistrictTally()
+    book = LoanBook()
 
     for event in events:
         data = event.data
         districts.feed(event, period)
+        book.feed(event, period)
         counted = event.name in DATE_FIELDS
         day = business_date(event) if counted else None
         if event.name == "VisitRecorded" and day in period:
@@ -107,6 +110,7 @@ def build_report(period: Period, events: Iterable[LedgerEvent]) -> dict[str, Any
             "by_program": {
                 name: {**p, "by_status": dict(sorted(p["by_status"].items()))} for name, p in sorted(by_program.items())
             },
+            "book": book.section(period),
         },
         "referrals": {
             "sent": len(referrals),

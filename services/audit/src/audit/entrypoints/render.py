@@ -24,6 +24,9 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str, int]]:
     for program, p in loans["by_program"].items():
         out += [("loans_by_program", program, "applications", p["applications"]), ("loans_by_program", program, "amount_krw", p["amount_krw"])]
         out += [("loans_by_program_status", program, status, n) for status, n in p["by_status"].items()]
+    for program, b in loans.get("book", {}).get("by_program", {}).items():  # a report built before the book had none
+        out += [("loan_book", program, item, b[item]) for item in ("outstanding_principal_krw", "loans_outstanding", "principal_repaid_krw",
+                                                                    "loans_with_missed_instalments")]
     out.append(("referrals", "", "sent", report["referrals"]["sent"]))
     for agency, a in report["referrals"]["by_agency"].items():
         out.append(("referrals_by_agency", agency, "sent", a["sent"]))

@@ -21,6 +21,7 @@ LABELS: dict[str, dict[str, str]] = {
         "districts": "Alley-type shopping districts (골목형상점가): {designated} designated, {members} member stores; contests: {entries} entries, {awards} awarded ₩{krw}",
         "district": "district", "designated_on": "designated on", "member_stores": "member stores", "onnuri": "온누리 merchants",
         "monthly": "Month by month", "month": "month",
+        "book": "loan principal outstanding at {until}", "book_program": "  {program}: {loans} loans, {missed} with a missed instalment",
     },
     "ko": {
         "title": "상생 — {period} ({start} – {until}), 감사 원장 기준", "what": "항목", "count": "건수",
@@ -31,6 +32,7 @@ LABELS: dict[str, dict[str, str]] = {
         "districts": "골목형상점가: 지정 {designated}곳, 회원 점포 {members}곳; 공모: 참가 {entries}건, 선정 {awards}건 ₩{krw}",
         "district": "상점가", "designated_on": "지정일", "member_stores": "회원 점포", "onnuri": "온누리상품권 가맹",
         "monthly": "월별 활동", "month": "월",
+        "book": "융자 잔액 ({until} 기준)", "book_program": "  {program}: {loans}건, 연체 발생 {missed}건",
     },
 }
 
@@ -53,6 +55,11 @@ def print_report(report: dict[str, Any], console: Console | None = None, lang: s
     summary.add_row(f"[bold]{t['applications']}[/]", f"[bold]{loans['applications']:,}[/]  (₩{loans['amount_krw']:,})")
     for program, p in loans["by_program"].items():
         summary.add_row(f"  {program}", f"{p['applications']:,}  (₩{p['amount_krw']:,})")
+    if book := loans.get("book"):
+        summary.add_row(t["book"].format(until=book["until"]), f"₩{book['outstanding_principal_krw']:,}")
+        for program, b in book["by_program"].items():
+            summary.add_row(t["book_program"].format(program=program, loans=f"{b['loans_outstanding']:,}", missed=f"{b['loans_with_missed_instalments']:,}"),
+                            f"₩{b['outstanding_principal_krw']:,}")
     summary.add_row(t["referrals"], f"{referrals['sent']:,}")
     console.print(summary)
 

@@ -27,7 +27,9 @@ EVENTS = {
     "VisitReassigned": "방문 재배정", "FollowUpDone": "후속 조치 완료",
     "LoanSubmitted": "융자 신청 접수", "LoanScreened": "융자 심사", "GuaranteeRequested": "보증 요청",
     "GuaranteeTimedOut": "보증 회신 지연", "LoanApproved": "융자 승인", "LoanRejected": "융자 반려", "LoanDisbursed": "융자 집행",
-    "LoanWithdrawn": "융자 철회", "ReferralSent": "기관 연계", "ReferralHeld": "연계 보류", "ReferralAcknowledged": "기관 접수 확인",
+    "LoanWithdrawn": "융자 철회", "LoanRepaymentRecorded": "융자 상환", "LoanRepaid": "융자 상환 완료", "LoanInArrears": "융자 연체",
+    "PlannerAdded": "플래너 추가", "PlannerChanged": "플래너 변경", "PlannerTerritoryChanged": "플래너 담당 구역 변경",
+    "ReferralSent": "기관 연계", "ReferralHeld": "연계 보류", "ReferralAcknowledged": "기관 접수 확인",
     "ReferralCompleted": "연계 결과",
 }
 DISTRICT_STATES = {"proposed": "지정 신청", "under_review": "심사 중", "designated": "지정", "revoked": "지정 취소"}
