@@ -6,7 +6,9 @@ from __future__ import annotations
 from functools import partial
 
 from sangsaeng_common.clock import SeoulClock
-from sangsaeng_common.contracts.visits import VisitCancelled, VisitRecorded, VisitScheduled
+from sangsaeng_common.contracts.visits import (
+    PlannerAdded, PlannerChanged, PlannerTerritoryChanged, VisitCancelled, VisitRecorded, VisitScheduled,
+)
 from sangsaeng_common.read_models import ReadModel
 from sangsaeng_common.runtime import ServiceDefinition
 from visits.config import VisitPolicy, VisitsSettings
@@ -24,7 +26,7 @@ def build() -> ServiceDefinition:
         "territories, visit scheduling and recording, and visit reports.",
         routes=partial(routes, policy=policy, clock=clock),
         consumers=[consumers.handlers(policy=policy)],
-        produces=[VisitScheduled, VisitRecorded, VisitCancelled],
+        produces=[VisitScheduled, VisitRecorded, VisitCancelled, PlannerAdded, PlannerChanged, PlannerTerritoryChanged],
         # The directory is built only from intake's events, so a replay must rebuild it exactly.
         read_models=[*consumers.DIRECTORY.read_models(), ReadModel("dong_business_counts", key=("dong",))],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -145,3 +145,46 @@ def visit_cancelled_v1_to_v2(old: VisitCancelledV1) -> VisitCancelled:
         visit_id=old.visit_id, business_id=old.business_id, rescheduled_visit_id=old.rescheduled_visit_id,
         reason_code=cancel_reason_code_of_text(old.reason, rescheduled=old.rescheduled_visit_id is not None),
     )
+
+
+# ---------------------------------------------------------------- the planners' roster (staff keeps it through the API)
+
+
+class PlannerEvent(Event):
+    """An event about a planner, not a business: key and `ce_subject` are the planner id (a
+    pseudonymous code), so one planner's changes keep their order. The planner's display name
+    stays in visits' table: it may be a person's name."""
+
+    key_description: ClassVar[str] = "the planner id"
+    planner_id: Ident
+
+    def subject(self) -> str:
+        return self.planner_id
+
+
+@contract("visits", "PlannerAdded", 1)
+class PlannerAdded(PlannerEvent):
+    daily_capacity: Annotated[int, Field(ge=1, description="visits a day before the assignment looks further")]
+    territory: list[Code] = Field(description="the administrative dongs the planner covers")
+    active: bool = True
+    added_on: date
+
+
+@contract("visits", "PlannerChanged", 1)
+class PlannerChanged(PlannerEvent):
+    """The planner's daily capacity or whether they take visits (active) changed; the new
+    values and the ones before, so a reader needs no earlier event to see what changed."""
+
+    daily_capacity: Annotated[int, Field(ge=1)]
+    active: bool
+    previous_daily_capacity: Annotated[int, Field(ge=1)]
+    previous_active: bool
+    changed_on: date
+
+
+@contract("visits", "PlannerTerritoryChanged", 1)
+class PlannerTerritoryChanged(PlannerEvent):
+    territory: list[Code] = Field(description="the whole territory now")
+    added: list[Code] = Field(default_factory=list)
+    removed: list[Code] = Field(default_factory=list)
+    changed_on: date

@@ -25,17 +25,22 @@ from visits.entrypoints.schemas import (
     CancelIn,
     DirectoryBusiness,
     OpenFollowUp,
+    PlannerIn,
     PlannerOut,
+    PlannerPatch,
     ReassignIn,
     RecordIn,
     Route,
     RouteStop,
     ScheduleIn,
+    TerritoryIn,
     Visit,
     VisitReport,
 )
-from visits.service_layer import handlers, reads
-from visits.service_layer.commands import CancelVisit, CompleteFollowUp, ReassignVisit, RecordVisit, ScheduleVisit
+from visits.service_layer import handlers, reads, roster
+from visits.service_layer.commands import (
+    AddPlanner, CancelVisit, ChangePlanner, ChangeTerritory, CompleteFollowUp, ReassignVisit, RecordVisit, ScheduleVisit,
+)
 
 
 def _visit_json(row) -> dict:
@@ -68,10 +73,44 @@ def routes(runtime: Runtime, *, policy: VisitPolicy, clock: SeoulClock) -> list[
 
     # ------------------------------------------------------------ planners
 
-    @planners.get("/planners", response_model=list[PlannerOut], summary="Planners and their territories")
+    @planners.get("/planners", response_model=list[PlannerOut], summary="Planners: daily capacity, active, territory (the roster staff keeps)")
     async def list_planners(_: Principal = readers) -> list[PlannerOut]:
         async with runtime.pool.acquire() as conn:
             return [PlannerOut(**p) for p in await reads.planners(conn)]
+
+    async def _on_planner(change, command, planner_id: str, body: BaseModel, request: Request, principal: Principal,
+                          idempotency_key: str | None, status_code: int = 200) -> JSONResponse:
+        """A roster command in one unit of work (once per Idempotency-Key), answered with the planner as it is now."""
+        async def run(uow: UnitOfWork) -> tuple[int, dict]:
+            await change(uow, command, today=clock.today())
+            return status_code, PlannerOut(**await reads.planner(uow.conn, planner_id)).model_dump(mode="json")
+
+        status, payload = await runtime.command(run, request=request, principal=principal, idempotency_key=idempotency_key,
+                                                request_body={"planner_id": planner_id, **body.model_dump(mode="json")})
+        headers = {"Location": f"/planners/{planner_id}"} if status == 201 else None
+        return JSONResponse(payload, status_code=status, headers=headers)
+
+    @planners.post("/planners", status_code=201, response_model=PlannerOut,
+                   summary="Add a planner with a daily capacity and a territory (staff; emits PlannerAdded)")
+    async def add_planner(body: PlannerIn, request: Request, principal: Principal = staff,
+                          idempotency_key: str | None = IdempotencyKey) -> JSONResponse:
+        command = AddPlanner(planner_id=body.id, name=body.name, daily_capacity=body.daily_capacity, dongs=list(body.dongs), active=body.active)
+        return await _on_planner(roster.add_planner, command, body.id, body, request, principal, idempotency_key, status_code=201)
+
+    @planners.patch("/planners/{planner_id}", response_model=PlannerOut,
+                    summary="Change a planner's daily capacity or whether they take visits (staff; emits PlannerChanged; "
+                            "409 if a dong would have no active planner)")
+    async def change_planner(planner_id: str, body: PlannerPatch, request: Request, principal: Principal = staff,
+                             idempotency_key: str | None = IdempotencyKey) -> JSONResponse:
+        command = ChangePlanner(planner_id=planner_id, daily_capacity=body.daily_capacity, active=body.active)
+        return await _on_planner(roster.change_planner, command, planner_id, body, request, principal, idempotency_key)
+
+    @planners.put("/planners/{planner_id}/territory", response_model=PlannerOut,
+                  summary="Give a planner a new territory (staff; emits PlannerTerritoryChanged; 409 if a dong would have no active planner)")
+    async def change_territory(planner_id: str, body: TerritoryIn, request: Request, principal: Principal = staff,
+                               idempotency_key: str | None = IdempotencyKey) -> JSONResponse:
+        command = ChangeTerritory(planner_id=planner_id, dongs=list(body.dongs))
+        return await _on_planner(roster.change_territory, command, planner_id, body, request, principal, idempotency_key)
 
     @planners.get("/planners/{planner_id}/route", response_model=Route, summary="A planner's visits for a day")
     async def planner_route(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sangsaeng_common.contracts.common import Need
 from sangsaeng_common.contracts.intake import Stage
 from sangsaeng_common.contracts.visits import CancelReason, FollowUp, VisitOutcome
+from visits.domain.planning import DONGS
 
 PlannerId = Annotated[str, Field(pattern=r"^planner-[a-z0-9-]{1,40}$", examples=["planner-02"])]
 
@@ -128,6 +129,35 @@ class Visit(BaseModel):
         """A visit row, or a visit as the reads give it (its follow-ups under `follow_ups`)."""
         data = dict(row)
         return cls.model_validate({**data, "follow_ups": data.get("follow_ups", [])})
+
+
+AdministrativeDong = Literal[DONGS]  # the 15 since 1 July 2025: a territory names no former dong
+
+
+class PlannerIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"id": "planner-09", "name": "플래너 09", "daily_capacity": 5, "dongs": ["이문1동", "이문2동"]}]},
+    )
+
+    id: PlannerId = Field(description="a pseudonymous code (it travels in events); never a person's name")
+    name: Annotated[str, Field(min_length=1, max_length=100, description="the display name: kept in visits only, never in an event")]
+    daily_capacity: Annotated[int, Field(strict=True, ge=1, le=40)]
+    dongs: list[AdministrativeDong] = Field(min_length=1, max_length=15, description="the administrative dongs the planner covers")
+    active: bool = True
+
+
+class PlannerPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"daily_capacity": 3}, {"active": False}]})
+
+    daily_capacity: Annotated[int, Field(strict=True, ge=1, le=40)] | None = None
+    active: bool | None = Field(None, description="false: the planner takes no new visits (refused if a dong would have nobody)")
+
+
+class TerritoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"dongs": ["제기동", "청량리동", "회기동"]}]})
+
+    dongs: list[AdministrativeDong] = Field(min_length=1, max_length=15, description="the whole territory (replaces the one before)")
 
 
 class PlannerOut(BaseModel):

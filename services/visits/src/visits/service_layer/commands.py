@@ -71,3 +71,31 @@ class ForgetBusiness:
     """Intake's BusinessErased, after the directory anonymised the business."""
 
     business_id: UUID
+
+
+@dataclass(frozen=True)
+class AddPlanner:
+    """Staff adds a planner to the roster."""
+
+    planner_id: str
+    name: str  # the display name: stays in visits' table, never in an event
+    daily_capacity: int
+    dongs: list[str]
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class ChangePlanner:
+    """Staff changes a planner's daily capacity or whether they take visits (None: unchanged)."""
+
+    planner_id: str
+    daily_capacity: int | None = None
+    active: bool | None = None
+
+
+@dataclass(frozen=True)
+class ChangeTerritory:
+    """Staff gives a planner a new territory (the whole list of dongs)."""
+
+    planner_id: str
+    dongs: list[str]
