@@ -91,7 +91,8 @@ def routes(runtime: Runtime, *, policy: VisitPolicy, clock: SeoulClock) -> list[
         return JSONResponse(payload, status_code=status, headers=headers)
 
     @planners.post("/planners", status_code=201, response_model=PlannerOut,
-                   summary="Add a planner with a daily capacity and a territory (staff; emits PlannerAdded)")
+                   summary="Add a planner with a daily capacity and a territory (staff; emits PlannerAdded)",
+                   responses={409: {"description": "there is a planner with that id (`existing_id`)"}})
     async def add_planner(body: PlannerIn, request: Request, principal: Principal = staff,
                           idempotency_key: str | None = IdempotencyKey) -> JSONResponse:
         command = AddPlanner(planner_id=body.id, name=body.name, daily_capacity=body.daily_capacity, dongs=list(body.dongs), active=body.active)
@@ -99,7 +100,9 @@ def routes(runtime: Runtime, *, policy: VisitPolicy, clock: SeoulClock) -> list[
 
     @planners.patch("/planners/{planner_id}", response_model=PlannerOut,
                     summary="Change a planner's daily capacity or whether they take visits (staff; emits PlannerChanged; "
-                            "409 if a dong would have no active planner)")
+                            "409 if a dong would have no active planner)",
+                    responses={409: {"description": "the change would leave a dong without an active planner: `rule` "
+                                                    "every_dong_covered, `dongs` names them"}})
     async def change_planner(planner_id: str, body: PlannerPatch, request: Request, principal: Principal = staff,
                              idempotency_key: str | None = IdempotencyKey) -> JSONResponse:
         command = ChangePlanner(planner_id=planner_id, daily_capacity=body.daily_capacity, active=body.active)
