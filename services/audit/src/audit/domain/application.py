@@ -23,6 +23,20 @@ def _pick(data: dict[str, Any], *fields: str) -> dict[str, Any]:
     return {f: data.get(f) for f in fields}
 
 
+def _repayment(position: dict[str, Any], name: str, d: dict[str, Any]) -> dict[str, Any]:
+    """A disbursed loan's repayments so far (the status stays disbursed: repaying is not a step of the application)."""
+    position = {"repayments": 0, "principal_repaid_krw": 0, "missed_instalments": [], "repaid_on": None, **position}
+    if name == "LoanRepaymentRecorded":
+        position |= {"repayments": position["repayments"] + 1,
+                     "principal_repaid_krw": position["principal_repaid_krw"] + int(d.get("principal_krw") or 0),
+                     **_pick(d, "outstanding_principal_krw", "overdue_krw"), "last_paid_on": d.get("paid_on")}
+    elif name == "LoanRepaid":
+        position |= {"repaid_on": d.get("repaid_on"), "outstanding_principal_krw": 0}
+    else:
+        position |= {"missed_instalments": [*position["missed_instalments"], _pick(d, "instalment", "due_on", "in_arrears_on", "overdue_krw")]}
+    return position
+
+
 def apply(state: dict[str, Any], event: LedgerEvent) -> dict[str, Any]:
     """The application after `event` (a new dict; `state` is left as it was)."""
     d, name = event.data, event.name
@@ -54,6 +68,8 @@ def apply(state: dict[str, Any], event: LedgerEvent) -> dict[str, Any]:
         state |= {"status": "disbursed", "disbursement": _pick(
             d, "amount_krw", "disbursed_on", "annual_rate_pct", "grace_months", "instalments", "first_instalment_on",
             "subsidy_rate_pct", "subsidy_months")}
+    elif name in ("LoanRepaymentRecorded", "LoanRepaid", "LoanInArrears"):
+        state |= {"repayment": _repayment(state.get("repayment") or {}, name, d)}
     elif name == "LoanWithdrawn":
         state |= {"status": "withdrawn", "withdrawal": _pick(d, "reason_code", "withdrawn_on")}
     history = [*state.get("history", []), {"position": event.position, "event_id": event.event_id, "type": event.event_type,
