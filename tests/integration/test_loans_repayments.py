@@ -106,6 +106,7 @@ async def test_repayments_until_repaid_lift_the_fund_exclusion_and_refuse_bad_in
 async def test_missed_instalments_are_announced_once_by_a_late_repayment_and_by_the_sweeper(stack):
     # One hour between sweeps: after the first (at start, before any loan exists) only repayments announce misses.
     loans = await stack.start("loans")
+    audit = await stack.start("audit")
     today = datetime.now(SEOUL).date()
     async with Upstream(stack.bootstrap_servers) as upstream, httpx.AsyncClient(timeout=30) as client:
         late, recent = await upstream.business(), await upstream.business()
@@ -161,6 +162,16 @@ async def test_missed_instalments_are_announced_once_by_a_late_repayment_and_by_
                                       headers=DESK)
         assert caught_up.status_code == 200, caught_up.text
         assert (caught_up.json()["repayment"]["in_arrears"], caught_up.json()["repayment"]["overdue_krw"]) == (False, 0)
+        # The center's report from the ledger: the book when 2025H2 closed, by business dates (the loan lent in 2026 is not in it).
+        async def book() -> dict | None:
+            report = (await client.get(url_for(audit, "/reports/2025H2"), headers=AUDITOR)).json()
+            fund = report["loans"]["book"]["by_program"].get("sme_development_fund")
+            return report["loans"]["book"] if fund and fund["loans_with_missed_instalments"] else None
+
+        assert await eventually(book, timeout=60, what="the ledger's loan book") == {
+            "until": "2026-01-01", "outstanding_principal_krw": 30_000_000,
+            "by_program": {"sme_development_fund": {"outstanding_principal_krw": 30_000_000, "loans_outstanding": 1, "principal_repaid_krw": 0,
+                                                    "loans_with_missed_instalments": 1}}}
     events = await loan_events(stack.bootstrap_servers)
     assert of_type(events, "LoanRepaymentRecorded", new["id"])[0]["overdue_krw"] == 0
     assert len(of_type(events, "LoanInArrears", new["id"])) == 1  # the repayment announced nothing new
