@@ -18,6 +18,7 @@ clock's today, or a repayment's own business date — is the caller's choice
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -160,12 +161,17 @@ def missed_instalments(instalments: Sequence[Instalment], repayments: Sequence[R
     """Instalments numbered above `after_number` (those already announced) that were missed
     by `as_of`: their last day to pay (due date + grace) is before `as_of`, and the
     repayments paid by that day did not cover them."""
+    ordered = sorted(repayments, key=lambda r: r.paid_on)
+    days = [r.paid_on for r in ordered]
+    paid_through = [0]
+    for r in ordered:
+        paid_through.append(paid_through[-1] + r.amount_krw)
     missed = []
     for i, through in zip(instalments, _cumulative(instalments), strict=True):
         last_day = last_day_to_pay(i, grace_days)
         if i.number <= after_number or last_day >= as_of:
             continue
-        paid = _paid_by(repayments, last_day)
+        paid = paid_through[bisect_right(days, last_day)]  # what was paid on or before its last day
         if paid < through:
             missed.append(Missed(i, last_day + timedelta(days=1), through - paid))
     return missed
