@@ -4,13 +4,14 @@ the change at once; no change may leave a dong without an active planner (409 na
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, timedelta
 
 import httpx
 
 from tests.integration.visits_helpers import IntakeEvents, event_type, known_to_visits, visit_events
-from tests.support import headers_for, url_for
+from tests.support import eventually, headers_for, url_for
 
 STAFF = headers_for("S-1001")
 
@@ -88,9 +89,39 @@ async def test_staff_keep_the_roster_and_the_next_assignment_follows_it(stack):
         empty = await client.patch(url_for(visits, "/planners/planner-09"), json={}, headers=STAFF)
         assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "daily_capacity"
 
+        # 이문1동 is planner-07's and planner-08's: each drops it at the same moment. The test holds the planners' rows
+        # while both requests arrive, so both are in flight together; the roster lock lets one through, then the other
+        # sees the first's change and is refused (without it, both would have read the old roster and both succeeded).
+        conn = await stack.db()
+        try:
+            holding = conn.transaction()
+            await holding.start()
+            await conn.execute("select id from visits.planners order by id for update")
+            racing_tasks = [
+                asyncio.create_task(client.put(url_for(visits, "/planners/planner-07/territory"), json={"dongs": ["장안2동", "휘경2동"]},
+                                               headers=STAFF)),
+                asyncio.create_task(client.put(url_for(visits, "/planners/planner-08/territory"), json={"dongs": ["회기동", "이문2동"]},
+                                               headers=STAFF)),
+            ]
+
+            async def both_waiting() -> bool:
+                return await conn.fetchval("select count(*) from pg_locks where not granted and locktype in ('transactionid', 'tuple')") >= 2
+
+            await eventually(both_waiting, timeout=20, what="both territory changes waiting for the planners' rows")
+            await holding.rollback()
+            racing = await asyncio.gather(*racing_tasks)
+        finally:
+            await conn.close()
+        assert sorted(r.status_code for r in racing) == [200, 409], [r.text for r in racing]
+        assert [r.json()["dongs"] for r in racing if r.status_code == 409] == [["이문1동"]]
+
         listed = {p["id"]: p for p in (await client.get(planners_url, headers=headers_for("P-2001"))).json()}
+        assert sum("이문1동" in p["territory"] for p in listed.values() if p["active"]) == 1
         assert len(listed) == 9 and listed["planner-09"]["territory"] == ["신설동", "제기동"]
         assert (listed["planner-01"]["active"], listed["planner-02"]["daily_capacity"]) == (False, 1)
+        docs = (await client.get(url_for(visits, "/openapi.json"))).json()["paths"]
+        assert "409" in docs["/planners/{planner_id}"]["patch"]["responses"] and "409" in docs["/planners"]["post"]["responses"]
+        assert docs["/planners/{planner_id}/territory"]["put"]["x-roles"] == ["staff"]
 
     events = [(h, d) for h, d in await visit_events(stack.bootstrap_servers) if event_type(h).startswith("Planner")]
     # Keyed by planner id: one planner's events in order (across planners the partitions interleave).
@@ -98,9 +129,10 @@ async def test_staff_keep_the_roster_and_the_next_assignment_follows_it(stack):
     for h, d in events:
         assert h["ce_subject"] == d["planner_id"] and h["ce_actor"] == "S-1001"
         by_planner.setdefault(d["planner_id"], []).append((event_type(h), d))
+    winner = "planner-07" if [r for r in racing if r.status_code == 200][0].json()["id"] == "planner-07" else "planner-08"
     assert {pid: [name for name, _ in found] for pid, found in by_planner.items()} == {
         "planner-09": ["PlannerAdded", "PlannerTerritoryChanged"], "planner-02": ["PlannerChanged"], "planner-06": ["PlannerChanged"],
-        "planner-01": ["PlannerChanged"]}
+        "planner-01": ["PlannerChanged"], winner: ["PlannerTerritoryChanged"]}
     added_event, territory_event = by_planner["planner-09"][0][1], by_planner["planner-09"][1][1]
     assert (added_event["daily_capacity"], added_event["territory"], added_event["active"]) == (2, ["제기동"], True)
     assert "플래너 09" not in json.dumps([d for _, d in events], ensure_ascii=False)  # the display name stays in visits
