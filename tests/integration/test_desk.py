@@ -270,10 +270,15 @@ async def test_a_change_of_details_reaches_every_directory_and_screens_undecided
             assert (loans_row["employees"], loans_row["is_micro_business"]) == (6, False)
             counts = dict(await conn.fetch("select dong, businesses from visits.dong_business_counts"))
             assert (counts.get("제기동"), counts.get("회기동")) == (0, 1)
+            # Screened again on the new facts: an SME may borrow more, so it stays where it was.
+            again = await eventually(lambda: conn.fetch("select * from loans.rescreenings where application_id = $1", uuid.UUID(fund["id"])),
+                                     timeout=60, what="the application screened again")
+            assert [(r["eligible"], r["status_before"], r["status_after"]) for r in again] == [(True, "awaiting_decision", "awaiting_decision")]
         finally:
             await conn.close()
 
-        # Still eligible on the new facts (an SME may borrow more): the application stays; now an excluded industry.
+        assert (await settled(client, loans, fund["id"], "awaiting_decision"))["eligible"] is True
+        # Now an industry the fund excludes: screened again, rejected naming the rule.
         excluded = await client.patch(url, headers=DESK, json={"industry": "부동산 임대업"})
         assert excluded.status_code == 200
         rejected = await settled(client, loans, fund["id"], "rejected")
