@@ -1,5 +1,5 @@
 """The shared business directory (sangsaeng_common.directory), proven once for every service
-that keeps one: intake's BusinessRegistered / BusinessStageChanged / BusinessErased,
+that keeps one: intake's BusinessRegistered / BusinessDetailsChanged / BusinessStageChanged / BusinessErased,
 published straight to intake's topic, make the same rows in each; the same event twice
 has one effect; an erasure of a business never registered leaves a tombstone that its
 late registration cannot fill with personal data; and a replay rebuilds it all equal."""
@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged, Stage
+from sangsaeng_common.contracts.intake import (
+    BusinessDetail, BusinessDetailsChanged, BusinessErased, BusinessRegistered, BusinessStageChanged, Stage,
+)
 from sangsaeng_common.envelope import Envelope
 from tests.support import AUDITOR, Publisher, eventually, url_for
 
@@ -193,3 +195,47 @@ async def test_the_same_event_twice_has_one_effect_and_replays_equal(stack, kept
     async with httpx.AsyncClient(timeout=120) as client:
         report = await replayed_equal(client, service)
     assert report["events"] == 8  # every delivery replayed; the inbox drops the repeats again
+
+
+def details(business_id: uuid.UUID, **values: Any) -> BusinessDetailsChanged:
+    named = [BusinessDetail(k) for k in values if k != "is_micro_business"]
+    return BusinessDetailsChanged(business_id=business_id, changed=named or [BusinessDetail.address], changed_on=date(2025, 8, 1),
+                                  **values)
+
+
+@pytest.mark.parametrize("kept", KEPT, ids=[k.service for k in KEPT])
+async def test_a_change_of_details_reaches_the_kept_columns_but_never_an_erased_businesss_blanks(stack, kept: Kept):
+    service = await stack.start(kept.service)
+    shop, erased_shop, tombstone = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    events = [
+        registration(shop), registration(erased_shop, dong="제기동"),
+        details(shop, name="바른 공방", dong="이문1동", employees=12, is_micro_business=False),
+        details(shop, industry="의류 제조업"),
+        details(shop),  # only the address changed: nothing a directory keeps
+        erasure(erased_shop), details(erased_shop, name="박영희 공방", dong="휘경1동"),
+        erasure(tombstone), details(tombstone, dong="회기동"),  # never registered here: nothing to change
+    ]
+    async with Publisher(stack.bootstrap_servers) as publisher:
+        for event in events:
+            await publisher.publish(event)
+    conn = await stack.db()
+    try:
+        directory = Directory(conn, kept)
+        await eventually(lambda: directory.applied(len(events)), timeout=60, what=f"{kept.service} applied intake's events")
+        changed = {"name": "바른 공방", "dong": "이문1동", "industry": "의류 제조업", "employees": 12, "is_micro_business": False}
+        assert await directory.kept_facts(shop) == {**facts(registration(shop), kept), **{c: v for c, v in changed.items() if c in kept.columns}}
+        expected_erased = {**facts(registration(erased_shop, dong="제기동"), kept), **kept.blank}
+        if "dong" in kept.columns:
+            expected_erased["dong"] = "휘경1동"  # not a blanked column: it follows
+        assert await directory.kept_facts(erased_shop) == expected_erased  # the name stays blanked
+        tomb = await directory.row(tombstone)
+        assert tomb["registered"] is False and ("dong" not in kept.columns or tomb["dong"] == "")
+        if kept.service == "visits":  # the dong counts follow the move
+            counts = dict(await conn.fetch("select dong, businesses from visits.dong_business_counts"))
+            assert (counts["회기동"], counts["이문1동"], counts["제기동"], counts["휘경1동"]) == (0, 1, 0, 1)
+    finally:
+        await conn.close()
+
+    async with httpx.AsyncClient(timeout=120) as client:
+        report = await replayed_equal(client, service)
+    assert report["events"] == len(events)

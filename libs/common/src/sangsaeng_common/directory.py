@@ -1,8 +1,9 @@
 """A service's directory of businesses, kept from intake's business events.
 
 Several services keep their own copy of the businesses they serve: a `businesses` table
-fed by BusinessRegistered, BusinessStageChanged and BusinessErased. This module is that
-projection, written once. A service declares what it keeps and how it forgets:
+fed by BusinessRegistered, BusinessDetailsChanged, BusinessStageChanged and BusinessErased.
+This module is that projection, written once. A service declares what it keeps and how it
+forgets:
 
     directory = BusinessDirectory(
         columns=("name", "registration_number", "dong", "industry", "stage"),  # BusinessRegistered's fields
@@ -12,6 +13,7 @@ projection, written once. A service declares what it keeps and how it forgets:
         on_erased=forget_owner,                     # (tx, BusinessErased) -> None, per erasure
         before_erased=None,                         # (conn, ids) -> None: a service's own locks first
         on_stage_changed=None,                      # (ctx, BusinessStageChanged) -> None, per change
+        on_details_changed=None,                    # (ctx, BusinessDetailsChanged, before) -> None, per change
     )
     directory.register(handlers)                    # on the service's `Handlers` registry
 
@@ -21,15 +23,18 @@ boolean not null default true`, `erased_at timestamptz` and `updated_at timestam
 With `stage_history`, `business_stage_history (business_id, position, from_stage,
 to_stage, changed_on, event_id)` keyed by (business_id, position).
 
-Guarantees, as every consumer's (sangsaeng_common.consumer, .inbox): the three events are one
+Guarantees, as every consumer's (sangsaeng_common.consumer, .inbox): the four events are one
 batch handler, so a run of them is written in a few set-based statements, inside the
 inbox transaction (a redelivered event is never applied twice). A business's events come
-from one partition, in log order. A run is applied in three phases (registrations, then
-stage changes, then erasures), which gives what log order gives: a registration precedes
-its business's changes and erasure on the partition; an erasure touches only the blanked
-columns and erased_at while a stage change touches only the stage and the history; and a
-registration arriving after its erasure keeps the blanks (below). Stage changes keep log
-order among themselves (each takes its business's next history position).
+from one partition, in log order. A run is applied in four phases (registrations, then
+changes of details, then stage changes, then erasures), which gives what log order gives: a
+registration precedes its business's changes and erasure on the partition; an erasure
+touches only the blanked columns and erased_at, a stage change only the stage and the
+history, a change of details only the details it names and never a blanked column of an
+erased business; and a registration arriving after its erasure keeps the blanks (below).
+Stage changes keep log order among themselves (each takes its business's next history
+position); changes of details are applied one by one in log order (they are rare: a person
+edits a business), each handing the service's hook the kept values it replaced.
 
 Erasure: the policy's columns are set to their blanks, `erased_at` is set (the first
 erasure's time is kept), and `on_erased` runs the service's own forgetting. An erasure
@@ -54,7 +59,7 @@ from uuid import UUID
 import asyncpg
 
 from sangsaeng_common.handlers import EventContext, Handlers
-from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged
+from sangsaeng_common.contracts.intake import BusinessDetailsChanged, BusinessErased, BusinessRegistered, BusinessStageChanged
 from sangsaeng_common.read_models import ReadModel
 
 ERASED = "(삭제됨)"  # what a blanked name reads as, in every service that keeps one
@@ -83,6 +88,11 @@ OnRegistered = Callable[[asyncpg.Connection, list[BusinessRegistered]], Awaitabl
 OnErased = Callable[[EventContext, BusinessErased], Awaitable[None]]
 BeforeErased = Callable[[asyncpg.Connection, list[UUID]], Awaitable[None]]
 OnStageChanged = Callable[[EventContext, BusinessStageChanged], Awaitable[None]]
+# (ctx, the change, the kept columns' values it replaced: only those it changed)
+OnDetailsChanged = Callable[[EventContext, BusinessDetailsChanged, Mapping[str, Any]], Awaitable[None]]
+
+# The BusinessDetailsChanged fields a directory follows (the address never travels).
+DETAIL_FIELDS = ("name", "dong", "industry", "employees", "is_micro_business")
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,10 @@ class BusinessDirectory:
     # history) are written: a service that acts on a change (e.g. districts recounting a
     # closed member's district; it may emit events through the context).
     on_stage_changed: OnStageChanged | None = None
+    # Called for every change of details the directory knows the business of, in log order,
+    # after its row is written, with the values it replaced (e.g. visits moving its dong
+    # counts, loans screening open applications again).
+    on_details_changed: OnDetailsChanged | None = None
     table: str = "businesses"
     history_table: str = "business_stage_history"
 
@@ -127,12 +141,12 @@ class BusinessDirectory:
     # ------------------------------------------------------------------ wiring
 
     def register(self, handlers: Handlers) -> None:
-        """The batch handler of the three events on the service's registry."""
+        """The batch handler of the four events on the service's registry."""
 
         async def keep_directory(conn: asyncpg.Connection, events: list[tuple[EventContext, Any]]) -> None:
             await self.apply(conn, events)
 
-        handlers.on_batch(BusinessRegistered, BusinessStageChanged, BusinessErased)(keep_directory)
+        handlers.on_batch(BusinessRegistered, BusinessDetailsChanged, BusinessStageChanged, BusinessErased)(keep_directory)
 
     def read_models(self, *, ignore: tuple[str, ...] = ()) -> list[ReadModel]:
         """The directory's tables, for the replay to compare (built from intake's events only)."""
@@ -145,10 +159,13 @@ class BusinessDirectory:
 
     async def apply(self, conn: asyncpg.Connection, events: list[tuple[EventContext, Any]]) -> None:
         registered = [event for _, event in events if isinstance(event, BusinessRegistered)]
+        details = [(ctx, event) for ctx, event in events if isinstance(event, BusinessDetailsChanged)]
         changes = [(ctx, event) for ctx, event in events if isinstance(event, BusinessStageChanged)]
         erasures = [(ctx, event) for ctx, event in events if isinstance(event, BusinessErased)]
         if registered:
             await self._register(conn, registered)
+        if details:
+            await self._change_details(details)
         if changes:
             await self._change_stages(conn, changes)
         if erasures:
@@ -183,6 +200,27 @@ class BusinessDirectory:
                     first.append(e)
             if first:
                 await self.on_registered(conn, first)
+
+    async def _change_details(self, details: list[tuple[EventContext, BusinessDetailsChanged]]) -> None:
+        for ctx, event in details:
+            kept = [f for f in DETAIL_FIELDS if f in self.columns and getattr(event, f) is not None]
+            if not kept:
+                continue
+            conn = ctx.conn
+            before = await conn.fetchrow(f'select erased_at, {", ".join(kept)} from "{self.table}" where id = $1 and registered for update',
+                                        event.business_id)
+            if before is None:
+                continue  # not registered here (unknown, or a tombstone): its registration brings its facts
+            # An erased business keeps its blanks, as a registration arriving after the erasure does.
+            kept = [f for f in kept if not (before["erased_at"] is not None and f in self.erasure.blank)]
+            changed = [f for f in kept if before[f] != getattr(event, f)]
+            if not changed:
+                continue
+            sets = "".join(f"{f} = ${i + 2}::{FIELDS[f].sql_type}, " for i, f in enumerate(changed))
+            await conn.execute(f'update "{self.table}" set {sets}updated_at = now() where id = $1', event.business_id,
+                               *(getattr(event, f) for f in changed))
+            if self.on_details_changed is not None:
+                await self.on_details_changed(ctx, event, {f: before[f] for f in changed})
 
     async def _change_stages(self, conn: asyncpg.Connection, changes: list[tuple[EventContext, BusinessStageChanged]]) -> None:
         if "stage" in self.columns:

@@ -3,7 +3,7 @@
 import pytest
 
 from sangsaeng_common.handlers import Handlers
-from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged
+from sangsaeng_common.contracts.intake import BusinessDetailsChanged, BusinessErased, BusinessRegistered, BusinessStageChanged
 from sangsaeng_common.directory import ERASED, BusinessDirectory, Erasure
 
 
@@ -16,12 +16,13 @@ def test_only_business_registered_fields_can_be_kept_and_only_kept_columns_blank
         BusinessDirectory(columns=("dong", "dong"))
 
 
-def test_one_batch_handler_takes_the_three_events_and_the_read_models_follow_the_declaration():
+def test_one_batch_handler_takes_the_four_events_and_the_read_models_follow_the_declaration():
     handlers = Handlers("someone")
     directory = BusinessDirectory(columns=("dong", "stage"), stage_history=True)
     directory.register(handlers)
     handler = handlers.by_type[BusinessRegistered]
     assert handlers.by_type[BusinessStageChanged] is handler and handlers.by_type[BusinessErased] is handler
+    assert handlers.by_type[BusinessDetailsChanged] is handler
     assert handler in handlers.batched
     assert [m.table for m in directory.read_models()] == ["businesses", "business_stage_history"]
     assert [m.table for m in BusinessDirectory(columns=("dong",)).read_models()] == ["businesses"]

@@ -108,3 +108,21 @@ def test_personal_data_needs_a_covering_consent_and_no_erasure():
         ("personal_data_after_erasure", erased.event_id),
         ("personal_data_without_consent", erased.event_id),
     ]
+
+
+def test_the_limit_follows_a_change_of_details_that_moved_the_micro_business_flag():
+    grew = Log()
+    grew.add("BusinessRegistered", "intake", business_id="b", is_micro_business=True)
+    grew.add("BusinessDetailsChanged", "intake", business_id="b", changed=["employees"], employees=12, is_micro_business=False)
+    grew.add("BusinessDetailsChanged", "intake", business_id="b", changed=["address"])  # the flag did not move
+    grew.add("LoanSubmitted", application_id="a", business_id="b", program="sme_development_fund", amount_krw=60_000_000, submitted_on="2025-05-02")
+    grew.add("LoanScreened", application_id="a", business_id="b", program="sme_development_fund", eligible=True)
+    grew.add("LoanApproved", application_id="a", business_id="b", program="sme_development_fund", amount_krw=60_000_000)
+    assert check_rules(grew.events) == []  # an SME now: 60M is within its 100M
+    shrank = Log()
+    shrank.add("BusinessRegistered", "intake", business_id="b", is_micro_business=False)
+    shrank.add("BusinessDetailsChanged", "intake", business_id="b", changed=["employees"], employees=2, is_micro_business=True)
+    shrank.add("LoanSubmitted", application_id="a", business_id="b", program="sme_development_fund", amount_krw=60_000_000, submitted_on="2025-05-02")
+    shrank.add("LoanScreened", application_id="a", business_id="b", program="sme_development_fund", eligible=True)
+    approved = shrank.add("LoanApproved", application_id="a", business_id="b", program="sme_development_fund", amount_krw=60_000_000)
+    assert [(f.rule, f.event_id) for f in check_rules(shrank.events)] == [("approval_above_limit", approved.event_id)]

@@ -3,8 +3,8 @@ requests, erasure) and the business timeline built from every service's events.
 
 The rooms:
 
-    domain/          pure rules, no I/O: registration numbers, dongs and micro-businesses,
-                     stage moves, consent times, support requests, cursors, timeline lines
+    domain/          pure rules, no I/O: registration numbers, dongs and micro-businesses, changes of details,
+                     stage moves, consent times, support requests and their lifecycle, cursors, timeline lines
     service_layer/   commands.py  plain frozen dataclasses, one per command
                      handlers.py  one command in one unit of work (a `Tx`): domain rules,
                                   repository writes, events through the outbox; raises

@@ -10,12 +10,17 @@ from intake.entrypoints import consumers
 from intake.entrypoints.http import routes
 from sangsaeng_common.clock import SeoulClock
 from sangsaeng_common.contracts.intake import (
+    BusinessDetailsChanged,
     BusinessErased,
     BusinessRegistered,
     BusinessStageChanged,
     ConsentGiven,
     ConsentWithdrawn,
+    SupportRequestAssigned,
+    SupportRequestClosed,
     SupportRequested,
+    SupportRequestResolved,
+    SupportRequestStarted,
 )
 from sangsaeng_common.read_models import ReadModel
 from sangsaeng_common.runtime import ServiceDefinition
@@ -31,6 +36,9 @@ def build() -> ServiceDefinition:
         "and the business timeline built from every service's events.",
         routes=partial(routes, clock=clock),
         consumers=[consumers.timeline()],
-        produces=[BusinessRegistered, BusinessStageChanged, SupportRequested, ConsentGiven, ConsentWithdrawn, BusinessErased],
+        produces=[
+            BusinessRegistered, BusinessStageChanged, BusinessDetailsChanged, SupportRequested, SupportRequestAssigned,
+            SupportRequestStarted, SupportRequestResolved, SupportRequestClosed, ConsentGiven, ConsentWithdrawn, BusinessErased,
+        ],
         read_models=[ReadModel("timeline", key=("event_id",), ignore=("recorded_at",), subject="business_id")],
     )

@@ -16,6 +16,9 @@ OPERATIONS = {
     ("get", "/businesses/{business_id}/consents"), ("post", "/businesses/{business_id}/consents/{consent_id}/withdraw"),
     ("post", "/businesses/{business_id}/erasure"), ("post", "/support-requests"), ("get", "/support-requests"),
     ("get", "/support-requests/{request_id}"), ("get", "/businesses/{business_id}/timeline"),
+    ("patch", "/businesses/{business_id}"), ("get", "/support-requests/{request_id}/steps"),
+    ("post", "/support-requests/{request_id}/assign"), ("post", "/support-requests/{request_id}/start"),
+    ("post", "/support-requests/{request_id}/resolve"), ("post", "/support-requests/{request_id}/close"),
 }
 
 

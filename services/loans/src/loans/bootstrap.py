@@ -63,6 +63,6 @@ def build(settings: LoansSettings | None = None) -> ServiceDefinition:
                   LoanDisbursed, LoanWithdrawn, LoanRepaymentRecorded, LoanRepaid, LoanInArrears],
         tasks=[consumers.guarantee_sweeper(deps), consumers.orphaned_claim_sweeper(deps), consumers.arrears_sweeper(deps)],
         # The business facts screening uses come only from intake's events: a replay rebuilds them exactly.
-        read_models=consumers.DIRECTORY.read_models(),
+        read_models=consumers.business_directory(deps.clock).read_models(),
         resources=[claim_pools],
     )

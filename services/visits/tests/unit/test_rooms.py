@@ -3,7 +3,9 @@
 import re
 from importlib import resources
 
-from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, BusinessStageChanged, SupportRequested
+from sangsaeng_common.contracts.intake import (
+    BusinessDetailsChanged, BusinessErased, BusinessRegistered, BusinessStageChanged, SupportRequested,
+)
 from sangsaeng_common.app import build_app
 from sangsaeng_common.runtime import Runtime
 from sangsaeng_common.settings import ServiceSettings
@@ -23,7 +25,7 @@ def test_build_wires_a_fresh_service_each_time(monkeypatch):
     assert first.name == "visits" and first.consumers[0].consumer == "visits"
     assert first.consumers[0] is not second.consumers[0]  # no module-level registry or cached policy
     handlers = first.consumers[0]
-    assert set(handlers.by_type) == {BusinessRegistered, BusinessStageChanged, BusinessErased, SupportRequested}
+    assert set(handlers.by_type) == {BusinessRegistered, BusinessDetailsChanged, BusinessStageChanged, BusinessErased, SupportRequested}
     assert handlers.by_type[BusinessRegistered] in handlers.batched  # the shared directory's batch handler
     assert [m.table for m in first.read_models] == ["businesses", "business_stage_history", "dong_business_counts"]
 

@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field
 
 from sangsaeng_common.contracts import Event, contract, upcaster
-from sangsaeng_common.contracts.common import AgencyCode, Channel, Code, FreeTextSuperseded, Need, PublicName
+from sangsaeng_common.contracts.common import AgencyCode, Channel, Code, FreeTextSuperseded, Ident, Need, PublicName
 
 
 class Stage(StrEnum):
@@ -98,6 +98,89 @@ class SupportRequested(Event):
     needs: Annotated[list[Need], Field(min_length=1)]
     channel: Channel
     requested_on: date
+
+
+class SupportResolution(StrEnum):
+    """How a support request was resolved (SupportRequestResolved.outcome): what the center did."""
+
+    advised = "advised"  # answered in house (consulting, information)
+    referred = "referred"  # referred to a partner agency (referrals made it)
+    loan_drafted = "loan_drafted"  # a loan application was drafted in loans
+    visit_scheduled = "visit_scheduled"  # a planner's visit was scheduled
+
+
+class SupportClosure(StrEnum):
+    """Why a support request was closed without being resolved (SupportRequestClosed.outcome)."""
+
+    withdrawn_by_owner = "withdrawn_by_owner"  # the owner no longer wants it
+    unreachable = "unreachable"  # the owner could not be reached
+    duplicate = "duplicate"  # another request covers it
+    out_of_scope = "out_of_scope"  # not something the center does
+
+
+# The steps of a support request (open → assigned → in progress → resolved / closed). They
+# carry ids and codes only: a note staff give with a step stays in intake's
+# support_request_steps, blanked on BusinessErased. `assignee` is a staff subject id.
+
+
+@contract("intake", "SupportRequestAssigned", 1)
+class SupportRequestAssigned(Event):
+    request_id: UUID
+    business_id: UUID
+    assignee: Ident = Field(description="the staff subject id now responsible, e.g. S-1001")
+    previous_assignee: Ident | None = Field(None, description="set on a reassignment")
+    assigned_at: datetime
+
+
+@contract("intake", "SupportRequestStarted", 1)
+class SupportRequestStarted(Event):
+    request_id: UUID
+    business_id: UUID
+    assignee: Ident
+    started_at: datetime
+
+
+@contract("intake", "SupportRequestResolved", 1)
+class SupportRequestResolved(Event):
+    request_id: UUID
+    business_id: UUID
+    outcome: SupportResolution
+    resolved_at: datetime
+
+
+@contract("intake", "SupportRequestClosed", 1)
+class SupportRequestClosed(Event):
+    request_id: UUID
+    business_id: UUID
+    outcome: SupportClosure
+    closed_at: datetime
+
+
+class BusinessDetail(StrEnum):
+    """A business's detail that `PATCH /businesses/{id}` may change."""
+
+    name = "name"
+    dong = "dong"
+    industry = "industry"
+    employees = "employees"
+    address = "address"  # named in `changed` only: the address itself stays in intake
+
+
+@contract("intake", "BusinessDetailsChanged", 1)
+class BusinessDetailsChanged(Event):
+    """A business's details changed: `changed` names every detail that changed, and the new
+    value of each that BusinessRegistered carries (absent: unchanged). The address never
+    travels (a sole proprietor's place of business may be their home); the micro-business
+    flag is recomputed from the new facts and carried when it changed."""
+
+    business_id: UUID
+    changed: Annotated[list[BusinessDetail], Field(min_length=1)]
+    name: Annotated[PublicName, Field(min_length=1, max_length=200)] | None = None
+    dong: Code | None = None
+    industry: Code | None = None
+    employees: Annotated[int, Field(ge=0)] | None = None
+    is_micro_business: bool | None = None
+    changed_on: date
 
 
 @contract("intake", "ConsentGiven", 1)

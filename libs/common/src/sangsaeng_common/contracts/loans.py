@@ -193,12 +193,16 @@ def loan_withdrawn_v1_to_v2(old: LoanWithdrawnV1) -> LoanWithdrawn:
 
 @contract("loans", "LoanDraftCreated", 1)
 class LoanDraftCreated(Event):
-    """A visit found a loan need: a draft application waits for staff to complete and submit it."""
+    """A visit or the desk found a loan (or guarantee) need: a draft application waits for staff to
+    complete and submit it. Its cause is `visit_id` or `support_request_id`."""
 
     application_id: UUID
     business_id: UUID
     visit_id: UUID | None = None
     created_on: date
+    # Optional (added without a new version):
+    support_request_id: UUID | None = None  # the SupportRequested whose need made the draft
+    program: LoanProgram | None = None  # the program it starts in (a guarantee need: bank_cooperation)
 
 
 @contract("loans", "GuaranteeTimedOut", 1)

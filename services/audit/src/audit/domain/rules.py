@@ -59,6 +59,13 @@ def _registered(state: _State, event: LedgerEvent, _limits) -> list[Finding]:
     return []
 
 
+def _details_changed(state: _State, event: LedgerEvent, _limits) -> list[Finding]:
+    # The micro-business flag is carried only when a change of details moved it.
+    if event.data.get("is_micro_business") is not None:
+        state.micro[str(event.data["business_id"])] = bool(event.data["is_micro_business"])
+    return []
+
+
 def _submitted(state: _State, event: LedgerEvent, _limits) -> list[Finding]:
     state.applications[str(event.data["application_id"])].submitted = event.event_id
     return []
@@ -130,6 +137,7 @@ def _referral_sent(state: _State, event: LedgerEvent, _limits) -> list[Finding]:
 
 _RULES = {
     "BusinessRegistered": _registered,
+    "BusinessDetailsChanged": _details_changed,
     "LoanSubmitted": _submitted,
     "LoanScreened": _screened,
     "ReferralCompleted": _referral_completed,

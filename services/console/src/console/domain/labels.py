@@ -22,6 +22,9 @@ ROLES = {
 }
 EVENTS = {
     "BusinessRegistered": "사업체 등록", "BusinessStageChanged": "단계 변경", "SupportRequested": "지원 요청",
+    "BusinessDetailsChanged": "사업체 정보 변경", "SupportRequestAssigned": "지원 요청 담당 지정",
+    "SupportRequestStarted": "지원 요청 처리 시작", "SupportRequestResolved": "지원 요청 완료", "SupportRequestClosed": "지원 요청 종결",
+    "LoanDraftCreated": "융자 신청서 초안",
     "ConsentGiven": "제3자 제공 동의", "ConsentWithdrawn": "동의 철회", "BusinessErased": "개인정보 파기",
     "OwnerAdded": "대표자 등록", "VisitScheduled": "방문 예정", "VisitRecorded": "방문 기록", "VisitCancelled": "방문 취소",
     "VisitReassigned": "방문 재배정", "FollowUpDone": "후속 조치 완료",

@@ -61,6 +61,11 @@ async def support_request(db: Db, request_id: UUID) -> asyncpg.Record | None:
     return await db.fetchrow("select * from support_requests where id = $1", request_id)
 
 
+async def support_steps(db: Db, request_id: UUID) -> list[asyncpg.Record]:
+    """The request's steps, oldest first."""
+    return await db.fetch("select * from support_request_steps where request_id = $1 order by taken_at, event_id", request_id)
+
+
 async def _newest_first(db: Db, table: str, where: _Where, *, limit: int, cursor: str | None) -> Page:
     """A page of `table`'s rows by id, newest first (ids are UUIDv7); raises InvalidCursor."""
     if cursor is not None:
@@ -102,9 +107,18 @@ async def timeline(db: Db, business_id: UUID, *, limit: int, cursor: str | None)
     return page, encode_cursor(page[-1]["occurred_at"].isoformat(), str(page[-1]["event_id"])) if more else None
 
 
-async def support_requests(db: Db, *, business_id: UUID | None, limit: int, cursor: str | None) -> Page:
-    """Newest first; raises InvalidCursor."""
+async def support_requests(
+    db: Db, *, business_id: UUID | None, assignee: str | None = None, status: str | None = None, need: str | None = None,
+    limit: int, cursor: str | None,
+) -> Page:
+    """Newest first; the filters combine (AND); raises InvalidCursor."""
     where = _Where()
     if business_id is not None:
         where.add("business_id = ?", business_id)
+    if assignee is not None:
+        where.add("assignee = ?", assignee)
+    if status is not None:
+        where.add("status = ?", status)
+    if need is not None:
+        where.add("needs @> array[?::text]", need)
     return await _newest_first(db, "support_requests", where, limit=limit, cursor=cursor)

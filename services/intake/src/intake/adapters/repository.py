@@ -143,6 +143,59 @@ async def insert_support_request(
     )
 
 
+async def lock_support_request(conn: asyncpg.Connection, request_id: UUID) -> asyncpg.Record | None:
+    """The request, locked (its steps are decided one after the other); None if none."""
+    return await conn.fetchrow("select * from support_requests where id = $1 for update", request_id)
+
+
+async def set_support_status(
+    conn: asyncpg.Connection, request_id: UUID, *, status: str, assignee: str | None, outcome: str | None
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """update support_requests set status = $2, assignee = $3, outcome = $4, updated_at = now()
+           where id = $1 returning *""",
+        request_id, status, assignee, outcome,
+    )
+
+
+async def add_support_step(
+    conn: asyncpg.Connection, *, event_id: UUID, request_id: UUID, business_id: UUID, step: str, status: str,
+    assignee: str | None, outcome: str | None, note: str | None, actor: str | None, taken_at: datetime,
+) -> None:
+    await conn.execute(
+        """insert into support_request_steps (event_id, request_id, business_id, step, status, assignee, outcome, note, actor, taken_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+        event_id, request_id, business_id, step, status, assignee, outcome, note, actor, taken_at,
+    )
+
+
+async def blank_support_step_notes(conn: asyncpg.Connection, business_id: UUID) -> int:
+    return _count(await conn.execute(
+        "update support_request_steps set note = null where business_id = $1 and note is not null", business_id
+    ))
+
+
+# ---------------------------------------------------------------- business details
+
+
+async def lock_business_details(conn: asyncpg.Connection, business_id: UUID) -> asyncpg.Record | None:
+    """The business row, locked: two changes of details are decided one after the other."""
+    return await conn.fetchrow("select * from businesses where id = $1 for update", business_id)
+
+
+async def set_business_details(
+    conn: asyncpg.Connection, business_id: UUID, changed: dict[str, Any], is_micro_business: bool
+) -> asyncpg.Record:
+    """Write the changed details (names from business.DETAILS only) and the recomputed flag; the version moves on."""
+    columns = list(changed)
+    sets = "".join(f"{column} = ${i + 3}, " for i, column in enumerate(columns))
+    return await conn.fetchrow(
+        f"""update businesses set {sets}is_micro_business = $2, version = version + 1, updated_at = now()
+            where id = $1 returning *""",
+        business_id, is_micro_business, *(changed[c] for c in columns),
+    )
+
+
 # ---------------------------------------------------------------- timeline
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sangsaeng_common.contracts.intake import Stage
 
@@ -52,3 +55,46 @@ def dong_error(dong: str, dated: date | None) -> str | None:
             return None
         return f"{dong} was split on {FORMER_DONGS[dong].isoformat()}; use 용두동 or 신설동 for records dated after"
     return f"not an administrative dong of Dongdaemun-gu; one of: {', '.join(DONGS)}"
+
+
+# ---------------------------------------------------------------- details (PATCH /businesses/{id})
+
+# What a change of details may touch, in the order they are named.
+DETAILS: tuple[str, ...] = ("name", "dong", "industry", "employees", "address")
+REQUIRED_DETAILS = frozenset({"name", "dong", "industry", "employees"})  # may not become null
+
+
+class DetailsRefused(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+@dataclass(frozen=True)
+class DetailsChange:
+    """The details that really change (new values), and the micro-business flag after them."""
+
+    changed: dict[str, Any]
+    is_micro_business: bool
+    micro_changed: bool
+
+
+def change_details(current: Mapping[str, Any], patch: Mapping[str, Any], today: date) -> DetailsChange:
+    """Apply a JSON merge patch (RFC 7396) of details to the business `current` (its row):
+    a member sets the value, null removes it (only the address may go); members equal to
+    the current value change nothing. Validated like registration (the dong one of the 15
+    today); the micro-business flag is recomputed by the registration's rule."""
+    changed: dict[str, Any] = {}
+    for field in DETAILS:
+        if field not in patch:
+            continue
+        value = patch[field]
+        if value is None and field in REQUIRED_DETAILS:
+            raise DetailsRefused(field, "may not be removed (null)")
+        if field == "dong" and (problem := dong_error(value, today)) is not None:
+            raise DetailsRefused("dong", problem)
+        if value != current[field]:
+            changed[field] = value
+    merged = {**{f: current[f] for f in ("industry", "employees")}, **changed}
+    micro = is_micro_business(merged["industry"], merged["employees"])
+    return DetailsChange(changed, micro, micro != current["is_micro_business"])

@@ -33,6 +33,11 @@ CANCEL_REASONS = {
 }
 LEAVE_REASONS = {"closed": "폐업", "moved_out": "구역 밖 이전", "withdrew": "상인회 탈퇴", "other": "기타 사유"}
 OUTCOMES = {"met": "면담", "shop_closed": "점포 문 닫힘", "owner_absent": "대표자 부재"}
+SUPPORT_OUTCOMES = {
+    "advised": "상담 완료", "referred": "협력기관 연계", "loan_drafted": "융자 신청서 작성", "visit_scheduled": "현장 방문 예약",
+    "withdrawn_by_owner": "대표자 철회", "unreachable": "연락 두절", "duplicate": "중복 요청", "out_of_scope": "지원 대상 아님",
+}
+DETAILS = {"name": "상호", "dong": "행정동", "industry": "업종", "employees": "상시근로자", "address": "주소"}
 
 # Free text that may mention people: blanked in the timeline of an erased owner's business.
 FREE_TEXT_KEYS = frozenset({"reason", "note", "notes", "comment", "action"})
@@ -51,6 +56,17 @@ def _words(mapping: dict[str, str], values: Any) -> str:
     return ", ".join(mapping.get(v, str(v)) for v in values or [])
 
 
+def _details(d: dict[str, Any]) -> str:
+    """Each changed detail with its new value (the address by name: its value stays out of events)."""
+    parts = []
+    for field in d.get("changed") or []:
+        value = d.get(field)
+        parts.append(f"{DETAILS.get(field, field)} {value}" if value is not None else DETAILS.get(field, field))
+    if d.get("is_micro_business") is not None:
+        parts.append("소상공인" if d["is_micro_business"] else "소상공인 아님")
+    return ", ".join(parts)
+
+
 def _with_reason(text: str, reason: Any) -> str:
     return f"{text} — {reason}" if reason else text
 
@@ -67,6 +83,18 @@ def summarize(ce_type: str, data: dict[str, Any]) -> str:
             return _with_reason(move, _coded(STAGE_REASONS, d))
         case ("intake", "SupportRequested"):
             return f"지원 요청 ({CHANNELS.get(d.get('channel'), d.get('channel'))}): {_words(NEEDS, d.get('needs'))}"
+        case ("intake", "SupportRequestAssigned"):
+            if d.get("previous_assignee"):
+                return f"지원 요청 담당 변경: {d.get('previous_assignee')} → {d.get('assignee')}"
+            return f"지원 요청 담당 지정: {d.get('assignee')}"
+        case ("intake", "SupportRequestStarted"):
+            return f"지원 요청 처리 시작 ({d.get('assignee')})"
+        case ("intake", "SupportRequestResolved"):
+            return f"지원 요청 완료: {SUPPORT_OUTCOMES.get(d.get('outcome'), d.get('outcome'))}"
+        case ("intake", "SupportRequestClosed"):
+            return f"지원 요청 종결: {SUPPORT_OUTCOMES.get(d.get('outcome'), d.get('outcome'))}"
+        case ("intake", "BusinessDetailsChanged"):
+            return f"사업체 정보 변경: {_details(d)}"
         case ("intake", "ConsentGiven"):
             return f"개인정보 제3자 제공 동의: {_words(AGENCIES, d.get('agencies'))}"
         case ("intake", "ConsentWithdrawn"):

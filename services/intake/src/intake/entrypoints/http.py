@@ -6,10 +6,11 @@ Domain errors raised by the service layer become problem+json in one place
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from intake.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -18,6 +19,7 @@ from intake.entrypoints.schemas import (
     Business,
     BusinessIn,
     BusinessPage,
+    BusinessPatchIn,
     Consent,
     ConsentIn,
     ConsentList,
@@ -31,14 +33,21 @@ from intake.entrypoints.schemas import (
     SupportRequest,
     SupportRequestIn,
     SupportRequestPage,
+    SupportStepOut,
+    AssignIn,
+    StartIn,
+    ResolveIn,
+    CloseIn,
     TimelineEntry,
     TimelinePage,
 )
 from intake.service_layer import commands, handlers, reads
 from sangsaeng_common.clock import SeoulClock
 from sangsaeng_common.contracts.intake import Stage
-from sangsaeng_common.errors import Conflict
-from sangsaeng_common.http import Principal, problem_of, require
+from intake.domain.support import SupportStatus
+from sangsaeng_common.contracts.common import Need
+from sangsaeng_common.errors import Conflict, invalid
+from sangsaeng_common.http import Principal, Problem, problem_of, require
 from sangsaeng_common.idempotency import IdempotencyKey
 from sangsaeng_common.runtime import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
@@ -51,6 +60,7 @@ _PROBLEMS = {
     403: "the caller's role may not do this",
     404: "no such business (or consent)",
     409: "conflicts with the current state",
+    412: "If-Match names another version than the current one",
     422: "invalid input; `errors[].field` names the field",
 }
 
@@ -58,6 +68,16 @@ _PROBLEMS = {
 def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI description of the problem+json answers a route can give."""
     return {code: {"model": ProblemOut, "description": _PROBLEMS[code]} for code in (401, 403, *codes)}
+
+
+def _version_of(if_match: str | None) -> int | None:
+    """The version an If-Match names (`"3"`, `W/"3"`); `*` or none: no precondition."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise invalid("If-Match", 'names an ETag this API gave, e.g. "3"')
+    return int(tag)
 
 
 def _consent_view(row: Any, principal: Principal) -> dict[str, Any]:
@@ -129,8 +149,41 @@ def routes(runtime: Runtime, *, clock: SeoulClock) -> list[APIRouter]:
         return BusinessPage(items=[Business.model_validate(dict(r)) for r in rows], next=next_cursor)
 
     @businesses.get("/businesses/{business_id}", response_model=Business, summary="One business", responses=problems(404))
-    async def get_business(business_id: UUID, _: Principal = readers) -> Business:
-        return Business.model_validate(dict(await reads.business(runtime.pool, business_id)))
+    async def get_business(business_id: UUID, _: Principal = readers) -> JSONResponse:
+        row = await reads.business(runtime.pool, business_id)
+        return JSONResponse(Business.model_validate(dict(row)).model_dump(mode="json"), headers={"ETag": handlers.etag_of(row)})
+
+    @businesses.patch(
+        "/businesses/{business_id}", response_model=Business, summary="Change a business's details (staff)",
+        responses=problems(404, 409, 412, 422),
+        openapi_extra={"requestBody": {"content": {"application/merge-patch+json": {"schema": {"$ref": "#/components/schemas/BusinessPatchIn"}}}}},
+        description="A JSON merge patch (RFC 7396; `application/merge-patch+json` or `application/json`) of `name`, `dong`, "
+        "`industry`, `employees`, `address`: only what is sent changes, `address: null` removes the address. Validated like "
+        "registration; the micro-business flag is recomputed. Emits BusinessDetailsChanged (the new values, the address by "
+        "name only) unless nothing changed. The answer's `ETag` is the details' version; an `If-Match` naming another "
+        "answers 412 (optional: without it the last change wins).",
+    )
+    async def change_details(
+        business_id: UUID, body: BusinessPatchIn, request: Request, principal: Principal = staff_only,
+        idempotency_key: str | None = IdempotencyKey,
+        if_match: Annotated[str | None, Header(description='the ETag last seen, e.g. "3"')] = None,
+    ) -> JSONResponse:
+        command = commands.ChangeDetails(business_id=business_id, patch=body.patch(), if_match=_version_of(if_match))
+
+        async def run(uow: UnitOfWork) -> tuple[int, dict]:
+            row = await handlers.change_details(uow, command, clock)
+            return 200, Business.model_validate(dict(row)).model_dump(mode="json")
+
+        try:
+            status, payload = await runtime.command(
+                run, request=request, principal=principal, idempotency_key=idempotency_key,
+                request_body={"business_id": str(business_id), "if_match": if_match, **body.model_dump(mode="json", exclude_unset=True)},
+            )
+        except Conflict as conflict:
+            if "etag" not in conflict.extensions:
+                raise
+            raise Problem(412, conflict.title, conflict.detail, headers={"ETag": conflict.extensions["etag"]}) from None
+        return JSONResponse(payload, status_code=status, headers={"ETag": f'"{payload["version"]}"'})
 
     @businesses.post(
         "/businesses/{business_id}/stage", response_model=Business, summary="Move a business to another lifecycle stage",
@@ -283,16 +336,101 @@ def routes(runtime: Runtime, *, clock: SeoulClock) -> list[APIRouter]:
         )
         return JSONResponse(payload, status_code=status, headers={"Location": f"/support-requests/{payload['id']}"})
 
-    @support.get("/support-requests", response_model=SupportRequestPage, summary="Support requests, newest first", responses=problems(422))
+    @support.get(
+        "/support-requests", response_model=SupportRequestPage, summary="Support requests, newest first", responses=problems(422),
+        description="The desk's queues: a person's (`assignee=S-1001&status=assigned`), a need's (`need=loan`), a business's. "
+        "Filters combine (AND); pass `next` back as `cursor`.",
+    )
     async def list_support_requests(
-        principal: Principal = readers, business_id: UUID | None = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+        principal: Principal = readers,
+        business_id: UUID | None = None,
+        assignee: Annotated[str | None, Query(max_length=64, description="a staff subject id, e.g. S-1001")] = None,
+        status: SupportStatus | None = None,
+        need: Need | None = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> SupportRequestPage:
-        rows, next_cursor = await reads.support_requests(runtime.pool, business_id=business_id, limit=limit, cursor=cursor)
+        rows, next_cursor = await reads.support_requests(
+            runtime.pool, business_id=business_id, assignee=assignee, status=status, need=need, limit=limit, cursor=cursor
+        )
         return SupportRequestPage.model_validate({"items": [_support_view(r, principal) for r in rows], "next": next_cursor})
 
     @support.get("/support-requests/{request_id}", response_model=SupportRequest, summary="One support request", responses=problems(404))
     async def get_support_request(request_id: UUID, principal: Principal = readers) -> SupportRequest:
         return SupportRequest.model_validate(_support_view(await reads.support_request(runtime.pool, request_id), principal))
+
+    @support.get(
+        "/support-requests/{request_id}/steps", response_model=list[SupportStepOut], summary="A support request's steps, oldest first",
+        responses=problems(404),
+    )
+    async def support_request_steps(request_id: UUID, principal: Principal = readers) -> list[SupportStepOut]:
+        personal = principal.role in ("staff", "planner")
+        return [
+            SupportStepOut.model_validate({**dict(r), "note": r["note"] if personal else None})
+            for r in await reads.support_steps(runtime.pool, request_id)
+        ]
+
+    async def support_step(request_id: UUID, body: Any, request: Request, principal: Principal, idempotency_key: str | None,
+                           take: Callable[[UnitOfWork], Awaitable[Any]]) -> JSONResponse:
+        async def run(uow: UnitOfWork) -> tuple[int, dict]:
+            return 200, _support_view(await take(uow), principal)
+
+        status, payload = await runtime.command(
+            run, request=request, principal=principal, idempotency_key=idempotency_key,
+            request_body={"request_id": str(request_id), **body.model_dump(mode="json")},
+        )
+        return JSONResponse(payload, status_code=status)
+
+    step_problems = problems(404, 409, 422)
+
+    @support.post(
+        "/support-requests/{request_id}/assign", response_model=SupportRequest, summary="Assign or reassign a support request (staff)",
+        responses=step_problems, description="open / assigned / in_progress → assigned (emits SupportRequestAssigned; the same "
+        "assignee again changes nothing). A step the status does not allow answers 409 naming `current` and `allowed`.",
+    )
+    async def assign_support_request(
+        request_id: UUID, body: AssignIn, request: Request, principal: Principal = staff_only, idempotency_key: str | None = IdempotencyKey
+    ) -> JSONResponse:
+        command = commands.AssignSupportRequest(request_id=request_id, assignee=body.assignee, note=body.note)
+        return await support_step(request_id, body, request, principal, idempotency_key,
+                                  lambda uow: handlers.assign_support_request(uow, command, clock))
+
+    @support.post(
+        "/support-requests/{request_id}/start", response_model=SupportRequest, summary="Start work on a support request (staff)",
+        responses=step_problems, description="assigned → in_progress (emits SupportRequestStarted).",
+    )
+    async def start_support_request(
+        request_id: UUID, request: Request, body: StartIn | None = None, principal: Principal = staff_only,
+        idempotency_key: str | None = IdempotencyKey,
+    ) -> JSONResponse:
+        body = body or StartIn()
+        command = commands.StartSupportRequest(request_id=request_id, note=body.note)
+        return await support_step(request_id, body, request, principal, idempotency_key,
+                                  lambda uow: handlers.start_support_request(uow, command, clock))
+
+    @support.post(
+        "/support-requests/{request_id}/resolve", response_model=SupportRequest, summary="Resolve a support request (staff)",
+        responses=step_problems, description="in_progress → resolved with an outcome: `advised`, `referred`, `loan_drafted`, "
+        "`visit_scheduled` (emits SupportRequestResolved).",
+    )
+    async def resolve_support_request(
+        request_id: UUID, body: ResolveIn, request: Request, principal: Principal = staff_only, idempotency_key: str | None = IdempotencyKey
+    ) -> JSONResponse:
+        command = commands.ResolveSupportRequest(request_id=request_id, outcome=body.outcome, note=body.note)
+        return await support_step(request_id, body, request, principal, idempotency_key,
+                                  lambda uow: handlers.resolve_support_request(uow, command, clock))
+
+    @support.post(
+        "/support-requests/{request_id}/close", response_model=SupportRequest, summary="Close a support request unresolved (staff)",
+        responses=step_problems, description="open / assigned / in_progress → closed with an outcome: `withdrawn_by_owner`, "
+        "`unreachable`, `duplicate`, `out_of_scope` (emits SupportRequestClosed).",
+    )
+    async def close_support_request(
+        request_id: UUID, body: CloseIn, request: Request, principal: Principal = staff_only, idempotency_key: str | None = IdempotencyKey
+    ) -> JSONResponse:
+        command = commands.CloseSupportRequest(request_id=request_id, outcome=body.outcome, note=body.note)
+        return await support_step(request_id, body, request, principal, idempotency_key,
+                                  lambda uow: handlers.close_support_request(uow, command, clock))
 
     # ------------------------------------------------------------ timeline
 

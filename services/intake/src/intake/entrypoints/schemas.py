@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from intake.domain import registration
 from sangsaeng_common.contracts.common import AgencyCode, Channel, Need
-from sangsaeng_common.contracts.intake import Stage, StageChangeReason
+from sangsaeng_common.contracts.intake import Stage, StageChangeReason, SupportClosure, SupportResolution
+from intake.domain.support import SupportStatus, SupportStep
 
 
 class BusinessIn(BaseModel):
@@ -89,8 +90,25 @@ class Business(BaseModel):
     stage: Stage
     registered_on: date | None
     erased_at: datetime | None = Field(None, description="when the owner's personal data was last erased")
+    version: int = Field(1, description="counts the changes of details; the ETag is this number, quoted")
     created_at: datetime
     updated_at: datetime
+
+
+class BusinessPatchIn(BaseModel):
+    """A JSON merge patch (RFC 7396) of a business's details: send only what changes; `address: null` removes the address."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"dong": "회기동", "employees": 6}, {"address": None}]})
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    dong: str | None = Field(None, description="administrative dong (행정동) of Dongdaemun-gu, one of the 15")
+    industry: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    employees: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    address: Annotated[str, Field(max_length=300)] | None = None
+
+    def patch(self) -> dict[str, Any]:
+        """The members the caller sent (null included: it removes), not the defaults."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
 
 
 class StageChangeIn(BaseModel):
@@ -294,7 +312,11 @@ _SUPPORT_EXAMPLE = {
     "requested_on": "2025-05-02",
     "visit_id": None,
     "note": "운영자금 상담 희망",
+    "status": "assigned",
+    "assignee": "S-1001",
+    "outcome": None,
     "created_at": "2025-05-02T10:40:00+09:00",
+    "updated_at": "2025-05-02T10:45:00+09:00",
 }
 
 
@@ -310,7 +332,61 @@ class SupportRequest(BaseModel):
     requested_on: date
     visit_id: UUID | None
     note: str | None = None
+    status: SupportStatus = Field(description="open → assigned → in_progress → resolved / closed")
+    assignee: str | None = Field(description="the staff subject id holding it")
+    outcome: str | None = Field(description="how it ended: a SupportResolution (resolved) or SupportClosure (closed) code")
     created_at: datetime
+    updated_at: datetime
+
+
+# A subject id (pseudonymous staff number such as S-1001): letters, digits and - _ . : only, so
+# that no name can be typed in its place.
+SubjectId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", examples=["S-1001"])]
+StepNote = Annotated[str, Field(max_length=2000)] | None
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"assignee": "S-1002", "note": "융자 담당으로 이관"}]})
+
+    assignee: SubjectId = Field(description="the staff subject id to hold the request (a reassignment if someone holds it)")
+    note: StepNote = Field(None, description="free text; stays in intake, never in an event, blanked on erasure")
+
+
+class StartIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"note": "전화 상담 시작"}]})
+
+    note: StepNote = Field(None, description="free text; stays in intake, never in an event, blanked on erasure")
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"outcome": "referred", "note": "노란우산공제 안내"}]})
+
+    outcome: SupportResolution
+    note: StepNote = Field(None, description="free text; stays in intake, never in an event, blanked on erasure")
+
+
+class CloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"outcome": "unreachable"}]})
+
+    outcome: SupportClosure
+    note: StepNote = Field(None, description="free text; stays in intake, never in an event, blanked on erasure")
+
+
+class SupportStepOut(BaseModel):
+    """`note` is shown to staff and planners only."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "event_id": "0197a0c7-4444-7abc-8def-000000000004", "step": "assign", "status": "assigned", "assignee": "S-1001",
+        "outcome": None, "note": None, "actor": "S-1002", "taken_at": "2025-05-02T10:45:00+09:00"}]})
+
+    event_id: UUID
+    step: SupportStep
+    status: SupportStatus
+    assignee: str | None
+    outcome: str | None
+    note: str | None = None
+    actor: str | None
+    taken_at: datetime
 
 
 class SupportRequestPage(BaseModel):

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from sangsaeng_common.contracts.common import AgencyCode, Channel, Need
-from sangsaeng_common.contracts.intake import Stage, StageChangeReason
+from sangsaeng_common.contracts.intake import Stage, StageChangeReason, SupportClosure, SupportResolution
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,42 @@ class RequestSupport:
     requested_on: date | None  # None: today (Seoul)
     visit_id: UUID | None
     note: str | None
+
+
+@dataclass(frozen=True)
+class ChangeDetails:
+    """A JSON merge patch of a business's details: only the members sent (null removes)."""
+
+    business_id: UUID
+    patch: dict[str, Any]
+    if_match: int | None = None  # the version the caller last saw (If-Match), if it named one
+
+
+@dataclass(frozen=True)
+class AssignSupportRequest:
+    request_id: UUID
+    assignee: str  # a staff subject id
+    note: str | None = None  # free text: kept in support_request_steps only
+
+
+@dataclass(frozen=True)
+class StartSupportRequest:
+    request_id: UUID
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ResolveSupportRequest:
+    request_id: UUID
+    outcome: SupportResolution
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CloseSupportRequest:
+    request_id: UUID
+    outcome: SupportClosure
+    note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ mean over HTTP. Personal data (owners, who signed, notes) never goes into an eve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -19,16 +20,24 @@ from intake.domain import consent as consent_rules
 from intake.domain import registration, support, timeline
 from intake.service_layer.commands import (
     AddOwner,
+    AssignSupportRequest,
+    ChangeDetails,
     ChangeStage,
+    CloseSupportRequest,
     ErasePersonalData,
     GiveConsent,
     RegisterBusiness,
     RequestSupport,
+    ResolveSupportRequest,
+    StartSupportRequest,
     TimelineEvent,
     WithdrawConsent,
 )
 from sangsaeng_common.clock import SeoulClock
+from sangsaeng_common.contracts import Event
 from sangsaeng_common.contracts.intake import (
+    BusinessDetail,
+    BusinessDetailsChanged,
     BusinessErased,
     BusinessRegistered,
     BusinessStageChanged,
@@ -36,7 +45,11 @@ from sangsaeng_common.contracts.intake import (
     ConsentWithdrawn,
     Stage,
     stage_reason_code_of_text,
+    SupportRequestAssigned,
+    SupportRequestClosed,
     SupportRequested,
+    SupportRequestResolved,
+    SupportRequestStarted,
 )
 from sangsaeng_common.errors import Conflict, NotFound, invalid
 from sangsaeng_common.pii import refuse_resident_numbers
@@ -116,6 +129,42 @@ async def change_stage(tx: Tx, cmd: ChangeStage, clock: SeoulClock) -> asyncpg.R
         reason_code=reason_code.value, reason=cmd.reason, changed_on=event.changed_on,
     )
     return row
+
+
+async def change_details(tx: Tx, cmd: ChangeDetails, clock: SeoulClock) -> asyncpg.Record:
+    """Merge-patch the business's details; BusinessDetailsChanged names what changed (the
+    address by name only). A patch that changes nothing answers the business as it is, with
+    no event, so a repeated PATCH is harmless even without an Idempotency-Key."""
+    refuse_resident_numbers({k: v for k, v in cmd.patch.items() if isinstance(v, str)})
+    current = await repository.lock_business_details(tx.conn, cmd.business_id)
+    if current is None:
+        raise business_not_found(cmd.business_id)
+    if cmd.if_match is not None and cmd.if_match != current["version"]:
+        raise Conflict(
+            "Precondition failed", f"If-Match names version {cmd.if_match}; the business is at version {current['version']}",
+            etag=etag_of(current),
+        )
+    today = _today(clock)
+    try:
+        change = rules.change_details(current, cmd.patch, today)
+    except rules.DetailsRefused as refused:
+        raise invalid(refused.field, refused.message) from None
+    if not change.changed:
+        return current
+    row = await repository.set_business_details(tx.conn, cmd.business_id, change.changed, change.is_micro_business)
+    travels = {k: v for k, v in change.changed.items() if k != "address"}  # the address stays in intake
+    await tx.emit(
+        BusinessDetailsChanged(
+            business_id=cmd.business_id, changed=[BusinessDetail(k) for k in change.changed], **travels,
+            is_micro_business=change.is_micro_business if change.micro_changed else None, changed_on=today,
+        )
+    )
+    return row
+
+
+def etag_of(business: asyncpg.Record) -> str:
+    """The business's ETag: its details' version (moves on with every change of details)."""
+    return f'"{business["version"]}"'
 
 
 async def _lock_business(tx: Tx, business_id: UUID) -> asyncpg.Record:
@@ -208,6 +257,72 @@ async def request_support(tx: Tx, cmd: RequestSupport, clock: SeoulClock) -> asy
     return row
 
 
+def support_request_not_found(request_id: UUID) -> NotFound:
+    return NotFound("Support request not found", f"no support request {request_id}")
+
+
+async def _take_step(
+    tx: Tx, request_id: UUID, step: support.SupportStep, clock: SeoulClock, *, note: str | None, assignee: str | None = None,
+    outcome: str | None = None, event: Callable[[asyncpg.Record, datetime], Event],
+) -> asyncpg.Record:
+    """One step of a request's life: the state machine decides, the row and the step's note
+    are written, the step's event (ids and codes) is emitted."""
+    refuse_resident_numbers({"note": note, "assignee": assignee})
+    current = await repository.lock_support_request(tx.conn, request_id)
+    if current is None:
+        raise support_request_not_found(request_id)
+    status = support.SupportStatus(current["status"])
+    try:
+        moved = support.move(status, current["assignee"], step, new_assignee=assignee)
+    except support.SupportStepRefused as refused:
+        raise Conflict(
+            "Support request step refused", str(refused), current=refused.current.value, allowed=[s.value for s in refused.allowed]
+        ) from None
+    if not moved.changes:
+        return current
+    row = await repository.set_support_status(
+        tx.conn, request_id, status=moved.status.value, assignee=moved.assignee, outcome=outcome
+    )
+    now = clock.now()
+    envelope = await tx.emit(event(current, now))
+    await repository.add_support_step(
+        tx.conn, event_id=envelope.id, request_id=request_id, business_id=current["business_id"], step=step.value,
+        status=moved.status.value, assignee=moved.assignee, outcome=outcome, note=note, actor=envelope.actor, taken_at=now,
+    )
+    return row
+
+
+async def assign_support_request(tx: Tx, cmd: AssignSupportRequest, clock: SeoulClock) -> asyncpg.Record:
+    def assigned(current: asyncpg.Record, now: datetime) -> Event:
+        return SupportRequestAssigned(request_id=cmd.request_id, business_id=current["business_id"], assignee=cmd.assignee,
+                                      previous_assignee=current["assignee"], assigned_at=now)
+
+    return await _take_step(tx, cmd.request_id, support.SupportStep.assign, clock, note=cmd.note, assignee=cmd.assignee, event=assigned)
+
+
+async def start_support_request(tx: Tx, cmd: StartSupportRequest, clock: SeoulClock) -> asyncpg.Record:
+    def started(current: asyncpg.Record, now: datetime) -> Event:
+        return SupportRequestStarted(request_id=cmd.request_id, business_id=current["business_id"], assignee=current["assignee"],
+                                     started_at=now)
+
+    return await _take_step(tx, cmd.request_id, support.SupportStep.start, clock, note=cmd.note, event=started)
+
+
+async def resolve_support_request(tx: Tx, cmd: ResolveSupportRequest, clock: SeoulClock) -> asyncpg.Record:
+    def resolved(current: asyncpg.Record, now: datetime) -> Event:
+        return SupportRequestResolved(request_id=cmd.request_id, business_id=current["business_id"], outcome=cmd.outcome, resolved_at=now)
+
+    return await _take_step(tx, cmd.request_id, support.SupportStep.resolve, clock, note=cmd.note, outcome=cmd.outcome.value,
+                            event=resolved)
+
+
+async def close_support_request(tx: Tx, cmd: CloseSupportRequest, clock: SeoulClock) -> asyncpg.Record:
+    def closed(current: asyncpg.Record, now: datetime) -> Event:
+        return SupportRequestClosed(request_id=cmd.request_id, business_id=current["business_id"], outcome=cmd.outcome, closed_at=now)
+
+    return await _take_step(tx, cmd.request_id, support.SupportStep.close, clock, note=cmd.note, outcome=cmd.outcome.value, event=closed)
+
+
 # ---------------------------------------------------------------- the timeline (fed by every service's events)
 
 
@@ -259,6 +374,7 @@ async def erase_personal_data(tx: Tx, cmd: ErasePersonalData, clock: SeoulClock)
     consents = await repository.anonymise_consents(conn, business_id)
     owners = await repository.delete_owners(conn, business_id)
     notes = await repository.blank_support_notes(conn, business_id)
+    notes += await repository.blank_support_step_notes(conn, business_id)
     stage_reasons = await repository.blank_stage_reasons(conn, business_id)
     await repository.forget_stored_answers(conn, business_id)
     scrubbed = await scrub_timeline(conn, business_id, erased_at)

@@ -18,8 +18,10 @@ from intake.domain import registration
 from intake.domain.business import DONGS, FORMER_DONGS
 from intake.domain.pagination import InvalidCursor
 from intake.domain.search import BusinessSearch
-from intake.service_layer.handlers import business_not_found
-from sangsaeng_common.errors import NotFound, invalid
+from intake.domain.support import SupportStatus
+from intake.service_layer.handlers import business_not_found, support_request_not_found
+from sangsaeng_common.contracts.common import Need
+from sangsaeng_common.errors import invalid
 from sangsaeng_common.pii import refuse_resident_numbers
 
 T = TypeVar("T")
@@ -68,15 +70,27 @@ async def consents(db: Db, business_id: UUID) -> list[asyncpg.Record]:
     return await queries.consents(db, business_id)
 
 
-async def support_requests(db: Db, *, business_id: UUID | None, limit: int, cursor: str | None) -> Page:
-    return await _paged(queries.support_requests(db, business_id=business_id, limit=limit, cursor=cursor))
+async def support_requests(
+    db: Db, *, business_id: UUID | None, assignee: str | None = None, status: SupportStatus | None = None, need: Need | None = None,
+    limit: int, cursor: str | None,
+) -> Page:
+    """Newest first; the queues: per person (`assignee`, with `status`) and per need."""
+    return await _paged(queries.support_requests(
+        db, business_id=business_id, assignee=assignee, status=status.value if status else None, need=need.value if need else None,
+        limit=limit, cursor=cursor,
+    ))
 
 
 async def support_request(db: Db, request_id: UUID) -> asyncpg.Record:
     row = await queries.support_request(db, request_id)
     if row is None:
-        raise NotFound("Support request not found", f"no support request {request_id}")
+        raise support_request_not_found(request_id)
     return row
+
+
+async def support_steps(db: Db, request_id: UUID) -> list[asyncpg.Record]:
+    await support_request(db, request_id)
+    return await queries.support_steps(db, request_id)
 
 
 async def timeline(db: Db, business_id: UUID, *, limit: int, cursor: str | None) -> Page:

@@ -20,12 +20,46 @@ async def lock_application(conn: asyncpg.Connection, application_id: UUID) -> as
     return await conn.fetchrow("select * from applications where id = $1 for update", application_id)
 
 
-async def create_draft(conn: asyncpg.Connection, business_id: UUID, visit_id: UUID) -> UUID | None:
-    """A draft from a visit; None when that visit made one already."""
+async def create_draft(
+    conn: asyncpg.Connection, business_id: UUID, *, visit_id: UUID | None = None, support_request_id: UUID | None = None,
+    program: str | None = None,
+) -> UUID | None:
+    """A draft from a visit or a support request (one of the two); None when that cause made one already."""
+    origin = "visit" if visit_id is not None else "support_request"
     return await conn.fetchval(
-        """insert into applications (id, business_id, status, origin, visit_id)
-           values ($1, $2, 'draft', 'visit', $3) on conflict (visit_id) do nothing returning id""",
-        uuid6.uuid7(), business_id, visit_id,
+        """insert into applications (id, business_id, status, origin, visit_id, support_request_id, program)
+           values ($1, $2, 'draft', $3, $4, $5, $6) on conflict do nothing returning id""",
+        uuid6.uuid7(), business_id, origin, visit_id, support_request_id, program,
+    )
+
+
+async def lock_screened_open(conn: asyncpg.Connection, business_id: UUID, statuses: list[str]) -> list[asyncpg.Record]:
+    """The business's applications in these statuses, locked, in id order (as every lock here)."""
+    return await conn.fetch(
+        "select * from applications where business_id = $1 and status = any($2::text[]) order by id for update", business_id, statuses
+    )
+
+
+async def insert_rescreening(
+    conn: asyncpg.Connection, *, application_id: UUID, cause_event_id: UUID, business_id: UUID, eligible: bool,
+    failed_rules: list[dict[str, Any]], status_before: str, status_after: str, screened_on: date,
+) -> bool:
+    """False when this change screened this application already (a redelivery in a replay)."""
+    return bool(await conn.fetchval(
+        """insert into rescreenings (application_id, cause_event_id, business_id, eligible, failed_rules, status_before, status_after,
+                                     screened_on)
+           values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing returning true""",
+        application_id, cause_event_id, business_id, eligible, failed_rules, status_before, status_after, screened_on,
+    ))
+
+
+async def reject_on_rescreening(
+    conn: asyncpg.Connection, application_id: UUID, *, status: str, screened_on: date, failed_rules: list[dict[str, Any]]
+) -> None:
+    await conn.execute(
+        """update applications set status = $2, screened_on = $3, eligible = false, failed_rules = $4, updated_at = now()
+           where id = $1""",
+        application_id, status, screened_on, failed_rules,
     )
 
 

@@ -6,6 +6,7 @@
                           │                                         └─timed out──▶ guarantee_overdue ──issued / declined / reject
                           └──screen: not eligible──▶ REJECTED
     awaiting_decision ──reject──▶ REJECTED;   any open status ──withdraw──▶ WITHDRAWN
+    awaiting_guarantee / guarantee_overdue / awaiting_decision ──screened again on the business's new facts: not eligible──▶ REJECTED
 
 Final states: disbursed, rejected, withdrawn. Every other status has a way out to one of
 them (checked by the unit tests), and the only waits on the outside world (the guarantee)
@@ -34,6 +35,7 @@ class Action(StrEnum):
     screen_eligible = "screen_eligible"
     screen_eligible_needs_guarantee = "screen_eligible_needs_guarantee"
     screen_ineligible = "screen_ineligible"
+    rescreen_ineligible = "rescreen_ineligible"  # the business's details changed and the rules no longer hold
     guarantee_issued = "guarantee_issued"
     guarantee_declined = "guarantee_declined"
     guarantee_timed_out = "guarantee_timed_out"
@@ -56,6 +58,9 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.awaiting_guarantee, Action.guarantee_declined): Status.rejected,
     (Status.awaiting_guarantee, Action.guarantee_timed_out): Status.guarantee_overdue,
     (Status.awaiting_guarantee, Action.withdraw): Status.withdrawn,
+    (Status.awaiting_guarantee, Action.rescreen_ineligible): Status.rejected,
+    (Status.guarantee_overdue, Action.rescreen_ineligible): Status.rejected,
+    (Status.awaiting_decision, Action.rescreen_ineligible): Status.rejected,
     (Status.guarantee_overdue, Action.guarantee_issued): Status.awaiting_decision,
     (Status.guarantee_overdue, Action.guarantee_declined): Status.rejected,
     (Status.guarantee_overdue, Action.reject): Status.rejected,
@@ -90,6 +95,11 @@ def allowed_actions(status: Status | str) -> frozenset[Action]:
 
 def is_final(status: Status | str) -> bool:
     return Status(status) in FINAL
+
+
+# Statuses of an application screened but not decided: screened again when the business's
+# details change (a submitted one is screened on the facts of its screening's moment anyway).
+RESCREENED: frozenset[Status] = frozenset({Status.awaiting_guarantee, Status.guarantee_overdue, Status.awaiting_decision})
 
 
 # Statuses an application holds budget in (its reservation is released on the way to

@@ -1,5 +1,6 @@
 """Loans' event handlers, one consumer group (`sangsaeng.loans`) that every replica joins:
-business facts from intake, drafts from visits, screening of loans' own LoanSubmitted, and
+business facts from intake (a change of them screens undecided applications again), drafts
+from visits' and the desk's needs, screening of loans' own LoanSubmitted, and
 guarantee answers from referrals. Every topic is keyed by business id, so one business's
 events of a topic are handled by one replica at a time, in order. Also the guarantee
 sweeper, a task every consume replica runs. Thin: decode, then the service layer."""
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from sangsaeng_common.clock import SeoulClock
+from sangsaeng_common.contracts.intake import BusinessDetailsChanged, SupportRequested
 from sangsaeng_common.handlers import EventContext, Handlers
 from sangsaeng_common.contracts.loans import LoanSubmitted
 from sangsaeng_common.contracts.referrals import ReferralCompleted
@@ -29,13 +32,20 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-# What loans keeps of intake's businesses: the facts screening reads. No names, no
-# registration numbers: an erasure blanks nothing here, it marks the business erased.
-DIRECTORY = BusinessDirectory(
-    columns=("dong", "industry", "employees", "is_micro_business", "stage", "registered_on"),
-    erasure=Erasure(blank={}),
-    on_erased=directory.forget_business,
-)
+def business_directory(clock: SeoulClock) -> BusinessDirectory:
+    """What loans keeps of intake's businesses: the facts screening reads. No names, no
+    registration numbers: an erasure blanks nothing here, it marks the business erased. A
+    change of those facts screens the business's undecided applications again."""
+
+    async def screen_again(ctx: EventContext, event: BusinessDetailsChanged, before: Mapping[str, Any]) -> None:
+        await directory.screen_again(ctx, event, before, clock)
+
+    return BusinessDirectory(
+        columns=("dong", "industry", "employees", "is_micro_business", "stage", "registered_on"),
+        erasure=Erasure(blank={}),
+        on_erased=directory.forget_business,
+        on_details_changed=screen_again,
+    )
 
 
 def handlers(deps: Dependencies) -> Handlers:
@@ -43,13 +53,17 @@ def handlers(deps: Dependencies) -> Handlers:
 
     # ------------------------------------------------------------ the business directory (intake)
 
-    DIRECTORY.register(registry)
+    business_directory(deps.clock).register(registry)
 
     # ------------------------------------------------------------ drafts, screening, the guarantee saga
 
     @registry.on(VisitRecorded)
     async def draft_from_visit(ctx: EventContext, event: VisitRecorded) -> None:
         await service.draft_from_visit(ctx, event, deps.clock)
+
+    @registry.on(SupportRequested)
+    async def draft_from_support_request(ctx: EventContext, event: SupportRequested) -> None:
+        await service.draft_from_support_request(ctx, event, deps.clock)
 
     @registry.on(LoanSubmitted)
     async def screen(ctx: EventContext, event: LoanSubmitted) -> None:

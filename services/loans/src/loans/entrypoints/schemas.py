@@ -156,8 +156,9 @@ class Application(BaseModel):
     id: UUID
     business_id: UUID
     status: Status
-    origin: str
+    origin: str = Field(description="staff, visit or support_request: who started it (a draft's cause)")
     visit_id: UUID | None
+    support_request_id: UUID | None = Field(None, description="the support request whose need made the draft")
     program: LoanProgram | None
     amount_krw: int | None
     purpose: str | None

@@ -21,6 +21,7 @@ from sangsaeng_common.contracts.loans import (
     GuaranteeTimedOut,
     LoanApproved,
     LoanDisbursed,
+    FailedRule,
     LoanDraftCreated,
     LoanProgram,
     LoanRejected,
@@ -31,6 +32,7 @@ from sangsaeng_common.contracts.loans import (
     withdrawal_code_of_text,
 )
 from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralOutcome
+from sangsaeng_common.contracts.intake import SupportRequested
 from sangsaeng_common.contracts.visits import VisitRecorded
 from sangsaeng_common.errors import Conflict, Invalid, NotFound, NotYetKnown, invalid
 from sangsaeng_common.logging import get_logger
@@ -38,8 +40,8 @@ from sangsaeng_common.pii import refuse_resident_numbers
 from sangsaeng_common.tx import Tx
 from loans.adapters import budget, directory, queries, repository
 from loans.adapters.budget import BudgetClaims
-from loans.domain import eligibility, schedule
-from loans.domain.eligibility import ApplicationFacts
+from loans.domain import drafts, eligibility, schedule
+from loans.domain.eligibility import ApplicationFacts, ProgramTerms, RoundFacts
 from loans.domain.states import Action, InvalidTransition, Status, next_status
 from loans.service_layer.commands import Decide, Disburse, PutRound, ScreenApplication, SubmitApplication, SubmitDraft, Withdraw
 
@@ -69,21 +71,38 @@ async def _locked(tx: Tx, application_id: UUID) -> asyncpg.Record:
     return row
 
 
-# ---------------------------------------------------------------- drafts (visits' events)
+# ---------------------------------------------------------------- drafts (visits' and the desk's needs)
 
 
 async def draft_from_visit(tx: Tx, event: VisitRecorded, clock: SeoulClock) -> UUID | None:
-    """A visit that found a loan need makes a draft for staff to complete (not a submitted
-    application: the owner has not applied). One open draft per business is enough."""
-    if Need.loan not in event.needs_identified:
+    """A visit that found a loan (or guarantee) need makes a draft for staff to complete."""
+    return await _draft_from_needs(tx, event.business_id, event.needs_identified, clock, visit_id=event.visit_id)
+
+
+async def draft_from_support_request(tx: Tx, event: SupportRequested, clock: SeoulClock) -> UUID | None:
+    """A need the desk took down (a walk-in, a call) makes a draft by the same rule as a visit's."""
+    return await _draft_from_needs(tx, event.business_id, event.needs, clock, support_request_id=event.request_id)
+
+
+async def _draft_from_needs(
+    tx: Tx, business_id: UUID, needs: list[Need], clock: SeoulClock, *, visit_id: UUID | None = None,
+    support_request_id: UUID | None = None,
+) -> UUID | None:
+    """A draft, not a submitted application: the owner has not applied. One open draft per
+    business is enough, whatever found the need (domain/drafts.py)."""
+    proposal = drafts.draft_for(needs)
+    if proposal is None:
         return None
-    if await queries.has_open_draft(tx.conn, event.business_id):
-        log.info("the business has an open loan draft already", business_id=str(event.business_id))
+    if await queries.has_open_draft(tx.conn, business_id):
+        log.info("the business has an open loan draft already", business_id=str(business_id))
         return None
-    application_id = await repository.create_draft(tx.conn, event.business_id, event.visit_id)
+    application_id = await repository.create_draft(
+        tx.conn, business_id, visit_id=visit_id, support_request_id=support_request_id,
+        program=proposal.program.value if proposal.program else None,
+    )
     if application_id is not None:
-        await tx.emit(LoanDraftCreated(application_id=application_id, business_id=event.business_id, visit_id=event.visit_id,
-                                       created_on=clock.today()))
+        await tx.emit(LoanDraftCreated(application_id=application_id, business_id=business_id, visit_id=visit_id,
+                                       support_request_id=support_request_id, program=proposal.program, created_on=clock.today()))
     return application_id
 
 
@@ -141,17 +160,12 @@ async def submit_draft(tx: Tx, cmd: SubmitDraft, clock: SeoulClock) -> asyncpg.R
 # ---------------------------------------------------------------- screening (consumer of LoanSubmitted)
 
 
-async def screen_application(tx: Tx, cmd: ScreenApplication, clock: SeoulClock, claims: BudgetClaims) -> None:
-    """Screen one submitted application: the rules, then the budget, then the next step."""
-    conn = tx.conn
-    today = clock.today()
-    application = await repository.lock_application(conn, cmd.application_id)
-    if application is None:
-        raise LookupError(f"LoanSubmitted for application {cmd.application_id}, which loans does not have")
-    if application["status"] != Status.submitted:
-        # Withdrawn before screening, or (replay of an old event) screened long ago.
-        log.info("application not waiting for screening", application_id=str(cmd.application_id), status=application["status"])
-        return
+async def eligibility_of(
+    conn: asyncpg.Connection, application: asyncpg.Record
+) -> tuple[ProgramTerms, ApplicationFacts, RoundFacts | None, list[FailedRule]]:
+    """The rules on loans' facts of now (its directory's copy of the business): the program's
+    terms, the application's facts, the round open on its submission day, and the rules failed.
+    A screening and a screening again (the business's details changed) both ask this."""
     terms, dongs = await queries.load_terms(conn, application["program"])
     business = await directory.facts(conn, application["business_id"])
     repaying = (
@@ -163,6 +177,21 @@ async def screen_application(tx: Tx, cmd: ScreenApplication, clock: SeoulClock, 
         documents=frozenset(application["documents"]), submitted_on=application["submitted_on"],
     )
     failed = list(eligibility.screen(facts, business, terms, district_dongs=dongs, open_round=open_round, repaying_fund_loan=repaying).failed)
+    return terms, facts, open_round, failed
+
+
+async def screen_application(tx: Tx, cmd: ScreenApplication, clock: SeoulClock, claims: BudgetClaims) -> None:
+    """Screen one submitted application: the rules, then the budget, then the next step."""
+    conn = tx.conn
+    today = clock.today()
+    application = await repository.lock_application(conn, cmd.application_id)
+    if application is None:
+        raise LookupError(f"LoanSubmitted for application {cmd.application_id}, which loans does not have")
+    if application["status"] != Status.submitted:
+        # Withdrawn before screening, or (replay of an old event) screened long ago.
+        log.info("application not waiting for screening", application_id=str(cmd.application_id), status=application["status"])
+        return
+    terms, facts, open_round, failed = await eligibility_of(conn, application)
     reserved = 0
     if not failed and open_round is not None:
         if await claims.reserve(conn, application["id"], open_round.id, facts.amount_krw):

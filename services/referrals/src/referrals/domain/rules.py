@@ -21,8 +21,9 @@ class Proposal:
     reason: str
 
 
-# A need identified on a visit -> the programs it refers to, in this order.
-VISIT_NEEDS: dict[Need, tuple[tuple[AgencyCode, str], ...]] = {
+# A need -> the programs it refers to, in this order: the same whoever found it (a planner
+# on a visit, the desk taking a support request).
+NEED_PROGRAMS: dict[Need, tuple[tuple[AgencyCode, str], ...]] = {
     Need.closure_support: ((AgencyCode.SEMAS, a.HOPE_RETURN_PACKAGE),),
     Need.restart_support: ((AgencyCode.SEMAS, a.RESTART_SUPPORT),),
     Need.insurance: ((AgencyCode.KBIZ, a.YELLOW_UMBRELLA), (AgencyCode.EMPLOYMENT_INSURANCE, a.SELF_EMPLOYED_INSURANCE)),
@@ -30,16 +31,29 @@ VISIT_NEEDS: dict[Need, tuple[tuple[AgencyCode, str], ...]] = {
 }
 
 
-def for_visit(needs: Iterable[Need]) -> list[Proposal]:
-    """The referrals a recorded visit calls for: one per program, in the order of the needs.
+def for_needs(needs: Iterable[Need], origin: str) -> list[Proposal]:
+    """The referrals needs call for, found by `origin` (`visit`, `support_request`): one per
+    program, in the order of the needs; the reason says who found which need
+    (`visit:education`, `support_request:insurance`).
 
-    `loan`, `guarantee` and `consulting` refer nowhere from a visit: loans handles loans and
-    asks for guarantees itself (GuaranteeRequested), the center consults in house."""
+    `loan`, `guarantee` and `consulting` refer nowhere: loans drafts an application for a
+    loan or guarantee need and asks for guarantees itself (GuaranteeRequested), the center
+    consults in house."""
     proposals: dict[tuple[AgencyCode, str], Proposal] = {}
     for need in needs:
-        for agency, program in VISIT_NEEDS.get(Need(need), ()):
-            proposals.setdefault((agency, program), Proposal(agency, program, f"visit:{Need(need).value}"))
+        for agency, program in NEED_PROGRAMS.get(Need(need), ()):
+            proposals.setdefault((agency, program), Proposal(agency, program, f"{origin}:{Need(need).value}"))
     return list(proposals.values())
+
+
+def for_visit(needs: Iterable[Need]) -> list[Proposal]:
+    """The referrals a recorded visit calls for (`for_needs` found on a visit)."""
+    return for_needs(needs, "visit")
+
+
+def for_support_request(needs: Iterable[Need]) -> list[Proposal]:
+    """The referrals a support request calls for (`for_needs` found at the desk)."""
+    return for_needs(needs, "support_request")
 
 
 def for_guarantee(agency: str | None) -> Proposal:

@@ -1,11 +1,12 @@
-"""Referrals' event handlers, thin: the rules fed by visits' and loans' events, consent and
+"""Referrals' event handlers, thin: the rules fed by visits', the desk's (intake's SupportRequested)
+and loans' events, consent and
 erasure from intake's, and the directory of businesses (the shared projection
 sangsaeng_common.directory, declared here)."""
 
 from __future__ import annotations
 
 from sangsaeng_common.handlers import EventContext, Handlers
-from sangsaeng_common.contracts.intake import ConsentGiven, ConsentWithdrawn
+from sangsaeng_common.contracts.intake import ConsentGiven, ConsentWithdrawn, SupportRequested
 from sangsaeng_common.contracts.loans import GuaranteeRequested
 from sangsaeng_common.contracts.visits import VisitRecorded
 from sangsaeng_common.directory import BusinessDirectory, Erasure
@@ -30,6 +31,10 @@ def handlers(deps: Deps) -> Handlers:
     @registry.on(VisitRecorded)
     async def refer_from_visit(ctx: EventContext, event: VisitRecorded) -> None:
         await service.on_visit(ctx, deps, event, ctx.envelope.id)
+
+    @registry.on(SupportRequested)
+    async def refer_from_support_request(ctx: EventContext, event: SupportRequested) -> None:
+        await service.on_support_request(ctx, deps, event, ctx.envelope.id)
 
     @registry.on(GuaranteeRequested)
     async def refer_guarantee(ctx: EventContext, event: GuaranteeRequested) -> None:

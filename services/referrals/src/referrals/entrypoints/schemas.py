@@ -38,9 +38,9 @@ class Referral(BaseModel):
     business_id: UUID
     agency: AgencyCode
     program: str
-    reason: str
-    origin: str
-    cause_event_id: UUID | None
+    reason: str = Field(description="the need or rule that made it, e.g. visit:education, support_request:insurance")
+    origin: str = Field(description="what caused it: visit, support_request (intake's desk), guarantee (loans) or staff")
+    cause_event_id: UUID | None = Field(description="the ce_id of the causing event (VisitRecorded, SupportRequested, GuaranteeRequested)")
     application_id: UUID | None
     amount_krw: int | None
     referred_on: date

@@ -16,7 +16,7 @@ import uuid6
 
 from sangsaeng_common.clock import SEOUL, SeoulClock
 from sangsaeng_common.contracts.common import AgencyCode
-from sangsaeng_common.contracts.intake import BusinessErased, ConsentGiven, ConsentWithdrawn
+from sangsaeng_common.contracts.intake import BusinessErased, ConsentGiven, ConsentWithdrawn, SupportRequested
 from sangsaeng_common.contracts.loans import GuaranteeRequested
 from sangsaeng_common.contracts import Event
 from sangsaeng_common.contracts.referrals import (
@@ -49,7 +49,7 @@ class Deps:
 class Cause:
     """Why a referral is made: the causing event (or staff) and its own date."""
 
-    origin: str  # visit, guarantee, staff
+    origin: str  # visit, support_request, guarantee, staff
     referred_on: date
     event_id: UUID | None = None
     application_id: UUID | None = None
@@ -115,9 +115,20 @@ async def _to_agency(tx: Tx, event: Event, agency: str):  # noqa: ANN202 - an En
 
 
 async def on_visit(tx: Tx, deps: Deps, event: VisitRecorded, event_id: UUID) -> list[asyncpg.Record]:
+    return await _refer_all(tx, deps, event.business_id, rules.for_visit(event.needs_identified), Cause("visit", event.visited_on, event_id))
+
+
+async def on_support_request(tx: Tx, deps: Deps, event: SupportRequested, event_id: UUID) -> list[asyncpg.Record]:
+    """Needs the desk took down refer as a visit's do: the same rules, the same 30-day rule
+    (a program referred after a visit is not referred again for a desk request, and back)."""
+    cause = Cause("support_request", event.requested_on, event_id)
+    return await _refer_all(tx, deps, event.business_id, rules.for_support_request(event.needs), cause)
+
+
+async def _refer_all(tx: Tx, deps: Deps, business_id: UUID, proposals: list[Proposal], cause: Cause) -> list[asyncpg.Record]:
     made = []
-    for proposal in rules.for_visit(event.needs_identified):
-        row = await refer(tx, deps, event.business_id, proposal, Cause("visit", event.visited_on, event_id))
+    for proposal in proposals:
+        row = await refer(tx, deps, business_id, proposal, cause)
         if row is not None:
             made.append(row)
     return made

@@ -3,8 +3,8 @@ event to the service layer.
 
 Its directory of businesses is the shared projection (sangsaeng_common.directory) of
 intake's BusinessRegistered / BusinessStageChanged / BusinessErased, declared here with
-visits' two effects of its own: dong counts on registration, and on erasure the visits'
-free text forgotten and their open visits cancelled."""
+visits' effects of its own: dong counts on registration (moved when a business changes
+dong), and on erasure the visits' free text forgotten and their open visits cancelled."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ DIRECTORY = BusinessDirectory(
     # The owner's name and number go; the shop's dong, industry, size and stage stay (statistics).
     erasure=Erasure(blank={"name": ERASED, "registration_number": None}),
     on_registered=service.count_businesses,
+    on_details_changed=service.move_dong_count,
     on_erased=_forget_business,
 )
 

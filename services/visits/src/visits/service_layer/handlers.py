@@ -8,13 +8,15 @@ mean over HTTP. Notes and other free text never go into an event."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from sangsaeng_common.contracts.common import Need
-from sangsaeng_common.contracts.intake import BusinessRegistered
+from sangsaeng_common.contracts.intake import BusinessDetailsChanged, BusinessRegistered
 from sangsaeng_common.contracts.visits import (
     CancelReason, FollowUpDue, VisitCancelled, VisitRecorded, VisitScheduled, cancel_reason_code_of_text,
 )
@@ -291,6 +293,14 @@ async def count_businesses(conn: asyncpg.Connection, registered: list[BusinessRe
     # at once then wait for each other instead of deadlocking.
     per_dong = dict(sorted(Counter(e.dong for e in registered).items()))
     await repository.add_to_dong_counts(conn, list(per_dong), list(per_dong.values()))
+
+
+async def move_dong_count(tx: Tx, event: BusinessDetailsChanged, before: Mapping[str, Any]) -> None:
+    """A business that moved to another dong counts there from now on (and no more where it was)."""
+    if "dong" not in before:
+        return
+    per_dong = dict(sorted({before["dong"]: -1, event.dong: 1}.items()))  # by dong, as count_businesses locks them
+    await repository.add_to_dong_counts(tx.conn, list(per_dong), list(per_dong.values()))
 
 
 async def forget_business(tx: Tx, cmd: ForgetBusiness) -> None:
