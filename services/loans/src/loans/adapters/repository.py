@@ -20,12 +20,12 @@ async def lock_application(conn: asyncpg.Connection, application_id: UUID) -> as
     return await conn.fetchrow("select * from applications where id = $1 for update", application_id)
 
 
-async def create_draft(conn: asyncpg.Connection, business_id: UUID, visit_id: UUID) -> UUID | None:
+async def create_draft(conn: asyncpg.Connection, business_id: UUID, visit_id: UUID, *, drafted_by: str | None) -> UUID | None:
     """A draft from a visit; None when that visit made one already."""
     return await conn.fetchval(
-        """insert into applications (id, business_id, status, origin, visit_id)
-           values ($1, $2, 'draft', 'visit', $3) on conflict (visit_id) do nothing returning id""",
-        uuid6.uuid7(), business_id, visit_id,
+        """insert into applications (id, business_id, status, origin, visit_id, drafted_by)
+           values ($1, $2, 'draft', 'visit', $3, $4) on conflict (visit_id) do nothing returning id""",
+        uuid6.uuid7(), business_id, visit_id, drafted_by,
     )
 
 
@@ -134,12 +134,14 @@ async def approve(
 
 
 async def disburse(
-    conn: asyncpg.Connection, application_id: UUID, *, status: str, disbursed_on: date, annual_rate_pct: Decimal, schedule: Any
+    conn: asyncpg.Connection, application_id: UUID, *, status: str, disbursed_on: date, annual_rate_pct: Decimal, schedule: Any,
+    disbursed_by: str,
 ) -> asyncpg.Record:
     return await conn.fetchrow(
-        """update applications set status = $2, disbursed_on = $3, annual_rate_pct = $4, schedule = $5, updated_at = now()
+        """update applications set status = $2, disbursed_on = $3, annual_rate_pct = $4, schedule = $5, disbursed_by = $6,
+                  updated_at = now()
            where id = $1 returning *""",
-        application_id, status, disbursed_on, annual_rate_pct, schedule,
+        application_id, status, disbursed_on, annual_rate_pct, schedule, disbursed_by,
     )
 
 
