@@ -21,9 +21,9 @@ from sangsaeng_common.envelope import Envelope
 from tests.support import AUDITOR, STAFF, Publisher, business_body, eventually, headers_for, url_for
 
 
-async def _publish(stack, *events) -> list[Envelope]:
+async def _publish(stack, *events, actor: str | None = None) -> list[Envelope]:
     async with Publisher(stack.bootstrap_servers) as publisher:
-        return [await publisher.publish(event) for event in events]
+        return [await publisher.publish(event, actor=actor) for event in events]
 
 
 async def test_every_event_lands_once_in_a_verifiable_append_only_log(stack):
@@ -195,6 +195,7 @@ async def test_an_application_as_it_was_at_two_moments(stack):
                           completed_on=date(2025, 5, 9)),
         LoanApproved(application_id=application_id, business_id=business_id, program=LoanProgram.bank_cooperation,
                      amount_krw=25_000_000, approved_on=date(2025, 5, 12)),
+        actor="L-3002",
     )
     url = url_for(audit, f"/applications/{application_id}")
     async with httpx.AsyncClient(timeout=30) as client:
@@ -206,6 +207,8 @@ async def test_an_application_as_it_was_at_two_moments(stack):
         assert now["status"] == "approved"
         assert now["decision"] == {"outcome": "approved", "amount_krw": 25_000_000, "approved_on": "2025-05-12"}
         assert now["guarantee"]["outcome"] == "guarantee_issued" and len(now["history"]) == 5
+        # who caused each step (ce_actor): none named before events carried an actor, the approver after
+        assert [h["actor"] for h in now["history"]] == [None, None, None, "L-3002", "L-3002"]
 
         then = (await client.get(url, params={"at": awaiting_guarantee.isoformat()}, headers=AUDITOR)).json()
         assert then["status"] == "awaiting_guarantee" and then["as_of"] == awaiting_guarantee.isoformat()
