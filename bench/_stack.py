@@ -21,8 +21,17 @@ from sangsaeng_devstack.provision import provision
 TOKEN = "bench-staff"
 AUDITOR_TOKEN = "bench-auditor"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-ROLES = {TOKEN: "staff", "bench-planner": "planner", "bench-loan-officer": "loan_officer", AUDITOR_TOKEN: "auditor"}
+# One person per planner of the default roster: a planner records only the visits assigned to them.
+PLANNER_PEOPLE = {f"bench-planner-{n:02d}": {"role": "planner", "subject": f"P-20{n:02d}", "planner_id": f"planner-{n:02d}"}
+                  for n in range(1, 9)}
+ROLES = {TOKEN: "staff", "bench-planner": "planner", "bench-loan-officer": "loan_officer", AUDITOR_TOKEN: "auditor", **PLANNER_PEOPLE}
 PLANNER = {"Authorization": "Bearer bench-planner"}
+
+
+def planner_headers(planner_id: str) -> dict[str, str]:
+    """The Authorization header of the person who is this planner (who records their visits)."""
+    (token,) = [t for t, who in PLANNER_PEOPLE.items() if who["planner_id"] == planner_id]
+    return {"Authorization": f"Bearer {token}"}
 LOAN_OFFICER = {"Authorization": "Bearer bench-loan-officer"}
 LOG_DIR = ".devstack/bench-logs"
 

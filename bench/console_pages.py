@@ -13,6 +13,7 @@ the page's own, not a queue's). "server" is the console's own time for the page,
 
 from __future__ import annotations
 
+import json
 import argparse
 import asyncio
 import gzip
@@ -25,9 +26,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from sangsaeng_demo.client import tokens_by_role
 from sangsaeng_devstack.tokens import DEV_TOKENS
 
-TOKENS = {role: token for token, role in DEV_TOKENS.items()}
+# role -> token, and subject -> token (the demo records each visit as its planner's person)
+TOKENS = tokens_by_role(json.dumps(DEV_TOKENS))
 SEOUL = ZoneInfo("Asia/Seoul")
 ASSETS = ["/static/console.css", "/static/console.js", "/static/favicon.svg"]
 

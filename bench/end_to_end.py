@@ -23,7 +23,7 @@ import httpx
 
 from _load import Client, Latencies, open_loop
 from _row import Row
-from _stack import HEADERS, PLANNER, bench_stack, registration_number
+from _stack import HEADERS, bench_stack, planner_headers, registration_number
 
 RATE = 100
 HALF_RATE = RATE // 2
@@ -96,13 +96,14 @@ async def measure(quick: bool) -> list[Row]:
 
             await listener.add_listener(CHANNEL, on_notify)
             answered: dict[str, float] = {}
-            client = Client(stack.urls["visits"], PLANNER)
+            # each visit recorded by its assigned planner's person (own_visits_only)
+            clients = {pid: Client(stack.urls["visits"], planner_headers(pid)) for pid in {v["planner_id"] for v in visits}}
 
             async def record(i: int) -> int:
                 visit = visits[i]
                 body = {"planner_id": visit["planner_id"], "visited_on": date(2025, 5, 12).isoformat(), "outcome": "met",
                         "needs_identified": ["education"]}
-                status, _ = await client.post(f"/visits/{visit['id']}/record", body)
+                status, _ = await clients[visit["planner_id"]].post(f"/visits/{visit['id']}/record", body)
                 answered[visit["business_id"]] = time.perf_counter()
                 return status
 
@@ -122,7 +123,8 @@ async def measure(quick: bool) -> list[Row]:
             half, _ = await phase(warm_up, HALF_RATE, seconds)
             await asyncio.sleep(2)  # the queues drain between the phases
             full, sample = await phase(warm_up + HALF_RATE * seconds, RATE, seconds)
-            await client.close()
+            for client in clients.values():
+                await client.close()
         finally:
             await listener.close()
             await db.close()

@@ -48,6 +48,26 @@ def headers_for(subject: str) -> dict[str, str]:
     return {"Authorization": f"Bearer test-user-{subject}"}
 
 
+def planner_subject(planner_id: str) -> str:
+    """The development user who is this planner of the roster ("planner-02" -> "P-2002")."""
+    (found,) = [u.subject for u in DEV_USERS if u.planner_id == planner_id]
+    return found
+
+
+def headers_of_planner(planner_id: str) -> dict[str, str]:
+    """The Authorization header of the person who is this planner: the one who records their visits."""
+    return headers_for(planner_subject(planner_id))
+
+
+def assert_refused_by_rule(response: httpx.Response, rule: str) -> dict[str, Any]:
+    """A 403 problem+json naming `rule` in its `rule` member, its title and its detail."""
+    assert response.status_code == 403, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    problem = response.json()
+    assert problem["rule"] == rule and rule in problem["title"] and rule in problem["detail"], problem
+    return problem
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -245,8 +265,9 @@ class Publisher:
     async def __aexit__(self, *_: Any) -> None:
         await self.producer.stop()
 
-    async def publish(self, event: Event, *, wait: bool = True) -> Envelope:
-        return await self.publish_envelope(Envelope.wrap(event), event.topic(), wait=wait)
+    async def publish(self, event: Event, *, wait: bool = True, actor: str | None = None) -> Envelope:
+        """`actor`: the subject the event says it happened on the command of (ce_actor)."""
+        return await self.publish_envelope(Envelope.wrap(event, actor=actor), event.topic(), wait=wait)
 
     async def publish_envelope(self, envelope: Envelope, topic: str, *, wait: bool = True) -> Envelope:
         future = await self.producer.send(topic, key=envelope.key, value=envelope.data, headers=envelope.kafka_headers())

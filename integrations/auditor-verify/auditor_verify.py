@@ -30,7 +30,7 @@ import sys
 from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -193,7 +193,7 @@ def canonical(obj: object) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
-SUMMARY_HEADERS = ("ce_type", "ce_time")
+SUMMARY_HEADERS = ("ce_type", "ce_time", "ce_actor")  # ce_actor: the subject id of who caused the event
 
 
 def read_entry(raw: bytes) -> dict:
@@ -247,6 +247,7 @@ class Chunk:
     problems: list[str]
     topics: Counter
     types: Counter
+    actors: Counter = field(default_factory=Counter)  # entries per ce_actor ("-": none, recorded before events named one)
     first_time: str | None = None
     last_time: str | None = None
 
@@ -274,6 +275,7 @@ def _check_chunk(job: tuple[int, list[bytes], list[bytes] | None, int | None, by
         chunk.leaves.append(leaf)
         chunk.topics[entry["topic"]] += 1
         chunk.types[entry["headers"].get("ce_type") or "?"] += 1
+        chunk.actors[entry["headers"].get("ce_actor") or "-"] += 1
         if ce_time := entry["headers"].get("ce_time"):
             times.append(ce_time)
     if times:
@@ -327,7 +329,7 @@ def verify_export(directory: Path, key: VerifierKey, origin: str | None, report:
     covering = checkpoints.get("checkpoint")
     whole = bool(manifest.get("whole"))
 
-    tree, count, previous, types, topics = TreeBuilder(), 0, -1, Counter(), Counter()
+    tree, count, previous, types, topics, actors = TreeBuilder(), 0, -1, Counter(), Counter(), Counter()
     first_time = last_time = None
     size, root = (covering.size, covering.root) if covering is not None else (None, None)
     for chunk in checked_lines(directory, size, root, whole, jobs):
@@ -344,6 +346,7 @@ def verify_export(directory: Path, key: VerifierKey, origin: str | None, report:
                 tree.append(leaf)
         topics.update(chunk.topics)
         types.update(chunk.types)
+        actors.update(chunk.actors)
         if chunk.first_time:
             first_time = min(first_time or chunk.first_time, chunk.first_time)
             last_time = max(last_time or chunk.last_time, chunk.last_time)
@@ -374,6 +377,11 @@ def verify_export(directory: Path, key: VerifierKey, origin: str | None, report:
         print(f"      {n:>9}  {name}")
     for name, n in types.most_common(12):
         print(f"      {n:>9}  {name}")
+    named = sum(n for name, n in actors.items() if name != "-")
+    print(f"actors (ce_actor): {len(actors) - ('-' in actors)} subjects caused {named} entries; {actors.get('-', 0)} name none")
+    for name, n in actors.most_common(12):
+        if name != "-":
+            print(f"      {n:>9}  {name}")
 
 
 def verify_checkpoints(a_file: Path, b_file: Path, key: VerifierKey, proof_file: Path | None, report: Report) -> None:

@@ -61,3 +61,21 @@ async def test_a_small_half_year_gives_exact_figures_and_verifies(stack: Stack) 
     guarantees = [r for r in rows if r["state"] != "held"]
     assert guarantees and all("2025-01-01" <= r["referred_on"] <= "2025-06-30" for r in guarantees), [r["referred_on"] for r in rows]
     assert report["referrals"]["by_agency"]["SEOUL_CREDIT_GUARANTEE"]["sent"] == len(guarantees)
+
+    # Every command named its person: the ledger's events per actor (ce_actor) and event type.
+    conn = await stack.db()
+    try:
+        rows = await conn.fetch(
+            """select headers->>'ce_actor' as actor, split_part(event_type, '.', 3) as name, count(*) as n
+               from audit.ledger group by 1, 2 order by 1, 2""")
+    finally:
+        await conn.close()
+    by_actor: dict[str, dict[str, int]] = {}
+    for row in rows:
+        by_actor.setdefault(row["actor"] or "-", {})[row["name"]] = row["n"]
+    print("\nledger events per actor:", json.dumps(by_actor, ensure_ascii=False, sort_keys=True))
+    recorders = {a for a, names in by_actor.items() if "VisitRecorded" in names}
+    assert recorders and all(a.startswith("P-20") for a in recorders), recorders  # each visit by its assigned planner's person
+    deciders = {a for a, names in by_actor.items() if "LoanApproved" in names or "LoanDisbursed" in names}
+    assert deciders and deciders <= {"L-3001", "L-3002"}, deciders
+    assert sum(n.get("LoanSubmitted", 0) for a, n in by_actor.items() if a in ("S-1001", "S-1002")) == 11  # staff take the applications

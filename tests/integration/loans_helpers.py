@@ -16,9 +16,11 @@ from sangsaeng_common.contracts.intake import BusinessRegistered, Stage
 from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralOutcome
 from sangsaeng_common.contracts.visits import VisitOutcome, VisitRecorded
 from sangsaeng_common.envelope import Envelope
-from tests.support import Publisher, STAFF, eventually, headers_of, read_topic, url_for
+from tests.support import Publisher, STAFF, eventually, headers_for, headers_of, read_topic, url_for
 
-OFFICER = {"Authorization": "Bearer test-loan-officer"}
+# The loan officer who decides; applications are submitted by staff (or by the other officer,
+# L-3001, who may then not decide them: segregation of duties).
+OFFICER = headers_for("L-3002")
 LOANS_TOPIC = "sangsaeng.loans.events"
 FUND_DOCS = ["application_form", "fund_use_plan", "sme_confirmation"]
 
@@ -36,11 +38,12 @@ class Upstream(Publisher):
         )
         return business_id
 
-    async def visit(self, business_id: uuid.UUID, *needs: Need, visit_id: uuid.UUID | None = None) -> uuid.UUID:
+    async def visit(self, business_id: uuid.UUID, *needs: Need, visit_id: uuid.UUID | None = None, actor: str = "P-2002") -> uuid.UUID:
         visit_id = visit_id or uuid.uuid4()
         await self.publish(
             VisitRecorded(visit_id=visit_id, business_id=business_id, planner_id="planner-02", dong="제기동", visited_on=date(2025, 5, 12),
-                          outcome=VisitOutcome.met, needs_identified=list(needs))
+                          outcome=VisitOutcome.met, needs_identified=list(needs)),
+            actor=actor,
         )
         return visit_id
 

@@ -17,7 +17,7 @@ from sangsaeng_common.contracts.loans import GuaranteeRequested
 from sangsaeng_common.contracts.referrals import agency_topic
 from sangsaeng_common.contracts.visits import VisitOutcome, VisitRecorded
 from sangsaeng_common.envelope import Envelope
-from tests.support import Publisher, STAFF, Stack, TOKENS, eventually, headers_of, read_topic, url_for
+from tests.support import Publisher, STAFF, Stack, TOKENS, eventually, headers_for, headers_of, read_topic, url_for
 
 REFERRALS_TOPIC = "sangsaeng.referrals.events"
 
@@ -27,7 +27,8 @@ def agency_token(code: AgencyCode | str) -> str:
 
 
 def as_agency(code: AgencyCode | str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {agency_token(code)}"}
+    """The agency's user (G-<CODE>): their answers carry that subject as ce_actor."""
+    return headers_for(f"G-{AgencyCode(code).value}")
 
 
 ALL_TOKENS = {**TOKENS, **{agency_token(code): f"agency:{code.value}" for code in AgencyCode}}

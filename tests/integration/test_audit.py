@@ -18,12 +18,12 @@ import pytest
 from sangsaeng_common.contracts.loans import GuaranteeRequested, LoanApproved, LoanProgram, LoanScreened, LoanSubmitted
 from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralOutcome
 from sangsaeng_common.envelope import Envelope
-from tests.support import AUDITOR, STAFF, Publisher, business_body, eventually, url_for
+from tests.support import AUDITOR, STAFF, Publisher, business_body, eventually, headers_for, url_for
 
 
-async def _publish(stack, *events) -> list[Envelope]:
+async def _publish(stack, *events, actor: str | None = None) -> list[Envelope]:
     async with Publisher(stack.bootstrap_servers) as publisher:
-        return [await publisher.publish(event) for event in events]
+        return [await publisher.publish(event, actor=actor) for event in events]
 
 
 async def test_every_event_lands_once_in_a_verifiable_append_only_log(stack):
@@ -195,6 +195,7 @@ async def test_an_application_as_it_was_at_two_moments(stack):
                           completed_on=date(2025, 5, 9)),
         LoanApproved(application_id=application_id, business_id=business_id, program=LoanProgram.bank_cooperation,
                      amount_krw=25_000_000, approved_on=date(2025, 5, 12)),
+        actor="L-3002",
     )
     url = url_for(audit, f"/applications/{application_id}")
     async with httpx.AsyncClient(timeout=30) as client:
@@ -206,6 +207,8 @@ async def test_an_application_as_it_was_at_two_moments(stack):
         assert now["status"] == "approved"
         assert now["decision"] == {"outcome": "approved", "amount_krw": 25_000_000, "approved_on": "2025-05-12"}
         assert now["guarantee"]["outcome"] == "guarantee_issued" and len(now["history"]) == 5
+        # who caused each step (ce_actor): none named before events carried an actor, the approver after
+        assert [h["actor"] for h in now["history"]] == [None, None, None, "L-3002", "L-3002"]
 
         then = (await client.get(url, params={"at": awaiting_guarantee.isoformat()}, headers=AUDITOR)).json()
         assert then["status"] == "awaiting_guarantee" and then["as_of"] == awaiting_guarantee.isoformat()
@@ -273,5 +276,56 @@ async def test_a_discarded_dead_letter_is_recorded_in_the_ledger_and_releases_wh
         assert await conn.fetchval("select stage from visits.businesses where id = $1", business_id) == "closed"
         async with httpx.AsyncClient(timeout=30) as client:
             assert (await client.get(url_for(audit, "/verify"), headers=AUDITOR)).json()["ok"] is True
+    finally:
+        await conn.close()
+
+
+async def test_verify_finds_a_decision_by_the_submitter_forged_into_a_log_that_verified(stack):
+    """A log written around the check: real submissions and a proper decision verify ok; an approval
+    published straight to loans' topic with the submitter as its actor (ce_actor) is found."""
+    from tests.integration.loans_helpers import Upstream, application_body, known_to_loans, settled
+
+    loans, audit = await asyncio.gather(stack.start("loans"), stack.start("audit"))
+    l3001, l3002 = headers_for("L-3001"), headers_for("L-3002")
+    async with Upstream(stack.bootstrap_servers) as upstream, httpx.AsyncClient(timeout=30) as client:
+        shop, other = await upstream.business(), await upstream.business()
+        await known_to_loans(stack, shop, other)
+        decided = (await client.post(url_for(loans, "/applications"), json=application_body(shop), headers=l3001)).json()
+        await settled(client, loans, decided["id"], "awaiting_decision")
+        approved = await client.post(url_for(loans, f"/applications/{decided['id']}/decision"),
+                                     json={"decision": "approve", "decided_on": "2025-05-30"}, headers=l3002)
+        assert approved.status_code == 200, approved.text
+        forged_on = (await client.post(url_for(loans, "/applications"), json=application_body(other), headers=l3001)).json()
+        await settled(client, loans, forged_on["id"], "awaiting_decision")
+
+        async def verified(events: int) -> dict | None:
+            result = (await client.get(url_for(audit, "/verify"), headers=AUDITOR)).json()
+            return result if result["rules"]["events_checked"] >= events else None
+
+        # 2 businesses; each application submitted and screened; one approved
+        clean = await eventually(lambda: verified(7), timeout=60, what="the clean log in the ledger")
+        assert clean["ok"] is True and clean["rules"]["findings"] == [], clean["rules"]
+
+        # The submitter approves their own application, around the service (which refuses it).
+        submission = await _ledger_event_id(stack, "LoanSubmitted", forged_on["id"])
+        forged = LoanApproved(application_id=uuid.UUID(forged_on["id"]), business_id=other, program=LoanProgram.sme_development_fund,
+                              amount_krw=30_000_000, approved_on=date(2025, 5, 30))
+        async with Publisher(stack.bootstrap_servers) as publisher:
+            approval = await publisher.publish(forged, actor="L-3001")
+        result = await eventually(lambda: verified(clean["rules"]["events_checked"] + 1), timeout=60, what="the forged approval in the ledger")
+        assert result["ok"] is False and result["log"]["first_broken"] is None  # the log is intact: a rule broke
+        assert [(f["rule"], f["event_id"], f["related"]) for f in result["rules"]["findings"]] == [
+            ("segregation_of_duties", str(approval.id), [submission])]
+        assert "L-3001 approved application" in result["rules"]["findings"][0]["detail"]
+
+    cli = subprocess.run([sys.executable, "-m", "audit", "verify"], env={**stack.env("audit")}, capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 1 and "segregation_of_duties" in cli.stdout
+
+
+async def _ledger_event_id(stack, name: str, application_id: str) -> str:
+    conn = await stack.db()
+    try:
+        return str(await conn.fetchval(
+            "select event_id from audit.ledger where event_type like $1 and data->>'application_id' = $2", f"%.{name}.%", application_id))
     finally:
         await conn.close()

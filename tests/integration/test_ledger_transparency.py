@@ -210,7 +210,8 @@ async def test_the_tamper_matrix_is_caught_by_the_standalone_verifier_and_by_ver
     audit = await stack.start("audit")
     events = [e for e in _events(uuid.uuid4()) if not isinstance(e, LoanApproved)]  # no rule findings: `ok` is the log's alone
     async with Publisher(stack.bootstrap_servers) as publisher:
-        sent = [await publisher.publish(event) for event in events]
+        # the first names its actor (ce_actor), the others were recorded before events did
+        sent = [await publisher.publish(event, actor="S-1001" if i == 0 else None) for i, event in enumerate(events)]
     await _ledger_of(stack, audit, len(events))
     whole = export(stack, tmp_path / "whole")
     lines = _lines(whole)
@@ -218,6 +219,8 @@ async def test_the_tamper_matrix_is_caught_by_the_standalone_verifier_and_by_ver
     assert manifest["whole"] is True and len(lines) == manifest["tree_size"] == len(events)
     done = run_verifier("export", str(whole))
     assert done.returncode == 0 and f"the root of all {len(events)} entries is the signed root" in done.stdout, done.stdout + done.stderr
+    # The ledger keeps the actor in the entry's bytes, as consumed: the verifier reads it there.
+    assert f"actors (ce_actor): 1 subjects caused 1 entries; {len(events) - 1} name none" in done.stdout, done.stdout
 
     # ---- from an export: each change, made by whoever holds the export, fails the verifier.
     other_key = Signer.generate("sangsaeng.dongdaemun.go.kr/ledger")

@@ -10,11 +10,12 @@ from datetime import date
 
 import httpx
 
+from sangsaeng_common.contracts.common import Need
 from sangsaeng_common.contracts.intake import BusinessRegistered, Stage
 from tests.integration.loans_helpers import (
     OFFICER, Upstream, application_body, known_to_loans, loan_events, of_type, settled, submit,
 )
-from tests.support import AUDITOR, STAFF, check_paging, url_for
+from tests.support import AUDITOR, STAFF, assert_refused_by_rule, check_paging, eventually, headers_for, url_for
 
 
 async def test_programs_are_data_with_rounds_terms_and_excluded_industries(stack):
@@ -96,7 +97,7 @@ async def test_submission_screening_decision_disbursement_and_withdrawal(stack):
             assert response.status_code == 422, (field, response.text)
             assert response.headers["content-type"] == "application/problem+json"
             assert response.json()["errors"][0]["field"] == field, field
-        assert (await client.post(url_for(loans, "/applications"), json=application_body(shop), headers=OFFICER)).status_code == 403
+        assert (await client.post(url_for(loans, "/applications"), json=application_body(shop), headers=AUDITOR)).status_code == 403
         key = {"Idempotency-Key": "shop-fund-0502"}
         answers = await asyncio.gather(*[client.post(url_for(loans, "/applications"), json=application_body(shop), headers={**STAFF, **key})
                                          for _ in range(3)])
@@ -184,6 +185,55 @@ async def test_submission_screening_decision_disbursement_and_withdrawal(stack):
     assert withdrawn_event["reason_code"] == "other" and "다른 자금 확보" not in json.dumps(withdrawn_event, ensure_ascii=False)
     headers = [h for h, d in events if d.get("application_id") == first["id"]]
     assert {h["ce_subject"] for h in headers} == {str(shop)} and {h["ce_source"] for h in headers} == {"/sangsaeng/loans"}
+
+
+async def test_segregation_of_duties_whoever_submitted_or_drafted_an_application_neither_decides_nor_disburses_it(stack):
+    loans = await stack.start("loans")
+    l3001, l3002, s1001 = headers_for("L-3001"), headers_for("L-3002"), headers_for("S-1001")
+    async with Upstream(stack.bootstrap_servers) as upstream, httpx.AsyncClient(timeout=30) as client:
+        shop, visited = await upstream.business(), await upstream.business()
+        # A visit recorded by L-3001 (a person holding both duties at the identity provider) drafts an application.
+        await upstream.visit(visited, Need.loan, actor="L-3001")
+        await known_to_loans(stack, shop, visited)
+
+        # L-3001 takes the application at the desk: L-3001 may then neither decide nor disburse it.
+        taken = await client.post(url_for(loans, "/applications"), json=application_body(shop), headers=l3001)
+        assert taken.status_code == 201 and taken.json()["submitted_by"] == "L-3001", taken.text
+        await settled(client, loans, taken.json()["id"], "awaiting_decision")
+        decide = url_for(loans, f"/applications/{taken.json()['id']}/decision")
+        for decision in ({"decision": "approve"}, {"decision": "reject", "reasons": ["서류 미비"]}):
+            problem = assert_refused_by_rule(await client.post(decide, json=decision, headers=l3001), "segregation_of_duties")
+            assert "L-3001 submitted this application" in problem["detail"]
+        approved = await client.post(decide, json={"decision": "approve", "decided_on": "2025-05-30"}, headers=l3002)
+        assert approved.status_code == 200 and approved.json()["decided_by"] == "L-3002", approved.text
+        disburse = url_for(loans, f"/applications/{taken.json()['id']}/disbursement")
+        assert_refused_by_rule(await client.post(disburse, json={"disbursed_on": "2025-06-02"}, headers=l3001), "segregation_of_duties")
+        paid = await client.post(disburse, json={"disbursed_on": "2025-06-02"}, headers=l3002)  # the decider may disburse
+        assert paid.status_code == 200 and (paid.json()["status"], paid.json()["disbursed_by"]) == ("disbursed", "L-3002"), paid.text
+
+        # The draft is L-3001's though staff submit it: L-3001 may not decide it.
+        async def drafted() -> list[dict]:
+            return (await client.get(url_for(loans, "/applications"), params={"business_id": str(visited)}, headers=STAFF)).json()
+
+        (draft,) = await eventually(drafted, what="the visit's draft")
+        assert draft["drafted_by"] == "L-3001"
+        body = {k: v for k, v in application_body(visited).items() if k != "business_id"}
+        submitted = await client.post(url_for(loans, f"/applications/{draft['id']}/submit"), json=body, headers=s1001)
+        assert submitted.status_code == 200 and submitted.json()["submitted_by"] == "S-1001", submitted.text
+        await settled(client, loans, draft["id"], "awaiting_decision")
+        decide_draft = url_for(loans, f"/applications/{draft['id']}/decision")
+        problem = assert_refused_by_rule(await client.post(decide_draft, json={"decision": "approve"}, headers=l3001), "segregation_of_duties")
+        assert "L-3001 drafted this application" in problem["detail"]
+        rejected = await client.post(decide_draft, json={"decision": "reject", "reasons": ["상환 능력 부족"]}, headers=l3002)
+        assert rejected.status_code == 200 and rejected.json()["decided_by"] == "L-3002"
+
+    # Each event names who acted: the submitter, the decider, the disburser; the draft its visit's recorder.
+    events = await loan_events(stack.bootstrap_servers)
+    actors = {(h["ce_type"].split(".")[2], d["application_id"]): h.get("ce_actor") for h, d in events}
+    application_id = taken.json()["id"]
+    assert [actors[(name, application_id)] for name in ("LoanSubmitted", "LoanApproved", "LoanDisbursed")] == ["L-3001", "L-3002", "L-3002"]
+    assert actors[("LoanScreened", application_id)] == "L-3001"  # screening follows the submission: its cause's actor
+    assert [actors[(name, draft["id"])] for name in ("LoanDraftCreated", "LoanSubmitted", "LoanRejected")] == ["L-3001", "S-1001", "L-3002"]
 
 
 async def test_applications_list_pages_with_a_cursor(stack):

@@ -13,7 +13,7 @@ from sangsaeng_common.contracts.common import AgencyCode, Need
 from tests.integration.referrals_helpers import (
     REFERRALS_TOPIC, Producers, as_agency, by_program, event_name, events_on, start_referrals, wait_referrals,
 )
-from tests.support import AUDITOR, STAFF, check_paging, eventually, url_for
+from tests.support import AUDITOR, STAFF, assert_refused_by_rule, check_paging, eventually, headers_for, url_for
 
 SCG, SEMAS, KBIZ = AgencyCode.SEOUL_CREDIT_GUARANTEE, AgencyCode.SEMAS, AgencyCode.KBIZ
 
@@ -53,10 +53,19 @@ async def test_agencies_see_and_answer_only_their_own_referrals(stack):
         assert len((await client.get(url_for(referrals, "/referrals"), params={"business_id": str(shop)}, headers=AUDITOR)).json()) == 4
         assert (await client.get(url_for(referrals, "/referrals"), headers={"Authorization": "Bearer nope"})).status_code == 401
 
-        # Answering another agency's referral is refused the same way; staff do not answer for agencies.
-        assert (await client.post(path(scg, "/acknowledge"), json={"agency_reference": "X"}, headers=as_agency(SEMAS))).status_code == 404
-        assert (await client.post(path(scg, "/outcome"), json={"outcome": "declined"}, headers=as_agency(SEMAS))).status_code == 404
-        assert (await client.post(path(kbiz, "/acknowledge"), json={"agency_reference": "X"}, headers=as_agency(KBIZ))).status_code == 404
+        # Answering another agency's referral, one never sent (held) or none at all is refused alike, by the
+        # rule own_agency_referrals_only (403 naming it; nothing told of other agencies'); staff do not answer for agencies.
+        nowhere = {"id": str(uuid.uuid4())}
+        details = {
+            assert_refused_by_rule(await client.post(path(referral, action), json=body, headers=headers_for(f"G-{agency.value}")),
+                                   "own_agency_referrals_only")["detail"]
+            for agency, referral, action, body in (
+                (SEMAS, scg, "/acknowledge", {"agency_reference": "X"}), (SEMAS, scg, "/outcome", {"outcome": "declined"}),
+                (SEMAS, nowhere, "/acknowledge", {"agency_reference": "X"}), (KBIZ, kbiz, "/acknowledge", {"agency_reference": "X"}),
+                (SCG, semas, "/outcome", {"outcome": "declined"}),
+            )
+        }
+        assert len(details) == 3 and all("answers only the referrals sent to it" in d for d in details)  # one per agency, alike
         assert (await client.post(path(scg, "/acknowledge"), json={"agency_reference": "X"}, headers=STAFF)).status_code == 403
 
         # Overdue: sent on 2025-05-02 / 05-12 and unanswered, 10 days allowed.
@@ -120,6 +129,11 @@ async def test_agencies_see_and_answer_only_their_own_referrals(stack):
         assert "note" not in completed  # ReferralCompleted.v2: the agency's note stays in referrals
         ack = next(d for n, d in answers if n == "ReferralAcknowledged")
         assert (ack["referral_id"], ack["agency_reference"]) == (scg["id"], "SCGF-2025-000123")
+        # Each answer names the agency's user who gave it (ce_actor): what audit's verify checks against the referral's agency.
+        actors = {(event_name(h), d["agency"], h.get("ce_actor")) for h, d in await events_on(stack.bootstrap_servers, REFERRALS_TOPIC)
+                  if event_name(h) in ("ReferralAcknowledged", "ReferralCompleted")}
+        assert actors == {("ReferralAcknowledged", "SEOUL_CREDIT_GUARANTEE", "G-SEOUL_CREDIT_GUARANTEE"),
+                          ("ReferralCompleted", "SEOUL_CREDIT_GUARANTEE", "G-SEOUL_CREDIT_GUARANTEE"), ("ReferralCompleted", "SEMAS", "G-SEMAS")}
 
 
 async def test_an_agency_pages_through_its_referrals_with_a_cursor(stack):

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from tests.integration.otlp_receiver import OtlpReceiver, ReceivedSpan
-from tests.integration.visits_helpers import PLANNER, event_type, visit_events
-from tests.support import STAFF, business_body, eventually, headers_of, read_topic, url_for
+from tests.integration.visits_helpers import event_type, visit_events
+from tests.support import STAFF, business_body, eventually, headers_of, headers_of_planner, read_topic, url_for
 
 INTAKE_TOPIC = "sangsaeng.intake.events"
 VISITS_TOPIC = "sangsaeng.visits.events"
@@ -109,7 +109,7 @@ async def test_one_trace_follows_a_command_through_outbox_kafka_and_every_consum
             # A second command, started in visits: the recorded visit reaches referrals in its own trace.
             (visit,) = json.loads((await client.get(url_for(visits, "/visits"), params={"business_id": business["id"]}, headers=STAFF)).text)
             recorded = await client.post(
-                url_for(visits, f"/visits/{visit['id']}/record"), headers=PLANNER,
+                url_for(visits, f"/visits/{visit['id']}/record"), headers=headers_of_planner(visit["planner_id"]),
                 json={"planner_id": visit["planner_id"], "visited_on": "2025-05-12", "outcome": "met", "stage_observed": "closing",
                       "needs_identified": ["closure_support"], "notes": "폐업 고민"},
             )

@@ -10,7 +10,10 @@ import httpx
 
 from sangsaeng_common.contracts.common import Need
 from tests.integration.visits_helpers import PLANNER, IntakeEvents, event_type, known_to_visits, visit_events, visits_of
-from tests.support import AUDITOR, STAFF, eventually, url_for
+from tests.support import AUDITOR, STAFF, assert_refused_by_rule, eventually, headers_for, headers_of_planner, planner_subject, url_for
+
+# planner-02's person, who records planner-02's visits; another planner; a member of staff
+P2002, P2006, S1001 = headers_for("P-2002"), headers_for("P-2006"), headers_for("S-1001")
 
 NOTES = "임대 계약 만료 예정, 사장님 폐업 고민 중"
 
@@ -46,36 +49,51 @@ async def test_recording_validates_and_is_idempotent_and_keeps_notes_out_of_even
             "visited_on": record_body(visited_on=future, follow_ups=[]),
             "notes": record_body(notes="사장 주민번호 800101-1234567"),
             "follow_ups.0.action": record_body(follow_ups=[{"action": "9001012345678 확인", "due_on": "2025-05-19"}]),
-            "planner_id": record_body(planner_id="planner-99"),
             "services_given": record_body(outcome="owner_absent"),
         }
         for field, body in refused.items():
-            response = await client.post(record, json=body, headers=PLANNER)
+            response = await client.post(record, json=body, headers=P2002)
             assert response.status_code == 422, (field, response.text)
             assert response.headers["content-type"] == "application/problem+json"
             assert [e["field"] for e in response.json()["errors"]] == [field], field
-        bad_outcome = await client.post(record, json=record_body(outcome="moved_away"), headers=PLANNER)
+        bad_outcome = await client.post(record, json=record_body(outcome="moved_away"), headers=P2002)
         assert bad_outcome.status_code == 422 and bad_outcome.json()["errors"][0]["field"] == "outcome"
-        assert (await client.post(record, json=record_body(), headers=STAFF)).status_code == 403
-        unknown = await client.post(url_for(visits, "/visits/00000000-0000-0000-0000-000000000009/record"), json=record_body(), headers=PLANNER)
+        unknown_planner = await client.post(record, json=record_body(planner_id="planner-99"), headers=S1001)
+        assert unknown_planner.status_code == 422 and [e["field"] for e in unknown_planner.json()["errors"]] == ["planner_id"]
+        unknown = await client.post(url_for(visits, "/visits/00000000-0000-0000-0000-000000000009/record"), json=record_body(), headers=P2002)
         assert unknown.status_code == 404
 
-        # Outside planner-02's territory (이문2동): refused without a reason, accepted with one.
+        # own_visits_only: another planner may not record planner-02's visit, with or without naming
+        # planner-02; planner-02 may not name another planner; a planner token naming no planner owns no visit.
+        refusals = [
+            assert_refused_by_rule(await client.post(record, json=body, headers=who), "own_visits_only")["detail"]
+            for who, body in ((P2006, record_body()), (P2006, record_body(planner_id=None)), (P2002, record_body(planner_id="planner-06")),
+                              (PLANNER, record_body()))
+        ]
+        assert "assigned to planner-02, not to the caller (planner-06)" in refusals[1]
+        assert "planner_id planner-06 is not the caller (planner-02)" in refusals[2]
+        assert "names no planner id" in refusals[3]
+
+        # Outside planner-02's territory (이문2동), planner-08's visit: planner-02 may not record it;
+        # staff record it on planner-02's behalf (refused without a reason, accepted with one): the
+        # visit is reassigned to planner-02 as it is recorded.
         other_record = url_for(visits, f"/visits/{far['id']}/record")
-        outside = await client.post(other_record, json=record_body(follow_ups=[]), headers=PLANNER)
+        assert_refused_by_rule(await client.post(other_record, json=record_body(follow_ups=[]), headers=P2002), "own_visits_only")
+        outside = await client.post(other_record, json=record_body(follow_ups=[]), headers=S1001)
         assert outside.status_code == 422 and [e["field"] for e in outside.json()["errors"]] == ["override_reason"]
-        covered = await client.post(other_record, json=record_body(follow_ups=[], override_reason="담당 플래너 휴가 대체"), headers=PLANNER)
+        covered = await client.post(other_record, json=record_body(follow_ups=[], override_reason="담당 플래너 휴가 대체"), headers=S1001)
         assert covered.status_code == 200, covered.text
+        assert (covered.json()["planner_id"], covered.json()["visited_by"]) == ("planner-02", "planner-02")
 
         # The same record sent three times at once with one Idempotency-Key is one visit.
-        headers = {**PLANNER, "Idempotency-Key": "record-jegi-0512"}
+        headers = {**P2002, "Idempotency-Key": "record-jegi-0512"}
         answers = await asyncio.gather(*[client.post(record, json=record_body(), headers=headers) for _ in range(3)])
         assert [a.status_code for a in answers] == [200] * 3 and all(a.json() == answers[0].json() for a in answers)
         recorded = answers[0].json()
         assert (recorded["status"], recorded["visited_by"], recorded["outcome"]) == ("recorded", "planner-02", "met")
         assert recorded["needs_identified"] == ["loan", "closure_support"] and recorded["notes"] == NOTES
         assert recorded["follow_ups"] == [{"position": 1, "action": "희망리턴패키지 서류 확인", "due_on": "2025-05-19", "done_on": None}]
-        again = await client.post(record, json=record_body(), headers={**PLANNER, "Idempotency-Key": "another-key"})
+        again = await client.post(record, json=record_body(), headers={**P2002, "Idempotency-Key": "another-key"})
         assert again.status_code == 409 and again.json()["title"] == "Visit already recorded"
         reused = await client.post(record, json=record_body(notes="다른 메모"), headers=headers)
         assert reused.status_code == 422 and "Idempotency-Key" in reused.json()["title"]
@@ -87,11 +105,15 @@ async def test_recording_validates_and_is_idempotent_and_keeps_notes_out_of_even
         # Planner views and the report.
         follow_ups = (await client.get(url_for(visits, "/planners/planner-02/follow-ups"), headers=PLANNER)).json()
         assert [(f["visit_id"], f["action"], f["overdue"]) for f in follow_ups] == [(visit["id"], "희망리턴패키지 서류 확인", True)]
-        done = await client.post(url_for(visits, f"/visits/{visit['id']}/follow-ups/1/done"), headers=PLANNER)
+        follow_up_done = url_for(visits, f"/visits/{visit['id']}/follow-ups/1/done")
+        assert_refused_by_rule(await client.post(follow_up_done, headers=P2006), "own_visits_only")
+        done = await client.post(follow_up_done, headers=P2002)
         assert done.status_code == 200 and done.json()["follow_ups"][0]["done_on"] is not None
         assert (await client.get(url_for(visits, "/planners/planner-02/follow-ups"), headers=PLANNER)).json() == []
         route = (await client.get(url_for(visits, "/planners/planner-02/route"), params={"date": "2025-05-12"}, headers=PLANNER)).json()
-        assert [(s["business_name"], s["status"], s["outcome"]) for s in route["stops"]] == [("제기 분식", "recorded", "met")]
+        # 이문 세탁's visit is planner-02's since staff recorded it on planner-02's behalf
+        assert sorted((s["business_name"], s["status"], s["outcome"]) for s in route["stops"]) == [
+            ("이문 세탁", "recorded", "met"), ("제기 분식", "recorded", "met")]
         report = (await client.get(url_for(visits, "/reports/visits"), params={"from": "2025-05-01", "to": "2025-05-31"}, headers=AUDITOR)).json()
         assert (report["from"], report["visits"], report["distinct_shops"]) == ("2025-05-01", 2, 2)
         assert report["by_dong"] == [{"dong": "제기동", "visits": 1, "distinct_shops": 1}, {"dong": "이문2동", "visits": 1, "distinct_shops": 1}]
@@ -107,7 +129,12 @@ async def test_recording_validates_and_is_idempotent_and_keeps_notes_out_of_even
     events = await eventually(recorded, timeout=30, what="both VisitRecorded on visits' topic")
     assert len(events) == 2
     (headers, data), = [e for e in events if e[1]["visit_id"] == visit["id"]]
-    assert headers["ce_subject"] == str(shop)
+    assert (headers["ce_subject"], headers["ce_actor"]) == (str(shop), "P-2002")
+    (far_headers, far_data), = [e for e in events if e[1]["visit_id"] == far["id"]]
+    assert (far_headers["ce_actor"], far_data["planner_id"]) == ("S-1001", "planner-02")  # staff, on planner-02's behalf
+    reassigned = [(h, d) for h, d in await visit_events(stack.bootstrap_servers)
+                  if event_type(h) == "VisitScheduled" and d["visit_id"] == far["id"] and d["reassigned_from"]]
+    assert [(d["planner_id"], d["reassigned_from"], h["ce_actor"]) for h, d in reassigned] == [("planner-02", "planner-08", "S-1001")]
     assert data == {
         "visit_id": visit["id"], "business_id": str(shop), "planner_id": "planner-02", "dong": "제기동",
         "visited_on": "2025-05-12", "outcome": "met", "stage_observed": "closing",
@@ -125,10 +152,12 @@ async def test_erasure_blanks_notes_anonymises_the_shop_and_cancels_its_open_vis
         await known_to_visits(client, visits, shop, kept)
         first = (await client.post(url_for(visits, "/visits"), json={"business_id": str(shop)}, headers=STAFF)).json()
         recorded = await client.post(url_for(visits, f"/visits/{first['id']}/record"),
-                                     json=record_body(planner_id=first["planner_id"], notes="김철수 사장님 010-1234-5678"), headers=PLANNER)
+                                     json=record_body(planner_id=first["planner_id"], notes="김철수 사장님 010-1234-5678"),
+                                     headers=headers_of_planner(first["planner_id"]))
         assert recorded.status_code == 200, recorded.text
         other = (await client.post(url_for(visits, "/visits"), json={"business_id": str(kept)}, headers=STAFF)).json()
-        await client.post(url_for(visits, f"/visits/{other['id']}/record"), json=record_body(planner_id=other["planner_id"]), headers=PLANNER)
+        await client.post(url_for(visits, f"/visits/{other['id']}/record"), json=record_body(planner_id=other["planner_id"]),
+                          headers=headers_of_planner(other["planner_id"]))
         open_visit = (await client.post(url_for(visits, "/visits"), json={"business_id": str(shop)}, headers=STAFF)).json()
 
         await intake.erased(shop)
@@ -166,7 +195,7 @@ async def test_erasure_blanks_notes_anonymises_the_shop_and_cancels_its_open_vis
     assert [(d["visit_id"], d["reason_code"]) for _, d in cancelled] == [(open_visit["id"], "business_erased")]
 
 
-async def test_the_planner_defaults_to_the_visits_assigned_planner_and_another_one_is_checked(stack):
+async def test_the_planner_defaults_to_the_visits_assigned_planner_and_staff_may_name_another_one(stack):
     visits = await stack.start("visits")
     async with IntakeEvents(stack.bootstrap_servers) as intake, httpx.AsyncClient(timeout=10) as client:
         shop, next_door = await intake.business("제기동", name="제기 분식"), await intake.business("제기동", name="제기 철물")
@@ -179,24 +208,32 @@ async def test_the_planner_defaults_to_the_visits_assigned_planner_and_another_o
         body = {k: v for k, v in record_body(follow_ups=[]).items() if k != "planner_id"}
 
         # No planner named: the visit's own (DESIGN.md's visit record has no planner_id).
-        recorded = await client.post(url_for(visits, f"/visits/{visit['id']}/record"), json=body, headers=PLANNER)
+        recorded = await client.post(url_for(visits, f"/visits/{visit['id']}/record"), json=body, headers=headers_of_planner(visit["planner_id"]))
         assert recorded.status_code == 200, recorded.text
         assert recorded.json()["visited_by"] == visit["planner_id"]
 
-        # Another planner named: checked like any (exists and active; covers the dong or a reason is given).
+        # Another planner named: by the visit's own planner, refused (own_visits_only); by staff,
+        # checked like any (exists and active; covers the dong or a reason is given), and the visit
+        # is reassigned to the planner named.
         other_record = url_for(visits, f"/visits/{other['id']}/record")
-        unknown = await client.post(other_record, json={**body, "planner_id": "planner-99"}, headers=PLANNER)
+        assigned = headers_of_planner(other["planner_id"])
+        assert_refused_by_rule(await client.post(other_record, json={**body, "planner_id": "planner-08"}, headers=assigned), "own_visits_only")
+        unknown = await client.post(other_record, json={**body, "planner_id": "planner-99"}, headers=S1001)
         assert unknown.status_code == 422 and [e["field"] for e in unknown.json()["errors"]] == ["planner_id"]
-        outside = await client.post(other_record, json={**body, "planner_id": "planner-08"}, headers=PLANNER)
+        outside = await client.post(other_record, json={**body, "planner_id": "planner-08"}, headers=S1001)
         assert outside.status_code == 422 and [e["field"] for e in outside.json()["errors"]] == ["override_reason"]
         stand_in = await client.post(other_record, json={**body, "planner_id": "planner-08", "override_reason": "담당 플래너 휴가 대체"},
-                                     headers=PLANNER)
+                                     headers=S1001)
         assert stand_in.status_code == 200, stand_in.text
-        assert stand_in.json()["visited_by"] == "planner-08"
+        assert (stand_in.json()["visited_by"], stand_in.json()["planner_id"]) == ("planner-08", "planner-08")
 
     async def recorded_events() -> dict | None:
-        events = {d["visit_id"]: d for h, d in await visit_events(stack.bootstrap_servers) if event_type(h) == "VisitRecorded"}
+        events = {d["visit_id"]: (h, d) for h, d in await visit_events(stack.bootstrap_servers) if event_type(h) == "VisitRecorded"}
         return events if len(events) >= 2 else None
 
     events = await eventually(recorded_events, timeout=30, what="both VisitRecorded")
-    assert (events[visit["id"]]["planner_id"], events[other["id"]]["planner_id"]) == (visit["planner_id"], "planner-08")
+    assert (events[visit["id"]][1]["planner_id"], events[other["id"]][1]["planner_id"]) == (visit["planner_id"], "planner-08")
+    assert (events[visit["id"]][0]["ce_actor"], events[other["id"]][0]["ce_actor"]) == (planner_subject(visit["planner_id"]), "S-1001")
+    # Every VisitRecorded names the visit's assigned planner: staff's stand-in reassigned it first.
+    scheduled = [d for h, d in await visit_events(stack.bootstrap_servers) if event_type(h) == "VisitScheduled" and d["visit_id"] == other["id"]]
+    assert (scheduled[-1]["planner_id"], scheduled[-1]["reassigned_from"]) == ("planner-08", other["planner_id"])

@@ -18,6 +18,7 @@ import pytest
 from sangsaeng_devstack._util import port_in_use
 from sangsaeng_devstack.cli import SERVICES, runnable_services
 from sangsaeng_devstack.tokens import DEV_TOKENS, auth_tokens_env
+from sangsaeng_devstack.users import DEV_USERS
 
 STUB = '''
 import asyncio, json, os, signal, sys
@@ -60,7 +61,11 @@ def test_dev_tokens() -> None:
     assert DEV_TOKENS["dev-operator-token"] == "operator"
     assert DEV_TOKENS["dev-agency-seoul-credit-guarantee-token"] == "agency:SEOUL_CREDIT_GUARANTEE"
     assert DEV_TOKENS["dev-agency-sb-federation-token"] == "agency:SB_FEDERATION"
-    assert len([r for r in DEV_TOKENS.values() if r.startswith("agency:")]) == 7
+    assert len([r for r in DEV_TOKENS.values() if isinstance(r, str) and r.startswith("agency:")]) == 7
+    # and one per development user, naming the person: their subject, planner id, agency
+    assert DEV_TOKENS["dev-user-p-2001-token"] == {"role": "planner", "subject": "P-2001", "planner_id": "planner-01", "agency": None}
+    assert DEV_TOKENS["dev-user-g-semas-token"]["agency"] == "SEMAS"
+    assert len([r for r in DEV_TOKENS.values() if isinstance(r, dict)]) == len(DEV_USERS)
 
 
 def test_auth_tokens_env(monkeypatch: pytest.MonkeyPatch) -> None:

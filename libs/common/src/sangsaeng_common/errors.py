@@ -2,7 +2,7 @@
 
 They know nothing of HTTP. The entrypoints map them to RFC 9457 problem+json in one
 place (`sangsaeng_common.http.install_problem_handlers`): `Invalid` → 422 naming each field,
-`NotFound` → 404, `Conflict` → 409, `Forbidden` → 403, `NotYetKnown` → 503 with Retry-After
+`NotFound` → 404, `Conflict` → 409, `Forbidden` → 403 (`RuleBroken`: a 403 naming the rule), `NotYetKnown` → 503 with Retry-After
 (a fact another service has published but this one has not yet heard of: retry, not wrong).
 `extensions` become extra members of the problem document (e.g. `status_now`)."""
 
@@ -42,6 +42,16 @@ class Conflict(DomainError):
 
 class Forbidden(DomainError):
     """The caller may not do this to this resource (beyond what its role allows)."""
+
+
+class RuleBroken(Forbidden):
+    """A rule about who may do what refuses the command: 403, the rule named in the problem's
+    `rule` member and in its title and detail (e.g. `own_visits_only`), so that a client can
+    tell one rule from another and a person reading it knows which one held."""
+
+    def __init__(self, rule: str, detail: str):
+        super().__init__(f"Refused by rule {rule}", f"{rule}: {detail}", rule=rule)
+        self.rule = rule
 
 
 class NotYetKnown(DomainError):

@@ -33,6 +33,11 @@ class EventContext:
     envelope: Envelope
     record: ConsumerRecord
 
+    @property
+    def actor(self) -> str | None:
+        """Who the event's cause was commanded by (its ce_actor): what the follow-ups carry too."""
+        return self.envelope.actor
+
     async def emit(self, event: Event, *, topic: str | None = None, envelope: Envelope | None = None) -> Envelope:
         return await outbox.add(
             self.conn,

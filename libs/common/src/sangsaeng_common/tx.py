@@ -16,4 +16,9 @@ class Tx(Protocol):
     @property
     def conn(self) -> asyncpg.Connection: ...
 
+    @property
+    def actor(self) -> str | None:
+        """The subject id of who caused the work (a command's caller, an event's ce_actor)."""
+        ...
+
     async def emit(self, event: Event) -> Envelope: ...

@@ -1,3 +1,4 @@
+import json
 import uuid
 from datetime import date
 
@@ -25,3 +26,25 @@ def test_an_event_without_an_actor_has_no_header_and_decodes_to_none():
     envelope = Envelope.wrap(_event())
     assert "ce_actor" not in dict(envelope.kafka_headers())
     assert Envelope.from_kafka(envelope.kafka_headers(), envelope.data).actor is None
+
+
+def _record(envelope: Envelope):
+    from aiokafka.structs import ConsumerRecord
+
+    return ConsumerRecord(topic="sangsaeng.intake.events", partition=0, offset=7, timestamp=-1, timestamp_type=0, key=envelope.key,
+                          value=envelope.data, checksum=None, serialized_key_size=0, serialized_value_size=0,
+                          headers=envelope.kafka_headers())
+
+
+def test_a_replay_from_the_ledger_and_a_dead_letter_keep_the_actor():
+    from sangsaeng_common.dead_letters import dead_letter_headers
+    from sangsaeng_common.recorded_events_feed import record_of
+
+    envelope = Envelope.wrap(_event(), actor="P-2001")
+    # the ledger's /events line (its headers as recorded), replayed as the record it was
+    line = {"topic": "sangsaeng.intake.events", "partition": 0, "offset": 7, "subject": envelope.subject,
+            "headers": envelope.headers(), "data": json.loads(envelope.data)}
+    replayed = record_of(line)
+    assert Envelope.from_kafka(replayed.headers, replayed.value).actor == "P-2001"
+    # a dead letter carries the record's headers (its redrive sends them again), the actor among them
+    assert ("ce_actor", b"P-2001") in dead_letter_headers(_record(envelope), "handler_failed", "boom", "visits")

@@ -25,7 +25,9 @@ class DemoError(RuntimeError):
 
 
 def tokens_by_role(auth_tokens: str | None = None) -> dict[str, str]:
-    """role -> bearer token, from AUTH_TOKENS (JSON token -> role) or the development tokens."""
+    """role -> bearer token and subject -> bearer token, from AUTH_TOKENS (JSON token -> role, or
+    token -> {"role", "subject", ...} for a person) or the development tokens. A role's token is
+    its role token if there is one, else one of its people's."""
     raw = auth_tokens if auth_tokens is not None else os.environ.get("AUTH_TOKENS")
     if raw:
         mapping = json.loads(raw)
@@ -34,8 +36,14 @@ def tokens_by_role(auth_tokens: str | None = None) -> dict[str, str]:
 
         mapping = DEV_TOKENS
     by_role: dict[str, str] = {}
+    people = [(token, who) for token, who in mapping.items() if isinstance(who, dict)]
     for token, role in mapping.items():
-        by_role.setdefault(str(role), token)
+        if not isinstance(role, dict):
+            by_role.setdefault(str(role), token)
+    for token, who in people:
+        if who.get("subject"):
+            by_role.setdefault(who["subject"], token)
+        by_role.setdefault(f"agency:{who['agency']}" if who.get("agency") else who["role"], token)
     return by_role
 
 
@@ -46,7 +54,7 @@ _NOT_YET = ("has not arrived yet",)
 @dataclass
 class Api:
     urls: dict[str, str]
-    tokens: dict[str, str]  # role -> token
+    tokens: dict[str, str]  # role -> token, and subject (a person: "P-2001") -> token
     concurrency: int = 48
     timeout: float = 30.0
     POOL = 6  # connections per pool
@@ -76,7 +84,7 @@ class Api:
         try:
             return self.tokens[role]
         except KeyError:
-            raise DemoError(f"no bearer token for role {role} (AUTH_TOKENS)") from None
+            raise DemoError(f"no bearer token for {role} (AUTH_TOKENS)") from None
 
     async def request(
         self,
@@ -85,6 +93,7 @@ class Api:
         path: str,
         *,
         role: str,
+        as_: str | None = None,
         body: Any = None,
         params: dict[str, Any] | None = None,
         key: str | None = None,
@@ -93,8 +102,10 @@ class Api:
         priority: bool = False,
     ) -> httpx.Response:
         """One call; retried (same Idempotency-Key) on connection errors, 503 and "not yet".
-        A `priority` call (a poll) does not queue behind the bounded commands."""
-        headers = {"Authorization": f"Bearer {self.token(role)}"}
+        A `priority` call (a poll) does not queue behind the bounded commands. `as_` names the
+        person (subject) who gives the command, e.g. the visit's assigned planner; without it,
+        the role's token."""
+        headers = {"Authorization": f"Bearer {self.token(as_ or role)}"}
         if key:
             # The key names the command: as its correlation id it marks the command's events
             # (ce_correlationid), and every retry of the command carries the same one.

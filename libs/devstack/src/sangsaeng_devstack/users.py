@@ -6,9 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sangsaeng_devstack.tokens import AGENCIES
+__all__ = ["AGENCIES", "DEV_USERS", "DevUser", "user"]
 
-__all__ = ["DEV_USERS", "DevUser", "user"]
+#: Partner agency codes, as used in roles ``agency:<CODE>``.
+AGENCIES: tuple[str, ...] = (
+    "SEOUL_CREDIT_GUARANTEE",
+    "SEMAS",
+    "KOSME",
+    "KBIZ",
+    "EMPLOYMENT_INSURANCE",
+    "DDM_CHAMBER",
+    "SB_FEDERATION",
+)
 
 
 @dataclass(frozen=True)

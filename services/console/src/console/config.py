@@ -19,27 +19,35 @@ class User(BaseModel):
     name: str
     planner_id: str | None = None  # a planner's own id in visits (planner-01 …)
     agency: str | None = None  # an agency user's code (SEMAS …)
+    # The person's subject id at the identity provider (a pseudonymous staff number): the APIs
+    # are called with their token when the console has one, so that events name them as actor
+    # and the rules about people (own_visits_only, segregation_of_duties) apply to them.
+    subject: str | None = None
 
     @property
     def api_role(self) -> str:
-        """The role whose bearer token the console calls the APIs with."""
+        """The role whose bearer token the console calls the APIs with (without the person's)."""
         return f"agency:{self.agency}" if self.role == "agency" else self.role
+
+    def api_caller(self, tokens: dict[str, str]) -> str:
+        """The key of `tokens` to call the APIs with: the subject's if known, else the role's."""
+        return self.subject if self.subject and self.subject in tokens else self.api_role
 
 
 # Development users (README lists them; the password of each is `<username>-dev-password`).
 # CONSOLE_USERS replaces them in any real deployment.
 DEV_USERS: dict[str, dict[str, Any]] = {
-    "staff": {"role": "staff", "name": "센터 직원 김하나",
+    "staff": {"role": "staff", "subject": "S-1001", "name": "센터 직원 김하나",
               "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$N8yKhIiuR+uJPsjTGTvE6A$C8MLMkSTAutp7s9cOQaVEoE8VXbouvpd0hb8e0NAt48"},
-    "planner": {"role": "planner", "name": "플래너 01 박두리", "planner_id": "planner-01",
+    "planner": {"role": "planner", "subject": "P-2001", "name": "플래너 01 박두리", "planner_id": "planner-01",
                 "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$x7L+wRgkKo2jLfLCiF8yCA$6dbncrMnEaKsEQ7n0AP9cagTsBHenrVs5sFS9SnEDwo"},
-    "loan-officer": {"role": "loan_officer", "name": "융자 담당 이세진",
+    "loan-officer": {"role": "loan_officer", "subject": "L-3001", "name": "융자 담당 이세진",
                      "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$WuA5ts6OAv6LvwwenkYwhg$A0wb801CtH7k8tw9YYz9PsO+ulF4ieke7C3577pwHZg"},
-    "auditor": {"role": "auditor", "name": "감사 최넷",
+    "auditor": {"role": "auditor", "subject": "A-4001", "name": "감사 최넷",
                 "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$1//U4qDv6OrZpN2qCIHKgA$B0xOzqgvbL704kplrQz1O7kxd416clQ8tT0EF6bW3Uw"},
-    "operator": {"role": "operator", "name": "운영자 정다섯",
+    "operator": {"role": "operator", "subject": "O-5001", "name": "운영자 정다섯",
                  "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$l+CbxJnNGUYpQEVwwJ0IrA$v45nt0m/bohnN+FfwZ3qJ52mbzDUa14kiKPTi/kXPBI"},
-    "agency-semas": {"role": "agency", "name": "소상공인시장진흥공단 담당", "agency": "SEMAS",
+    "agency-semas": {"role": "agency", "subject": "G-SEMAS", "name": "소상공인시장진흥공단 담당", "agency": "SEMAS",
                      "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$/SUS8cOIpzPJEn60KsP8AQ$kzqrE0tvAqoB7/Pvzp2ukJLIciBP6tZ5VoAdOpmqZxs"},
 }
 
@@ -57,8 +65,9 @@ class ConsoleSettings(BaseSettings):
     console_cookie_secure: bool = False  # True behind TLS (production)
     # CONSOLE_USERS='{"kim": {"role": "staff", "name": "…", "password_hash": "$argon2id$…"}}'
     console_users: dict[str, User] = Field(default_factory=lambda: {k: User(**v) for k, v in DEV_USERS.items()})
-    # AUTH_TOKENS (token -> role, as the services get it): the console calls each API with the user's role's token.
-    auth_tokens: dict[str, str] = Field(default_factory=dict)
+    # AUTH_TOKENS (token -> role, or token -> a person's claims, as the services get it): the console calls
+    # each API with the user's own token (by subject) if it has one, else with their role's.
+    auth_tokens: dict[str, Any] = Field(default_factory=dict)
     intake_url: str = "http://127.0.0.1:8001"
     visits_url: str = "http://127.0.0.1:8002"
     loans_url: str = "http://127.0.0.1:8003"
@@ -82,10 +91,14 @@ class ConsoleSettings(BaseSettings):
 
     @property
     def role_tokens(self) -> dict[str, str]:
-        """role -> one token of that role."""
+        """role -> one token of that role, and subject -> that person's token."""
         tokens: dict[str, str] = {}
         for token, role in sorted(self.auth_tokens.items()):
-            tokens.setdefault(role, token)
+            if isinstance(role, dict):
+                if role.get("subject"):
+                    tokens[role["subject"]] = token
+            else:
+                tokens.setdefault(role, token)
         return tokens
 
     @property

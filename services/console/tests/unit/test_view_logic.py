@@ -91,6 +91,10 @@ def test_settings_roles_and_users() -> None:
     settings = ConsoleSettings(auth_tokens='{"t-staff": "staff", "t-semas": "agency:SEMAS"}')
     assert settings.role_tokens == {"staff": "t-staff", "agency:SEMAS": "t-semas"}
     assert settings.console_users["agency-semas"].api_role == "agency:SEMAS"
+    assert settings.console_users["planner"].api_caller(settings.role_tokens) == "planner"  # no token of P-2001's: the role's
+    people = ConsoleSettings(auth_tokens='{"t-planner": "planner", "t-p2001": {"role": "planner", "subject": "P-2001", "planner_id": "planner-01"}}')
+    assert people.role_tokens == {"planner": "t-planner", "P-2001": "t-p2001"}
+    assert people.console_users["planner"].api_caller(people.role_tokens) == "P-2001"  # the person's own: their visits only
     assert {u.role for u in settings.console_users.values()} == {"staff", "planner", "loan_officer", "auditor", "operator", "agency"}
 
 

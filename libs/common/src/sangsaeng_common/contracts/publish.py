@@ -79,6 +79,13 @@ CLOUDEVENTS_HEADERS: dict[str, Any] = {
         "content-type": {"type": "string", "const": "application/json"},
         "ce_correlationid": {"type": "string", "description": "the id shared by every event of one flow"},
         "ce_causationid": {"type": "string", "description": "the ce_id of the event that caused this one"},
+        "ce_actor": {
+            "type": "string",
+            "description": "CloudEvents extension attribute `actor`: the subject id (a pseudonymous staff number such as "
+            "S-1001, P-2001, L-3001, G-SEMAS; never a name) of the person or system on whose command the event happened. "
+            "A command's events carry its caller's; an event a consumer emits in reaction carries its cause's. Absent on "
+            "events recorded before events named their actor. Audit's verify checks the rules about people by it.",
+        },
         "traceparent": {"type": "string", "description": "W3C trace context"},
     },
 }

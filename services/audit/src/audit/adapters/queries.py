@@ -38,7 +38,7 @@ async def stored_entries(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIt
 
 def _ledger_event(r: asyncpg.Record) -> LedgerEvent:
     data = r["data"] if isinstance(r["data"], dict) else json.loads(r["data"])
-    return LedgerEvent.newest(r["position"], str(r["event_id"]), r["event_type"], r["subject"], r["event_time"], data)
+    return LedgerEvent.newest(r["position"], str(r["event_id"]), r["event_type"], r["subject"], r["event_time"], data, r["actor"])
 
 
 async def head_position(conn: asyncpg.Connection) -> int:
@@ -94,7 +94,7 @@ async def all_events(conn: asyncpg.Connection, chunk: int = 5000) -> AsyncIterat
     after = 0
     while True:
         rows = await conn.fetch(
-            """select position, event_id, event_type, subject, event_time, data from ledger
+            """select position, event_id, event_type, subject, event_time, data, headers->>'ce_actor' as actor from ledger
                where position > $1 order by position limit $2""",
             after,
             chunk,
@@ -141,7 +141,7 @@ async def export(conn: asyncpg.Connection, topics: Sequence[str] | None = None) 
 async def application_events(conn: asyncpg.Connection, application_id: str, until: datetime) -> list[LedgerEvent]:
     """Every event naming the loan application, up to `until`, in ledger order."""
     rows = await conn.fetch(
-        """select position, event_id, event_type, subject, event_time, data from ledger
+        """select position, event_id, event_type, subject, event_time, data, headers->>'ce_actor' as actor from ledger
            where data ? 'application_id' and data->>'application_id' = $1 and event_time <= $2
            order by position""",
         application_id,

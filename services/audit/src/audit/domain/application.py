@@ -73,7 +73,8 @@ def apply(state: dict[str, Any], event: LedgerEvent) -> dict[str, Any]:
     elif name == "LoanWithdrawn":
         state |= {"status": "withdrawn", "withdrawal": _pick(d, "reason_code", "withdrawn_on")}
     history = [*state.get("history", []), {"position": event.position, "event_id": event.event_id, "type": event.event_type,
-                                          "time": event.time.isoformat(), "status": state.get("status")}]
+                                          "time": event.time.isoformat(), "status": state.get("status"),
+                                          "actor": event.actor}]  # who caused it (ce_actor): the submitter, the decider…
     return state | {"history": history}
 
 

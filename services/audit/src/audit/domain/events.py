@@ -19,16 +19,21 @@ class LedgerEvent:
     subject: str
     time: datetime
     data: dict[str, Any]
+    # The CloudEvents extension `actor` (header ce_actor): the subject id on whose command the
+    # event happened; None for events recorded before events named their actor.
+    actor: str | None = None
 
     @classmethod
-    def newest(cls, position: int, event_id: str, event_type: str, subject: str, time: datetime, data: dict[str, Any]) -> LedgerEvent:
+    def newest(
+        cls, position: int, event_id: str, event_type: str, subject: str, time: datetime, data: dict[str, Any], actor: str | None = None
+    ) -> LedgerEvent:
         """An entry as the audit rules read it: an older event version upcast to the newest (the
         rules know only the newest; the entry itself, its bytes and its leaf, stay as recorded)."""
         try:
             event_type, data = upcast_data(event_type, data)
         except ValidationError:  # kept whole though its contract refuses it (a ledger keeps everything): read as recorded
             pass
-        return cls(position, event_id, event_type, subject, time, data)
+        return cls(position, event_id, event_type, subject, time, data, actor)
 
     @property
     def name(self) -> str:

@@ -63,7 +63,8 @@ def routes(app: FastAPI, console: Console) -> None:
         return Depends(dependency)
 
     def api_role(session: Session) -> str:
-        return session.user.api_role
+        """Whose token the console calls the APIs with: the person's, if it has one, else their role's."""
+        return session.user.api_caller(console.api.role_tokens)
 
     # ------------------------------------------------------------------ sign-in
     @router.get("/login", response_class=HTMLResponse)

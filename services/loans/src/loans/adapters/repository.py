@@ -22,14 +22,14 @@ async def lock_application(conn: asyncpg.Connection, application_id: UUID) -> as
 
 async def create_draft(
     conn: asyncpg.Connection, business_id: UUID, *, visit_id: UUID | None = None, support_request_id: UUID | None = None,
-    program: str | None = None,
+    program: str | None = None, drafted_by: str | None,
 ) -> UUID | None:
     """A draft from a visit or a support request (one of the two); None when that cause made one already."""
     origin = "visit" if visit_id is not None else "support_request"
     return await conn.fetchval(
-        """insert into applications (id, business_id, status, origin, visit_id, support_request_id, program)
-           values ($1, $2, 'draft', $3, $4, $5, $6) on conflict do nothing returning id""",
-        uuid6.uuid7(), business_id, origin, visit_id, support_request_id, program,
+        """insert into applications (id, business_id, status, origin, visit_id, support_request_id, program, drafted_by)
+           values ($1, $2, 'draft', $3, $4, $5, $6, $7) on conflict do nothing returning id""",
+        uuid6.uuid7(), business_id, origin, visit_id, support_request_id, program, drafted_by,
     )
 
 
@@ -168,13 +168,14 @@ async def approve(
 
 
 async def disburse(
-    conn: asyncpg.Connection, application_id: UUID, *, status: str, disbursed_on: date, annual_rate_pct: Decimal, schedule: Any
+    conn: asyncpg.Connection, application_id: UUID, *, status: str, disbursed_on: date, annual_rate_pct: Decimal, schedule: Any,
+    disbursed_by: str,
 ) -> asyncpg.Record:
     return await conn.fetchrow(
-        """update applications set status = $2, disbursed_on = $3, annual_rate_pct = $4, schedule = $5,
+        """update applications set status = $2, disbursed_on = $3, annual_rate_pct = $4, schedule = $5, disbursed_by = $6,
                   outstanding_principal_krw = approved_amount_krw, updated_at = now()
            where id = $1 returning *""",
-        application_id, status, disbursed_on, annual_rate_pct, schedule,
+        application_id, status, disbursed_on, annual_rate_pct, schedule, disbursed_by,
     )
 
 

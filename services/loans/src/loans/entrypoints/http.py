@@ -53,6 +53,11 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
     staff = require("staff")
     officer = require("loan_officer")
     cashier = require("loan_officer", "staff")  # a repayment is recorded at the desk or by the officer
+    # Staff or a loan officer take an application; whoever submitted (or drafted) it may not
+    # decide or disburse it (loans.domain.duties: segregation_of_duties).
+    takers = require("staff", "loan_officer")
+    duty_refused = {403: {"description": "the caller's role may not do this (`x-roles`), or the rule `segregation_of_duties` (the "
+                                         "problem's `rule`): whoever submitted or drafted the application may not decide or disburse it"}}
     clock = deps.clock
     grace_days = deps.settings.arrears_grace_days
 
@@ -103,7 +108,7 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
                                         "dependency is unreachable: retry after `Retry-After` seconds with the same Idempotency-Key"}},
     )
     async def submit(
-        request: Request, body: ApplicationIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey
+        request: Request, body: ApplicationIn, principal: Principal = takers, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
         command = SubmitApplication(
             business_id=body.business_id, program=body.program, amount_krw=body.amount_krw, purpose=body.purpose.value,
@@ -148,7 +153,7 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
 
     @applications.post("/applications/{application_id}/submit", response_model=Application, summary="Complete and submit a draft (emits LoanSubmitted)")
     async def submit_draft(
-        request: Request, application_id: UUID, body: SubmitDraftIn, principal: Principal = staff, idempotency_key: str | None = IdempotencyKey
+        request: Request, application_id: UUID, body: SubmitDraftIn, principal: Principal = takers, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
         command = SubmitDraft(
             application_id=application_id, program=body.program, amount_krw=body.amount_krw, purpose=body.purpose.value,
@@ -157,7 +162,8 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
         )
         return await on_application(handlers.submit_draft, command, request, body, principal, idempotency_key)
 
-    @applications.post("/applications/{application_id}/decision", response_model=Application, summary="Approve (never above the limit) or reject with reasons")
+    @applications.post("/applications/{application_id}/decision", response_model=Application, responses=duty_refused,
+                       summary="Approve (never above the limit) or reject with reasons; not by its submitter or drafter")
     async def decide(
         request: Request, application_id: UUID, body: DecisionIn, principal: Principal = officer, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
@@ -165,11 +171,13 @@ def routes(runtime: Runtime, deps: Dependencies) -> list[APIRouter]:
                          reasons=tuple(body.reasons), decided_on=body.decided_on)
         return await on_application(handlers.decide, command, request, body, principal, idempotency_key)
 
-    @applications.post("/applications/{application_id}/disbursement", response_model=Application, summary="Disburse an approved loan; computes the repayment schedule")
+    @applications.post("/applications/{application_id}/disbursement", response_model=Application, responses=duty_refused,
+                       summary="Disburse an approved loan (not by its submitter or drafter); computes the repayment schedule")
     async def disburse(
         request: Request, application_id: UUID, body: DisbursementIn, principal: Principal = officer, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
-        command = Disburse(application_id=application_id, disbursed_on=body.disbursed_on, annual_rate_pct=body.annual_rate_pct)
+        command = Disburse(application_id=application_id, disbursed_by=principal.name, disbursed_on=body.disbursed_on,
+                           annual_rate_pct=body.annual_rate_pct)
         return await on_application(handlers.disburse, command, request, body, principal, idempotency_key)
 
     @applications.post(

@@ -165,6 +165,12 @@ class Application(BaseModel):
     term_months: int | None
     documents: list[str]
     submitted_on: date | None
+    # Who did what, as subject ids (pseudonymous staff numbers): the segregation of duties
+    # refuses a decision or disbursement by the submitter or the drafter.
+    drafted_by: str | None = Field(None, description="who recorded the visit (or took the desk request) that made the draft")
+    submitted_by: str | None = None
+    decided_by: str | None = None
+    disbursed_by: str | None = None
     screened_on: date | None
     eligible: bool | None
     failed_rules: list[FailedRule]

@@ -43,7 +43,7 @@ class SubmitDraft:
 class Decide:
     application_id: UUID
     decision: Literal["approve", "reject"]
-    decided_by: str
+    decided_by: str  # subject id: neither the submitter nor the drafter (segregation of duties)
     amount_krw: int | None = None  # approve: default the amount asked
     reasons: tuple[str, ...] = field(default_factory=tuple)
     decided_on: date | None = None
@@ -52,6 +52,7 @@ class Decide:
 @dataclass(frozen=True)
 class Disburse:
     application_id: UUID
+    disbursed_by: str  # subject id: neither the submitter nor the drafter (segregation of duties)
     disbursed_on: date | None = None
     annual_rate_pct: Decimal | None = None  # the partner bank's (bank cooperation)
 

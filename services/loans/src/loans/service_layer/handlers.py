@@ -34,13 +34,13 @@ from sangsaeng_common.contracts.loans import (
 from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralOutcome
 from sangsaeng_common.contracts.intake import SupportRequested
 from sangsaeng_common.contracts.visits import VisitRecorded
-from sangsaeng_common.errors import Conflict, Invalid, NotFound, NotYetKnown, invalid
+from sangsaeng_common.errors import Conflict, Invalid, NotFound, NotYetKnown, RuleBroken, invalid
 from sangsaeng_common.logging import get_logger
 from sangsaeng_common.pii import refuse_resident_numbers
 from sangsaeng_common.tx import Tx
 from loans.adapters import budget, directory, queries, repository
 from loans.adapters.budget import BudgetClaims
-from loans.domain import drafts, eligibility, schedule
+from loans.domain import drafts, duties, eligibility, schedule
 from loans.domain.eligibility import ApplicationFacts, ProgramTerms, RoundFacts
 from loans.domain.states import Action, InvalidTransition, Status, next_status
 from loans.service_layer.commands import Decide, Disburse, PutRound, ScreenApplication, SubmitApplication, SubmitDraft, Withdraw
@@ -96,9 +96,11 @@ async def _draft_from_needs(
     if await queries.has_open_draft(tx.conn, business_id):
         log.info("the business has an open loan draft already", business_id=str(business_id))
         return None
+    # Whoever recorded the cause (the event's actor: the visit's planner, the desk's staff)
+    # drafted it: they may not decide it (segregation of duties).
     application_id = await repository.create_draft(
         tx.conn, business_id, visit_id=visit_id, support_request_id=support_request_id,
-        program=proposal.program.value if proposal.program else None,
+        program=proposal.program.value if proposal.program else None, drafted_by=tx.actor,
     )
     if application_id is not None:
         await tx.emit(LoanDraftCreated(application_id=application_id, business_id=business_id, visit_id=visit_id,
@@ -310,8 +312,15 @@ async def release_orphaned_claims(tx: Tx, older_than_s: float, limit: int = SWEE
 # ---------------------------------------------------------------- decisions and money (HTTP)
 
 
+def _refuse_own_application(application: asyncpg.Record, actor: str, doing: str) -> None:
+    why = duties.refusal(actor, doing, submitted_by=application["submitted_by"], drafted_by=application["drafted_by"])
+    if why is not None:
+        raise RuleBroken(duties.SEGREGATION_OF_DUTIES, why)
+
+
 async def decide(tx: Tx, cmd: Decide, clock: SeoulClock) -> asyncpg.Record:
     application = await _locked(tx, cmd.application_id)
+    _refuse_own_application(application, cmd.decided_by, "decide")
     program = LoanProgram(application["program"]) if application["program"] else None
     today = clock.today()
     decided_on = cmd.decided_on or today
@@ -355,6 +364,7 @@ async def decide(tx: Tx, cmd: Decide, clock: SeoulClock) -> asyncpg.Record:
 
 async def disburse(tx: Tx, cmd: Disburse, clock: SeoulClock) -> asyncpg.Record:
     application = await _locked(tx, cmd.application_id)
+    _refuse_own_application(application, cmd.disbursed_by, "disburse")
     status = _transition(application, Action.disburse)
     today = clock.today()
     disbursed_on = cmd.disbursed_on or today
@@ -375,7 +385,7 @@ async def disburse(tx: Tx, cmd: Disburse, clock: SeoulClock) -> asyncpg.Record:
         disbursed_on=disbursed_on, subsidy_rate_pct=terms.subsidy_rate_pct, subsidy_months=terms.subsidy_months,
     )
     row = await repository.disburse(tx.conn, cmd.application_id, status=status.value, disbursed_on=disbursed_on, annual_rate_pct=rate,
-                                    schedule=plan.as_json())
+                                    schedule=plan.as_json(), disbursed_by=cmd.disbursed_by)
     await tx.emit(
         LoanDisbursed(
             application_id=cmd.application_id, business_id=row["business_id"], program=LoanProgram(row["program"]),

@@ -1,7 +1,8 @@
 """Referrals' thin HTTP routes: agencies, referrals, and the agency API.
 
-An agency's token (role `agency:<CODE>`) sees and answers only its own referrals, and only
-those sent to it (service_layer/views.py and handlers.py decide that). Domain errors become
+An agency's user (role `agency`, with its agency) sees and answers only its own referrals, and
+only those sent to it (service_layer/views.py reads, domain/authority.py answers:
+`own_agency_referrals_only`). Domain errors become
 problem+json in one place (sangsaeng_common.http.install_problem_handlers)."""
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def _routes(runtime: Runtime, deps: Deps) -> list[APIRouter]:
     anyone = require(*STAFF_READERS, "agency")
     staff = require("staff")
     agency_only = require("agency")
+    # An agency answers only the referrals sent to it (referrals.domain.authority).
+    own_only = {403: {"description": "the caller's role may not do this (`x-roles`), or the rule `own_agency_referrals_only` (the "
+                                     "problem's `rule`): the referral is not one sent to the caller's agency (another's, one "
+                                     "never sent, or none: refused alike)"}}
 
     @agencies.get("/agencies", response_model=list[AgencyOut], summary="Partner agencies, their programs, consent rules and topics")
     async def list_agencies(_: Principal = anyone) -> list[AgencyOut]:
@@ -121,7 +126,7 @@ def _routes(runtime: Runtime, deps: Deps) -> list[APIRouter]:
         )
         return JSONResponse(payload, status_code=status)
 
-    @agency_api.post("/referrals/{referral_id}/acknowledge", response_model=Referral,
+    @agency_api.post("/referrals/{referral_id}/acknowledge", response_model=Referral, responses=own_only,
                      summary="The agency received the referral (emits ReferralAcknowledged); repeating it is a no-op")
     async def acknowledge(
         request: Request, referral_id: UUID, body: AcknowledgeIn, principal: Principal = agency_only,
@@ -130,7 +135,7 @@ def _routes(runtime: Runtime, deps: Deps) -> list[APIRouter]:
         cmd = Acknowledge(referral_id, principal.agency, body.agency_reference)
         return await answer(request, principal, idempotency_key, body, cmd, handlers.acknowledge)
 
-    @agency_api.post("/referrals/{referral_id}/outcome", response_model=Referral,
+    @agency_api.post("/referrals/{referral_id}/outcome", response_model=Referral, responses=own_only,
                      summary="The agency's outcome (emits ReferralCompleted); the same outcome again is a no-op, another is 409")
     async def outcome(
         request: Request, referral_id: UUID, body: OutcomeIn, principal: Principal = agency_only,

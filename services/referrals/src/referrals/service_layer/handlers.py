@@ -23,12 +23,13 @@ from sangsaeng_common.contracts.referrals import (
     BasisLost, ReferralAcknowledged, ReferralBasisLost, ReferralCompleted, ReferralPersonalDataShared, ReferralSent, agency_topic,
 )
 from sangsaeng_common.contracts.visits import VisitRecorded
-from sangsaeng_common.errors import Conflict, NotFound, invalid
+from sangsaeng_common.errors import Conflict, RuleBroken, invalid
 from sangsaeng_common.logging import get_logger
 from sangsaeng_common.pii import refuse_resident_numbers
 from sangsaeng_common.tx import Tx
 from referrals.adapters import directory, queries, repository
 from referrals.config import ReferralPolicy
+from referrals.domain import authority
 from referrals.domain import referral as r
 from referrals.domain import rules
 from referrals.domain.rules import Proposal
@@ -218,9 +219,11 @@ async def forget_business(tx: Tx, event: BusinessErased) -> None:
 
 async def _referral_for_agency(conn: asyncpg.Connection, referral_id: UUID, agency: str) -> asyncpg.Record:
     row = await repository.referral_for_update(conn, referral_id)
-    # Another agency's referral, or one never sent to this agency, does not exist for it.
-    if row is None or row["agency"] != agency or row["state"] not in r.VISIBLE_TO_AGENCY:
-        raise NotFound("Referral not found", f"no referral {referral_id}")
+    # Another agency's referral, one never sent to this agency and one that does not exist are
+    # refused alike (as reading answers 404 alike): an answer tells nothing of other agencies'.
+    why = authority.answer_refusal(agency, row["agency"] if row else None, r.State(row["state"]) if row else None)
+    if why is not None:
+        raise RuleBroken(authority.OWN_AGENCY_REFERRALS_ONLY, why)
     return row
 
 

@@ -77,6 +77,10 @@ async def open_visit_id(conn: asyncpg.Connection, business_id: UUID) -> UUID | N
     return await conn.fetchval("select id from visits where business_id = $1 and status = 'scheduled'", business_id)
 
 
+async def visit(conn: asyncpg.Connection, visit_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("select * from visits where id = $1", visit_id)
+
+
 async def visit_locked(conn: asyncpg.Connection, visit_id: UUID) -> asyncpg.Record | None:
     """The visit (FOR UPDATE) with its business's erased_at."""
     return await conn.fetchrow(

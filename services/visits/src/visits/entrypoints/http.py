@@ -20,6 +20,7 @@ from sangsaeng_common.idempotency import IdempotencyKey
 from sangsaeng_common.runtime import Runtime
 from sangsaeng_common.unit_of_work import UnitOfWork
 from visits.config import VisitPolicy
+from visits.domain.authority import Caller
 from visits.entrypoints.schemas import (
     MAX_FOLLOW_UPS,
     CancelIn,
@@ -47,6 +48,10 @@ def _visit_json(row) -> dict:
     return Visit.of(row).model_dump(mode="json")
 
 
+def _caller(principal: Principal) -> Caller:
+    return Caller(principal.role, principal.planner_id)
+
+
 def routes(runtime: Runtime, *, policy: VisitPolicy, clock: SeoulClock) -> list[APIRouter]:
     directory = APIRouter(tags=["directory"])
     planners = APIRouter(tags=["planners"])
@@ -54,7 +59,9 @@ def routes(runtime: Runtime, *, policy: VisitPolicy, clock: SeoulClock) -> list[
     reports = APIRouter(tags=["reports"])
     readers = require("staff", "planner", "auditor")
     staff = require("staff")
-    planner = require("planner")
+    # A planner acts on the visits assigned to them, staff on any planner's behalf
+    # (visits.domain.authority: own_visits_only).
+    recorders = require("planner", "staff")
 
     async def _on_visit(run, visit_id: UUID, body: BaseModel, request: Request, principal: Principal, idempotency_key: str | None) -> JSONResponse:
         """A command on one visit: its id is part of what an Idempotency-Key was given for."""
@@ -183,11 +190,16 @@ def routes(runtime: Runtime, *, policy: VisitPolicy, clock: SeoulClock) -> list[
         async with runtime.pool.acquire() as conn:
             return Visit.of(await reads.visit(conn, visit_id, with_notes=principal.role != "auditor"))
 
-    @visits.post("/visits/{visit_id}/record", response_model=Visit, summary="Record what the planner found (emits VisitRecorded)")
+    @visits.post(
+        "/visits/{visit_id}/record", response_model=Visit,
+        summary="Record what the planner found (emits VisitRecorded): the assigned planner, or staff on a planner's behalf",
+        responses={403: {"description": "the caller's role may not do this (`x-roles`), or the rule `own_visits_only` (the problem's "
+                                    "`rule`): a planner records only visits assigned to them, naming no other planner"}},
+    )
     async def record_visit(
-        visit_id: UUID, body: RecordIn, request: Request, principal: Principal = planner, idempotency_key: str | None = IdempotencyKey
+        visit_id: UUID, body: RecordIn, request: Request, principal: Principal = recorders, idempotency_key: str | None = IdempotencyKey
     ) -> JSONResponse:
-        command = RecordVisit(visit_id=visit_id, **dict(body))
+        command = RecordVisit(visit_id=visit_id, caller=_caller(principal), **dict(body))
 
         async def run(uow: UnitOfWork) -> tuple[int, dict]:
             await handlers.record_visit(uow, command, today=clock.today())
@@ -220,13 +232,17 @@ def routes(runtime: Runtime, *, policy: VisitPolicy, clock: SeoulClock) -> list[
 
         return await _on_visit(run, visit_id, body, request, principal, idempotency_key)
 
-    @visits.post("/visits/{visit_id}/follow-ups/{position}/done", response_model=Visit, summary="Mark a follow-up done")
+    @visits.post(
+        "/visits/{visit_id}/follow-ups/{position}/done", response_model=Visit, summary="Mark a follow-up done",
+        responses={403: {"description": "the caller's role may not do this (`x-roles`), or the rule `own_visits_only` (the problem's "
+                                    "`rule`): a planner completes only the follow-ups of visits assigned to them"}},
+    )
     async def complete_follow_up(
         visit_id: UUID, position: Annotated[int, Path(ge=1, le=MAX_FOLLOW_UPS, description="the follow-up's `position` in the visit")],
-        principal: Principal = planner,
+        principal: Principal = recorders,
     ) -> Visit:
         async with runtime.uow() as uow:
-            await handlers.complete_follow_up(uow, CompleteFollowUp(visit_id, position), today=clock.today())
+            await handlers.complete_follow_up(uow, CompleteFollowUp(visit_id, position, _caller(principal)), today=clock.today())
             found = await reads.visit(uow.conn, visit_id, with_notes=True)
             await uow.commit()
         return Visit.of(found)

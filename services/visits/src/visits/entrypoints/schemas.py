@@ -51,8 +51,10 @@ class RecordIn(BaseModel):
     )
 
     planner_id: PlannerId | None = Field(
-        None, description="the planner who made the visit; default the visit's assigned planner. Another planner may be named: "
-                          "they must be active and cover the business's dong (else an override_reason)",
+        None, description="the planner who made the visit; default the visit's assigned planner. A planner names only "
+                          "themselves (else 403 `own_visits_only`); staff recording on a planner's behalf may name another, "
+                          "who must be active and cover the business's dong (else an override_reason): the visit is "
+                          "reassigned to them first (VisitScheduled with reassigned_from), then recorded",
     )
     visited_on: date
     outcome: VisitOutcome

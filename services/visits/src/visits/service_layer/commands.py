@@ -10,6 +10,7 @@ from uuid import UUID
 from sangsaeng_common.contracts.common import Need
 from sangsaeng_common.contracts.intake import Stage
 from sangsaeng_common.contracts.visits import CancelReason, FollowUp, VisitOutcome
+from visits.domain.authority import Caller
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class RecordVisit:
     visit_id: UUID
     visited_on: date
     outcome: VisitOutcome
-    planner_id: str | None = None  # None: the visit's assigned planner
+    caller: Caller  # who records: the assigned planner, or staff on a planner's behalf
+    planner_id: str | None = None  # None: the visit's assigned planner; another: staff reassign as they record
     stage_observed: Stage | None = None
     needs_identified: list[Need] = field(default_factory=list)
     services_given: list[str] = field(default_factory=list)
@@ -49,6 +51,7 @@ class RecordVisit:
 class CompleteFollowUp:
     visit_id: UUID
     position: int
+    caller: Caller
 
 
 @dataclass(frozen=True)

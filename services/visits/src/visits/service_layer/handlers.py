@@ -20,13 +20,13 @@ from sangsaeng_common.contracts.intake import BusinessDetailsChanged, BusinessRe
 from sangsaeng_common.contracts.visits import (
     CancelReason, FollowUpDue, VisitCancelled, VisitRecorded, VisitScheduled, cancel_reason_code_of_text,
 )
-from sangsaeng_common.errors import Conflict, Invalid, NotFound, invalid
+from sangsaeng_common.errors import Conflict, Invalid, NotFound, RuleBroken, invalid
 from sangsaeng_common.logging import get_logger
 from sangsaeng_common.pii import refuse_resident_numbers
 from sangsaeng_common.tx import Tx
 from visits.adapters import repository
 from visits.config import VisitPolicy
-from visits.domain import planning, recording
+from visits.domain import authority, planning, recording
 from visits.domain.planning import Planner
 from visits.service_layer.commands import (
     CancelVisit,
@@ -189,6 +189,7 @@ async def record_visit(tx: Tx, cmd: RecordVisit, *, today: date) -> asyncpg.Reco
     if visit["status"] == "recorded":
         raise Conflict("Visit already recorded", f"visit {cmd.visit_id} was recorded on {visit['visited_on']}", status_now="recorded")
     _refuse_if_not_open(visit, "recorded")
+    _refuse_unless_theirs(cmd.caller, visit, cmd.planner_id)
     dong = await repository.business_dong(tx.conn, visit["business_id"])
     # The visit names its planner; naming another one is checked like any (active, covers the dong).
     planner_id = cmd.planner_id or visit["planner_id"]
@@ -206,6 +207,14 @@ async def record_visit(tx: Tx, cmd: RecordVisit, *, today: date) -> asyncpg.Reco
     )
     if errors:
         raise Invalid(errors)
+    if planner_id != visit["planner_id"]:
+        # Staff record on behalf of a planner other than the assigned one: the visit is theirs
+        # first (VisitScheduled, reassigned_from), so that every VisitRecorded names the visit's
+        # assigned planner and an auditor can check that over the log. The record's checks
+        # above (active, covers the dong or an override_reason) hold for the new planner.
+        await repository.lock_planners(tx.conn, sorted({visit["planner_id"], planner_id}))
+        reassigned = await repository.reassign(tx.conn, cmd.visit_id, planner_id, cmd.override_reason)
+        await tx.emit(_scheduled(reassigned, reassigned_from=visit["planner_id"]))
     needs = recording.unique(cmd.needs_identified)
     row = await repository.record(
         tx.conn, cmd.visit_id, visited_on=cmd.visited_on, visited_by=planner_id, outcome=cmd.outcome.value,
@@ -226,7 +235,16 @@ async def record_visit(tx: Tx, cmd: RecordVisit, *, today: date) -> asyncpg.Reco
     return row
 
 
+def _refuse_unless_theirs(caller: authority.Caller, visit: asyncpg.Record, named: str | None = None) -> None:
+    if (why := authority.refusal(caller, visit["planner_id"], named)) is not None:
+        raise RuleBroken(authority.OWN_VISITS_ONLY, why)
+
+
 async def complete_follow_up(tx: Tx, cmd: CompleteFollowUp, *, today: date) -> asyncpg.Record:
+    visit = await repository.visit(tx.conn, cmd.visit_id)
+    if visit is None:
+        raise NotFound("Visit not found", f"no visit {cmd.visit_id}")
+    _refuse_unless_theirs(cmd.caller, visit)
     row = await repository.complete_follow_up(tx.conn, cmd.visit_id, cmd.position, today)
     if row is None:
         raise NotFound("Follow-up not found", f"visit {cmd.visit_id} has no follow-up {cmd.position}")
