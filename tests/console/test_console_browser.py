@@ -16,13 +16,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from tests.console.conftest import SCREENSHOTS, ConsoleStack
-from tests.support import valid_registration_number
+from tests.support import HeadersOf, valid_registration_number
 
 pytestmark = pytest.mark.integration
 SHOTS = SCREENSHOTS / "console"
-PLANNER = {"Authorization": "Bearer test-planner"}
-STAFF = {"Authorization": "Bearer test-staff"}
-OFFICER = {"Authorization": "Bearer test-loan-officer"}
+PLANNER = HeadersOf("P-2001")
+STAFF = HeadersOf("S-1001")
+OFFICER = HeadersOf("L-3001")
 SEOUL = ZoneInfo("Asia/Seoul")
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.console.conftest import ConsoleStack
-from tests.support import valid_registration_number
+from tests.support import headers_for, valid_registration_number
 
 pytestmark = pytest.mark.integration
 PAGES = ["/", "/businesses", "/businesses/new", "/support-requests", "/planner/route", "/loans/queue", "/loans/overdue",
@@ -111,7 +111,7 @@ async def test_console_security(console_stack: ConsoleStack) -> None:
             assert answer.status_code == 403 and "권한이 없습니다" in answer.text and "Traceback" not in answer.text, path
         # … and the API refuses the planner's token too
         async with httpx.AsyncClient(timeout=30) as api:
-            refused = await api.get(site.urls["loans"] + "/applications", headers={"Authorization": "Bearer test-planner"})
+            refused = await api.get(site.urls["loans"] + "/applications", headers=headers_for("P-2001"))
             assert refused.status_code == 403
         # sign-out ends the session
         out = await staff.post("/logout", data={"csrf": csrf_of(card.text)})

@@ -16,9 +16,9 @@ from sangsaeng_common.contracts.intake import BusinessRegistered, Stage
 from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralOutcome
 from sangsaeng_common.contracts.visits import VisitOutcome, VisitRecorded
 from sangsaeng_common.envelope import Envelope
-from tests.support import Publisher, STAFF, eventually, headers_of, read_topic, url_for
+from tests.support import STAFF, HeadersOf, Publisher, eventually, headers_of, read_topic, url_for
 
-OFFICER = {"Authorization": "Bearer test-loan-officer"}
+OFFICER = HeadersOf("L-3001")
 LOANS_TOPIC = "sangsaeng.loans.events"
 FUND_DOCS = ["application_form", "fund_use_plan", "sme_confirmation"]
 

@@ -543,7 +543,7 @@ class Simulation(DistrictsFlow):
 
     async def agency_answers(self, agency: str, expected: int) -> None:
         role = f"agency:{agency}"
-        if expected == 0 or role not in self.api.tokens:
+        if expected == 0:
             return
         seen: set[str] = set()
         tasks: set[asyncio.Task] = set()
