@@ -11,7 +11,11 @@ AUTH_LEEWAY_S (clock skew allowed on exp/nbf/iat)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +81,7 @@ class Jwks:
         self._failed_at: float | None = None
         self._lock = asyncio.Lock()
         self.fetches = 0
+        self.generation = 0
 
     async def key(self, kid: str | None) -> jwt.PyJWK:
         if self._fetched_at is None or self._clock() - self._fetched_at > self.max_age_s:
@@ -105,6 +110,8 @@ class Jwks:
                 log.warning("identity provider keys not refreshed; keeping the ones held", error=repr(exc))
                 self._fetched_at = self._clock()  # try again after refetch_after_s / max_age_s, not on every request
                 return
+            if keys.keys() != self._keys.keys():
+                self.generation += 1  # tokens checked against the old set are checked again
             self._keys, self._fetched_at, self._failed_at = keys, self._clock(), None
             self.fetches += 1
             log.info("identity provider keys fetched", kids=sorted(k for k in keys if k))
@@ -168,9 +175,15 @@ def identity_of(claims: dict[str, Any]) -> Identity:
 
 class TokenValidator:
     """Checks a bearer JWT (signature by one of the issuer's keys, a pinned algorithm, iss, aud,
-    exp, nbf, iat with a small leeway) and reads who it names."""
+    exp, nbf, iat with a small leeway) and reads who it names.
 
-    def __init__(self, issuer: str, audience: str, keys: Jwks, *, algorithms: Sequence[str], leeway_s: float = 30.0):
+    A client sends the same token with every request until it expires, so a token once found
+    valid is remembered (its exact text, up to `remember` of them) until its `exp`: a repeat
+    costs a dictionary lookup, not a signature check. The memory is dropped whenever the
+    provider's key set changes."""
+
+    def __init__(self, issuer: str, audience: str, keys: Jwks, *, algorithms: Sequence[str], leeway_s: float = 30.0,
+                 remember: int = 4096, clock: Callable[[], float] = time.time):
         refused = set(algorithms) - ASYMMETRIC_ALGORITHMS
         if refused or not algorithms:
             raise ValueError(f"AUTH_ALGORITHMS may name only asymmetric signature algorithms; refused: {sorted(refused) or 'none given'}")
@@ -178,12 +191,20 @@ class TokenValidator:
             raise ValueError("AUTH_ISSUER and AUTH_AUDIENCE must be set")
         self.issuer, self.audience, self.keys = issuer, audience, keys
         self.algorithms, self.leeway_s = list(algorithms), leeway_s
+        self.remember, self._clock = remember, clock
+        self._valid: OrderedDict[str, tuple[Identity, float, int]] = OrderedDict()  # token -> (identity, exp, key set generation)
 
     async def identity(self, token: str) -> Identity:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError as exc:
-            raise InvalidToken(f"malformed: {exc}") from None
+        known = self._valid.get(token)
+        if known is not None:
+            found, expires, generation = known
+            if generation == self.keys.generation:
+                if expires + self.leeway_s >= self._clock():
+                    return found
+                del self._valid[token]
+                raise InvalidToken("expired")
+            del self._valid[token]  # checked against a key set since changed: check again
+        header = _header_of(token)
         alg = header.get("alg")
         if alg not in self.algorithms:
             raise InvalidToken(f"algorithm {alg!r} is not accepted")
@@ -208,4 +229,22 @@ class TokenValidator:
             raise InvalidToken("signature verification failed") from None
         except jwt.InvalidTokenError as exc:
             raise InvalidToken(str(exc) or type(exc).__name__) from None
-        return identity_of(claims)
+        found = identity_of(claims)
+        self._valid[token] = (found, float(claims["exp"]), self.keys.generation)
+        if len(self._valid) > self.remember:
+            self._valid.popitem(last=False)
+        return found
+
+
+def _header_of(token: str) -> dict[str, Any]:
+    """The JOSE header, read only to choose the key (PyJWT checks all of the token after)."""
+    segment = token.split(".", 1)[0]
+    if token.count(".") != 2:
+        raise InvalidToken("malformed: not three dot-separated segments")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error):
+        raise InvalidToken("malformed: the header is not base64url JSON") from None
+    if not isinstance(header, dict):
+        raise InvalidToken("malformed: the header is not a JSON object")
+    return header

@@ -182,6 +182,33 @@ def test_an_unknown_kid_fetches_the_keys_again_so_a_rotated_key_is_accepted():
     assert check.keys.fetches == 3
 
 
+def test_a_token_found_valid_is_remembered_until_it_expires_and_forgotten_when_the_keys_change():
+    provider = Provider()
+    now = [time.time()]
+    keys = Jwks(ISSUER, None, ALGORITHMS, fetch=provider.fetch, refetch_after_s=0, max_age_s=3600, clock=lambda: now[0])
+    check = TokenValidator(ISSUER, AUDIENCE, keys, algorithms=ALGORITHMS, leeway_s=30, clock=lambda: now[0])
+    token = provider.token(exp=int(now[0]) + 60)
+    asyncio.run(check.identity(token))
+    verified = []
+    original = jwt.decode
+    jwt.decode = lambda *a, **k: verified.append(1) or original(*a, **k)  # count signature checks
+    try:
+        asyncio.run(check.identity(token))
+        assert verified == []  # a repeat: no signature check
+        now[0] += 95  # past exp and the leeway
+        assert refused(check, token) == "expired"
+        fresh = provider.token()
+        asyncio.run(check.identity(fresh))
+        assert verified == [1]
+        provider.keys.pop("k1")
+        provider.add("k2")  # the provider drops the key that signed it
+        now[0] += 3601  # the set is fetched again after max_age_s
+        asyncio.run(check.identity(provider.token("k2")))
+        assert "unknown key" in refused(check, fresh)  # remembered no more: checked again, and its key is gone
+    finally:
+        jwt.decode = original
+
+
 def test_a_provider_that_cannot_be_reached_is_unavailable_not_a_bad_token_and_held_keys_keep_working():
     provider = Provider()
     provider.down = True
