@@ -28,8 +28,8 @@ from sangsaeng_common.logging import get_logger
 log = get_logger(__name__)
 
 __all__ = [
-    "ASYMMETRIC_ALGORITHMS", "ROLES", "IdentityUnavailable", "InvalidToken", "Jwks", "TokenValidator", "discovered_jwks_url",
-    "roles_in",
+    "ASYMMETRIC_ALGORITHMS", "ROLES", "Identity", "IdentityUnavailable", "InvalidToken", "Jwks", "TokenValidator",
+    "discovery_url", "roles_in",
 ]
 
 #: The roles this system knows; a token's other roles (Keycloak's `offline_access`, ...) are ignored.
@@ -60,8 +60,8 @@ async def _get_json(url: str) -> dict[str, Any]:
     return found
 
 
-def discovered_jwks_url(issuer: str) -> str:
-    """Where OpenID Connect Discovery says an issuer publishes its configuration."""
+def discovery_url(issuer: str) -> str:
+    """Where OpenID Connect Discovery says an issuer publishes its configuration (naming its jwks_uri)."""
     return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
@@ -119,7 +119,7 @@ class Jwks:
     async def _load(self) -> dict[str | None, jwt.PyJWK]:
         url = self.jwks_url
         if not url:
-            discovery = await self._fetch(discovered_jwks_url(self.issuer))
+            discovery = await self._fetch(discovery_url(self.issuer))
             url = discovery.get("jwks_uri")
             if not isinstance(url, str):
                 raise ValueError("the discovery document names no jwks_uri")
@@ -149,6 +149,7 @@ class Identity:
     roles: tuple[str, ...]
     agency: str | None
     planner_id: str | None
+    expires_at: float  # the token's exp (epoch seconds)
 
 
 def roles_in(claims: dict[str, Any]) -> tuple[str, ...]:
@@ -170,7 +171,7 @@ def identity_of(claims: dict[str, Any]) -> Identity:
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise InvalidToken("no subject (sub)")
     return Identity(claims["sub"], roles, agency if isinstance(agency, str) else None,
-                    planner_id if isinstance(planner_id, str) else None)
+                    planner_id if isinstance(planner_id, str) else None, float(claims["exp"]))
 
 
 class TokenValidator:
@@ -192,14 +193,14 @@ class TokenValidator:
         self.issuer, self.audience, self.keys = issuer, audience, keys
         self.algorithms, self.leeway_s = list(algorithms), leeway_s
         self.remember, self._clock = remember, clock
-        self._valid: OrderedDict[str, tuple[Identity, float, int]] = OrderedDict()  # token -> (identity, exp, key set generation)
+        self._valid: OrderedDict[str, tuple[Identity, int]] = OrderedDict()  # token -> (identity, key set generation)
 
     async def identity(self, token: str) -> Identity:
         known = self._valid.get(token)
         if known is not None:
-            found, expires, generation = known
+            found, generation = known
             if generation == self.keys.generation:
-                if expires + self.leeway_s >= self._clock():
+                if found.expires_at + self.leeway_s >= self._clock():
                     return found
                 del self._valid[token]
                 raise InvalidToken("expired")
@@ -230,7 +231,7 @@ class TokenValidator:
         except jwt.InvalidTokenError as exc:
             raise InvalidToken(str(exc) or type(exc).__name__) from None
         found = identity_of(claims)
-        self._valid[token] = (found, float(claims["exp"]), self.keys.generation)
+        self._valid[token] = (found, self.keys.generation)
         if len(self._valid) > self.remember:
             self._valid.popitem(last=False)
         return found

@@ -1,9 +1,7 @@
-"""What the routes share: settings, sessions, the API client, live events, templates (built by bootstrap)."""
+"""What the routes share: settings, sessions, the API client, the identity provider, live events, templates (built by bootstrap)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from console.adapters.api import Services
 from console.adapters.live import LiveEvents
+from console.adapters.oidc import IdentityProvider
 from console.config import ConsoleSettings
 from console.domain import formatting, labels
 from console.domain.navigation import navigation
@@ -38,6 +37,7 @@ class Console:
     settings: ConsoleSettings
     sessions: Sessions
     api: Services
+    identity: IdentityProvider
     live: LiveEvents
     clock: SeoulClock
     templates: Environment = field(init=False)
@@ -57,9 +57,6 @@ class Console:
 
     def today(self) -> date:
         return self.clock.today()
-
-    def pre_csrf(self, pre: str) -> str:
-        return hmac.new(self.settings.console_secret_key.encode(), f"login:{pre}".encode(), hashlib.sha256).hexdigest()
 
     def render(self, request: Request, session: Session | None, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         body = self.templates.get_template(template).render(

@@ -1,0 +1,80 @@
+"""The center's identity provider as the console uses it (OpenID Connect): the authorization-code
+flow with PKCE for signing a person in, and the same token check every service does
+(sangsaeng_common.identity) for knowing who the token names."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from sangsaeng_common.identity import Identity, IdentityUnavailable, InvalidToken, Jwks, TokenValidator, discovery_url
+
+
+@dataclass(frozen=True)
+class Pkce:
+    """One sign-in's secrets (RFC 7636): `state` ties the answer to this browser, `verifier` the code to this console."""
+
+    state: str
+    verifier: str
+
+    @classmethod
+    def new(cls) -> Pkce:
+        return cls(secrets.token_urlsafe(24), secrets.token_urlsafe(48))
+
+    @property
+    def challenge(self) -> str:
+        return base64.urlsafe_b64encode(hashlib.sha256(self.verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+class SignInFailed(Exception):
+    """The provider did not give a usable token for this sign-in (its message is for the person)."""
+
+
+class IdentityProvider:
+    def __init__(self, issuer: str, audience: str, jwks_url: str | None, algorithms: list[str], client_id: str,
+                 client_secret: str | None, client: httpx.AsyncClient):
+        self.issuer, self.client_id, self.client_secret, self.client = issuer, client_id, client_secret, client
+        self._discovery: dict[str, Any] | None = None
+        self.validator = TokenValidator(issuer, audience, Jwks(issuer, jwks_url, algorithms), algorithms=algorithms)
+
+    async def discovery(self) -> dict[str, Any]:
+        if self._discovery is None:
+            try:
+                answer = await self.client.get(discovery_url(self.issuer))
+                answer.raise_for_status()
+                self._discovery = answer.json()
+            except (httpx.HTTPError, ValueError) as exc:
+                raise IdentityUnavailable(f"the identity provider cannot be reached: {exc!r}") from exc
+        return self._discovery
+
+    async def authorize_url(self, redirect_uri: str, pkce: Pkce) -> str:
+        endpoint = (await self.discovery())["authorization_endpoint"]
+        query = {"response_type": "code", "client_id": self.client_id, "redirect_uri": redirect_uri, "scope": "openid",
+                 "state": pkce.state, "code_challenge": pkce.challenge, "code_challenge_method": "S256"}
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
+
+    async def redeem(self, code: str, pkce: Pkce, redirect_uri: str) -> tuple[str, Identity]:
+        """The access token for a code, and who it names."""
+        endpoint = (await self.discovery())["token_endpoint"]
+        form = {"grant_type": "authorization_code", "code": code, "code_verifier": pkce.verifier, "redirect_uri": redirect_uri,
+                "client_id": self.client_id, **({"client_secret": self.client_secret} if self.client_secret else {})}
+        try:
+            answer = await self.client.post(endpoint, data=form)
+        except httpx.HTTPError as exc:
+            raise IdentityUnavailable(f"the identity provider cannot be reached: {exc!r}") from exc
+        if answer.status_code != 200:
+            raise SignInFailed(f"the identity provider refused the sign-in ({answer.status_code})")
+        token = answer.json().get("access_token")
+        if not isinstance(token, str):
+            raise SignInFailed("the identity provider gave no access token")
+        try:
+            identity = await self.validator.identity(token)
+        except InvalidToken as exc:
+            raise SignInFailed(f"the identity provider's token is not valid here: {exc}") from None
+        return token, identity
