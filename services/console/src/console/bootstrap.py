@@ -32,7 +32,8 @@ def build(settings: ConsoleSettings | None = None) -> FastAPI:
         sessions=Sessions(settings.console_secret_key, settings.console_session_hours * 3600),
         api=api,
         identity=IdentityProvider(settings.auth_issuer, settings.auth_audience, settings.auth_jwks_url, settings.auth_algorithms,
-                                  settings.console_client_id, settings.console_client_secret, api.client),
+                                  settings.console_client_id, settings.console_client_secret, api.client,
+                                  settings.auth_discovery_url),
         live=LiveEvents(settings.kafka),
         clock=SeoulClock(),
     )

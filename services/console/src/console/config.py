@@ -27,6 +27,10 @@ class ConsoleSettings(BaseSettings):
     auth_issuer: str = "http://127.0.0.1:8009"
     auth_audience: str = "sangsaeng"
     auth_jwks_url: str | None = None
+    # Where the console itself reads the provider's discovery document, when the issuer's URL (what browsers
+    # see, e.g. compose's http://127.0.0.1:8180) is not reachable from the console (http://keycloak:8080 there);
+    # AUTH_JWKS_URL likewise for the keys.
+    auth_discovery_url: str | None = None
     auth_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "EdDSA"])
     # The console's client at the provider (a public client with PKCE; a secret if the provider makes it confidential).
     console_client_id: str = "sangsaeng-console"

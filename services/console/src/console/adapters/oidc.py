@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 
 import httpx
 
-from sangsaeng_common.identity import Identity, IdentityUnavailable, InvalidToken, Jwks, TokenValidator, discovery_url
+from sangsaeng_common.identity import Identity, IdentityUnavailable, InvalidToken, Jwks, TokenValidator
+from sangsaeng_common.identity import discovery_url as discovery_url_of
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,16 @@ class SignInFailed(Exception):
 
 class IdentityProvider:
     def __init__(self, issuer: str, audience: str, jwks_url: str | None, algorithms: list[str], client_id: str,
-                 client_secret: str | None, client: httpx.AsyncClient):
+                 client_secret: str | None, client: httpx.AsyncClient, discovery_url: str | None = None):
         self.issuer, self.client_id, self.client_secret, self.client = issuer, client_id, client_secret, client
+        self.discovery_url = discovery_url or discovery_url_of(issuer)
         self._discovery: dict[str, Any] | None = None
         self.validator = TokenValidator(issuer, audience, Jwks(issuer, jwks_url, algorithms), algorithms=algorithms)
 
     async def discovery(self) -> dict[str, Any]:
         if self._discovery is None:
             try:
-                answer = await self.client.get(discovery_url(self.issuer))
+                answer = await self.client.get(self.discovery_url)
                 answer.raise_for_status()
                 self._discovery = answer.json()
             except (httpx.HTTPError, ValueError) as exc:
