@@ -146,7 +146,8 @@ class Principal:
         return self.subject or (f"agency:{self.agency}" if self.agency else self.role)
 
 
-_bearer = HTTPBearer(auto_error=False)
+_bearer = HTTPBearer(auto_error=False, bearerFormat="JWT",
+                     description="An access token from the center's OpenID Connect provider (README, Identity)")
 
 
 class Authenticator:
