@@ -42,7 +42,7 @@ def _authenticator(jwks: dict[str, Any]):
     from sangsaeng_common.identity import Jwks, TokenValidator
 
     async def fetch(url: str) -> dict[str, Any]:
-        return {"jwks_uri": f"{ISSUER}/jwks"} if url.endswith("openid-configuration") else jwks
+        return {"issuer": ISSUER, "jwks_uri": f"{ISSUER}/jwks"} if url.endswith("openid-configuration") else jwks
 
     keys = Jwks(ISSUER, None, ALGORITHMS, fetch=fetch)
     return Authenticator(TokenValidator(ISSUER, "sangsaeng", keys, algorithms=list(ALGORITHMS)))

@@ -77,6 +77,7 @@ class Jwks:
         self._fetch, self._clock = fetch, clock
         self.max_age_s, self.refetch_after_s = max_age_s, refetch_after_s
         self._keys: dict[str | None, jwt.PyJWK] = {}
+        self._fingerprint: frozenset[str] = frozenset()  # the keys as published, to notice any change
         self._fetched_at: float | None = None
         self._failed_at: float | None = None
         self._lock = asyncio.Lock()
@@ -102,7 +103,7 @@ class Jwks:
             if not self._keys and self._failed_at is not None and self._clock() - self._failed_at < self.refetch_after_s:
                 raise IdentityUnavailable("the identity provider's keys could not be fetched a moment ago")
             try:
-                keys = await self._load()
+                keys, fingerprint = await self._load()
             except (httpx.HTTPError, ValueError, jwt.PyJWKError, jwt.PyJWKSetError) as exc:
                 self._failed_at = self._clock()
                 if not self._keys:
@@ -110,22 +111,25 @@ class Jwks:
                 log.warning("identity provider keys not refreshed; keeping the ones held", error=repr(exc))
                 self._fetched_at = self._clock()  # try again after refetch_after_s / max_age_s, not on every request
                 return
-            if keys.keys() != self._keys.keys():
+            if fingerprint != self._fingerprint:
                 self.generation += 1  # tokens checked against the old set are checked again
-            self._keys, self._fetched_at, self._failed_at = keys, self._clock(), None
+            self._keys, self._fingerprint, self._fetched_at, self._failed_at = keys, fingerprint, self._clock(), None
             self.fetches += 1
             log.info("identity provider keys fetched", kids=sorted(k for k in keys if k))
 
-    async def _load(self) -> dict[str | None, jwt.PyJWK]:
+    async def _load(self) -> tuple[dict[str | None, jwt.PyJWK], frozenset[str]]:
         url = self.jwks_url
         if not url:
             discovery = await self._fetch(discovery_url(self.issuer))
+            if discovery.get("issuer") != self.issuer:  # OpenID Connect Discovery 1.0, 4.3
+                raise ValueError(f"the discovery document names issuer {discovery.get('issuer')!r}, not {self.issuer!r}")
             url = discovery.get("jwks_uri")
             if not isinstance(url, str):
                 raise ValueError("the discovery document names no jwks_uri")
             self.jwks_url = url
         document = await self._fetch(url)
         keys: dict[str | None, jwt.PyJWK] = {}
+        published: set[str] = set()
         for data in document.get("keys", []):
             if not isinstance(data, dict) or data.get("use", "sig") != "sig":
                 continue
@@ -136,9 +140,10 @@ class Jwks:
                 continue
             if key.algorithm_name in self.algorithms:
                 keys[data.get("kid")] = key
+                published.add(json.dumps(data, sort_keys=True))
         if len(keys) == 1:
             keys.setdefault(None, next(iter(keys.values())))  # a token without kid is fine when there is one key
-        return keys
+        return keys, frozenset(published)
 
 
 @dataclass(frozen=True)

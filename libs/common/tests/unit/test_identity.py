@@ -221,6 +221,19 @@ def test_a_provider_that_cannot_be_reached_is_unavailable_not_a_bad_token_and_he
     asyncio.run(check.identity(provider.token()))  # the held keys go on verifying while the provider is away
 
 
+def test_a_discovery_document_naming_another_issuer_is_not_trusted():
+    provider = Provider()
+    fetch = provider.fetch
+
+    async def impostor(url: str) -> dict[str, Any]:
+        found = await fetch(url)
+        return {**found, "issuer": "https://evil.example.test"} if url.endswith("openid-configuration") else found
+
+    keys = Jwks(ISSUER, None, ALGORITHMS, fetch=impostor)
+    with pytest.raises(IdentityUnavailable, match="names issuer"):
+        asyncio.run(TokenValidator(ISSUER, AUDIENCE, keys, algorithms=ALGORITHMS).identity(provider.token()))
+
+
 @pytest.mark.parametrize(
     ("claims", "roles"),
     [
