@@ -267,3 +267,35 @@ def test_a_service_without_an_issuer_refuses_every_token():
 
     with pytest.raises(InvalidToken, match="AUTH_ISSUER"):
         asyncio.run(Authenticator.from_settings(Settings()).principal(Provider().token()))
+
+
+def test_require_answers_401_with_the_reason_403_for_a_role_not_admitted_and_acts_in_an_admitted_role():
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from sangsaeng_common.http import Principal, install_problem_handlers, require
+
+    provider = Provider()
+    app = FastAPI()
+    app.state.authenticator = Authenticator(validator(provider))
+    install_problem_handlers(app)
+
+    @app.get("/ledger")
+    async def ledger(principal: Principal = require("auditor", "operator")) -> dict:
+        return {"role": principal.role, "roles": list(principal.roles), "subject": principal.name}
+
+    with TestClient(app) as client:
+        def bearer(token: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token}"}
+
+        both = client.get("/ledger", headers=bearer(provider.token(sub="A-4001", role=None, roles=["staff", "auditor"])))
+        assert both.json() == {"role": "auditor", "roles": ["staff", "auditor"], "subject": "A-4001"}
+        planner = client.get("/ledger", headers=bearer(provider.token()))
+        assert planner.status_code == 403 and planner.headers["content-type"] == "application/problem+json"
+        assert "allowed: auditor, operator" in planner.json()["detail"]
+        expired = client.get("/ledger", headers=bearer(provider.token(exp=int(time.time()) - 600)))
+        assert expired.status_code == 401 and expired.json()["detail"] == "expired"
+        assert expired.headers["www-authenticate"] == 'Bearer error="invalid_token", error_description="expired"'
+        none = client.get("/ledger", headers=bearer(provider.token(role="visitor")))
+        assert none.status_code == 403 and "no role of this system" in none.json()["detail"]
+        assert client.get("/ledger").headers["www-authenticate"] == "Bearer"
