@@ -41,11 +41,20 @@ def server_ms(answer: httpx.Response) -> float:
     return float(found.group(1)) if found else float("nan")
 
 
+# who signs in for each column of pages (development users, sangsaeng_devstack.users)
+SUBJECTS = {"staff": "S-1001", "planner": "P-2001", "loan-officer": "L-3001", "auditor": "A-4001", "operator": "O-5001",
+            "agency-semas": "G-SEMAS"}
+
+
 async def signed_in(base: str, user: str) -> httpx.AsyncClient:
+    """Signed in as a browser is: the console sends it to the issuer (authorization code + PKCE) and back."""
     client = httpx.AsyncClient(base_url=base, timeout=120)
-    form = await client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-    answer = await client.post("/login", data={"username": user, "password": f"{user}-dev-password", "csrf": csrf})
+    start = await client.get("/login")
+    authorize = httpx.URL(start.headers["location"])
+    async with httpx.AsyncClient(timeout=30) as issuer:
+        signed = await issuer.post(str(authorize.copy_with(query=None)),
+                                   data={**dict(authorize.params), "username": SUBJECTS[user], "password": DEV_PASSWORD})
+    answer = await client.get(signed.headers["location"])
     assert answer.status_code == 303, answer.text
     return client
 
