@@ -84,6 +84,8 @@ class Issuer:
     token_ttl_s: int = TOKEN_TTL_S
     users: tuple[DevUser, ...] = DEV_USERS
     keys: list[SigningKey] = field(default_factory=lambda: [SigningKey.generate()])
+    # where /authorize may send a code: this machine only (a console under `make run` or a test), never elsewhere
+    redirect_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
     _server: ThreadingHTTPServer | None = field(default=None, init=False, repr=False)
     _codes: dict[str, _Code] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -263,8 +265,9 @@ def _handler(issuer: Issuer) -> type[BaseHTTPRequestHandler]:
 
         def _authorize_params(self, source: dict[str, str]) -> dict[str, str] | None:
             params = {name: source.get(name, "") for name in _AUTHORIZE_PARAMS}
-            ok = (params["response_type"] == "code" and params["client_id"] and params["redirect_uri"].startswith(("http://", "https://"))
-                  and params["code_challenge"] and params["code_challenge_method"] == "S256")
+            redirect = urlsplit(params["redirect_uri"])
+            ok = (params["response_type"] == "code" and params["client_id"] and redirect.scheme in ("http", "https")
+                  and redirect.hostname in issuer.redirect_hosts and params["code_challenge"] and params["code_challenge_method"] == "S256")
             return params if ok else None
 
         def do_GET(self) -> None:  # noqa: N802
@@ -276,8 +279,8 @@ def _handler(issuer: Issuer) -> type[BaseHTTPRequestHandler]:
             if url.path == "/authorize":
                 params = self._authorize_params({k: v[0] for k, v in parse_qs(url.query).items()})
                 if params is None:
-                    return self._send(400, b"authorization request needs response_type=code, client_id, redirect_uri and a S256 code_challenge",
-                                      "text/plain")
+                    return self._send(400, b"authorization request needs response_type=code, client_id, a redirect_uri on this machine "
+                                      b"and a S256 code_challenge", "text/plain")
                 return self._send(200, _sign_in_page(params), "text/html; charset=utf-8")
             return self._json(404, {"error": "not_found"})
 
