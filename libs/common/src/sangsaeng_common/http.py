@@ -181,7 +181,8 @@ class NoRole(Exception):
 
 
 def _invalid_token(description: str) -> Problem:
-    quoted = description.replace("\\", "").replace('"', "'")
+    # RFC 6750 3: the description is printable ASCII without a double quote or a backslash
+    quoted = "".join(c if " " <= c <= "~" and c not in '"\\' else "'" for c in description)
     return Problem(401, "Invalid token", description,
                    headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{quoted}"'})
 
@@ -205,7 +206,8 @@ def require(*roles: str) -> Any:
                           headers={"Retry-After": "2"}) from None
         acting = next((role for role in principal.roles if role in roles), None)
         if acting is None:
-            raise Problem(403, "Forbidden", f"role {principal.role} of {principal.name} may not do this; allowed: {', '.join(roles)}")
+            held = ", ".join(principal.roles)
+            raise Problem(403, "Forbidden", f"role {held} of {principal.name} may not do this; allowed: {', '.join(roles)}")
         if acting != principal.role:
             principal = replace(principal, role=acting)
         bind_contextvars(principal=principal.name)
