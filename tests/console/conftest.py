@@ -33,22 +33,27 @@ class ConsoleStack:
         return self.console + path
 
 
-@pytest.fixture
-async def console_stack(stack: Stack) -> AsyncIterator[ConsoleStack]:
-    processes = await asyncio.gather(*(stack.start(name) for name in SERVICE_ORDER))
-    urls = {name: url_for(p, "") for name, p in zip(SERVICE_ORDER, processes, strict=True)}
+async def start_console(stack: Stack, urls: dict[str, str], **env: str) -> str:
+    """The console as a process of `stack`, calling the services at `urls`; its base URL."""
     port = free_port()
     env = {
         "HTTP_PORT": str(port), **issuer().service_env(), "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
         "CONSOLE_SECRET_KEY": "test-console-secret", "LOG_LEVEL": "INFO",
-        **{f"{name.upper()}_URL": url for name, url in urls.items()},
+        **{f"{name.upper()}_URL": url for name, url in urls.items()}, **env,
     }
     console = ServiceProcess("console", "serve", env=env, log_dir=stack.log_dir, name="console",
                              ready_url=f"http://127.0.0.1:{port}/ready")
     console.start()
     stack.processes.append(console)
     await console.wait_ready(timeout=60)
-    yield ConsoleStack(stack, urls, f"http://127.0.0.1:{port}")
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def console_stack(stack: Stack) -> AsyncIterator[ConsoleStack]:
+    processes = await asyncio.gather(*(stack.start(name) for name in SERVICE_ORDER))
+    urls = {name: url_for(p, "") for name, p in zip(SERVICE_ORDER, processes, strict=True)}
+    yield ConsoleStack(stack, urls, await start_console(stack, urls))
 
 
 async def sign_in_over_http(site: ConsoleStack, subject: str, password: str = DEV_PASSWORD) -> tuple[httpx.AsyncClient, httpx.Response]:

@@ -4,14 +4,16 @@ stored XSS escaped."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
 import pytest
 
 from sangsaeng_devstack.issuer import DEV_PASSWORD
-from tests.console.conftest import ConsoleStack, sign_in_over_http
-from tests.support import eventually, headers_for, headers_of, read_topic, valid_registration_number
+from sangsaeng_devstack.issuer import Issuer
+from tests.console.conftest import ConsoleStack, sign_in_over_http, start_console
+from tests.support import eventually, headers_for, headers_of, read_topic, url_for, valid_registration_number
 
 pytestmark = pytest.mark.integration
 PAGES = ["/", "/businesses", "/businesses/new", "/support-requests", "/planner/route", "/loans/queue", "/loans/overdue",
@@ -136,6 +138,32 @@ async def test_console_security(console_stack: ConsoleStack) -> None:
     finally:
         await staff.aclose()
         await planner.aclose()
+
+
+async def test_a_session_outlives_its_access_token_by_the_refresh_token(stack) -> None:
+    """Access tokens are short-lived (Keycloak: minutes); the console renews the person's token with the
+    refresh token before calling an API with it, and the session goes on without a new sign-in."""
+    short = Issuer(port=0, token_ttl_s=63).start()  # due for renewal (a minute before its end) after 3 s
+    try:
+        intake = await stack.start("intake", **short.service_env())
+        base = await start_console(stack, {"intake": url_for(intake, "")}, **short.service_env())
+        site = ConsoleStack(stack, {"intake": url_for(intake, "")}, base)
+        client, answer = await sign_in_over_http(site, "S-1002")
+        try:
+            assert answer.status_code == 303
+            first = client.cookies[COOKIE_NAME]
+            assert (await client.get("/businesses")).status_code == 200
+            assert client.cookies[COOKIE_NAME] == first  # fresh enough: not renewed
+            await asyncio.sleep(3.5)
+            page = await client.get("/businesses")
+            assert page.status_code == 200, page.text  # intake accepted the renewed token
+            renewed = client.cookies[COOKIE_NAME]
+            assert renewed != first and COOKIE_NAME in page.cookies
+            assert (await client.get("/businesses")).status_code == 200 and client.cookies[COOKIE_NAME] == renewed
+        finally:
+            await client.aclose()
+    finally:
+        short.stop()
 
 
 async def _login_headers(site: ConsoleStack, subject: str) -> str:

@@ -81,6 +81,16 @@ def test_the_authorization_code_flow_with_pkce(issuer: Issuer) -> None:
     redeem["code"] = parse_qs(urlsplit(signed.headers["location"]).query)["code"][0]
     answer = httpx.post(f"{issuer.url}/token", data={**redeem, "code_verifier": verifier})
     assert check(issuer, answer.json()["access_token"]).subject == "L-3002"
+    # the refresh token renews the session's access token, once per refresh token, for its own client only
+    refresh = {"grant_type": "refresh_token", "refresh_token": answer.json()["refresh_token"], "client_id": "another-client"}
+    assert httpx.post(f"{issuer.url}/token", data=refresh).status_code == 400
+    signed = httpx.post(f"{issuer.url}/authorize", data={**params, "username": "L-3002", "password": DEV_PASSWORD})
+    code = parse_qs(urlsplit(signed.headers["location"]).query)["code"][0]
+    first = httpx.post(f"{issuer.url}/token", data={**redeem, "code": code, "code_verifier": verifier}).json()
+    refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": "sangsaeng-console"}
+    renewed = httpx.post(f"{issuer.url}/token", data=refresh).json()
+    assert check(issuer, renewed["access_token"]).subject == "L-3002" and renewed["refresh_token"] != first["refresh_token"]
+    assert httpx.post(f"{issuer.url}/token", data=refresh).status_code == 400  # rotated: the old one is spent
     assert httpx.post(f"{issuer.url}/token", data={**redeem, "code_verifier": verifier}).status_code == 400  # used
     # a code is sent only to this machine, never to another host
     assert httpx.get(f"{issuer.url}/authorize", params={**params, "redirect_uri": "https://evil.example/cb"}).status_code == 400

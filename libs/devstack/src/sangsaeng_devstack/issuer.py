@@ -11,7 +11,8 @@ It serves the discovery document (`/.well-known/openid-configuration`), its sign
   (`G-SEMAS`), `client_secret` = `DEV_PASSWORD`;
 
 and the authorization-code flow with PKCE (S256) for the console (`/authorize` shows a sign-in
-form, `/token` with `grant_type=authorization_code` redeems the code once, with its verifier).
+form, `/token` with `grant_type=authorization_code` redeems the code once, with its verifier, for an
+access token and a refresh token; `grant_type=refresh_token` renews both, each refresh token once).
 
 Access tokens are RS256 JWTs carrying `iss`, `aud`, `sub`, `role`, `roles`, `planner_id` /
 `agency`, `iat`, `nbf`, `exp`, `jti`. The key pair is made at start and kept in memory: a token
@@ -49,6 +50,7 @@ AUDIENCE = "sangsaeng"
 DEV_PASSWORD = "sangsaeng-dev"
 TOKEN_TTL_S = 3600
 CODE_TTL_S = 60
+REFRESH_TTL_S = 12 * 3600
 
 
 @dataclass
@@ -88,6 +90,7 @@ class Issuer:
     redirect_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
     _server: ThreadingHTTPServer | None = field(default=None, init=False, repr=False)
     _codes: dict[str, _Code] = field(default_factory=dict, init=False, repr=False)
+    _refresh: dict[str, tuple[str, str, float]] = field(default_factory=dict, init=False, repr=False)  # token -> subject, client, until
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     # ------------------------------------------------------------ lifecycle
@@ -166,7 +169,7 @@ class Issuer:
             "jwks_uri": f"{self.url}/jwks",
             "token_endpoint": f"{self.url}/token",
             "authorization_endpoint": f"{self.url}/authorize",
-            "grant_types_supported": ["password", "client_credentials", "authorization_code"],
+            "grant_types_supported": ["password", "client_credentials", "authorization_code", "refresh_token"],
             "response_types_supported": ["code"],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
@@ -177,9 +180,15 @@ class Issuer:
 
     # ------------------------------------------------------------ grants
 
-    def _token_answer(self, subject: str, client_id: str) -> dict[str, Any]:
-        return {"access_token": self.sign(self.claims_for(subject, client_id=client_id)), "token_type": "Bearer",
-                "expires_in": self.token_ttl_s}
+    def _token_answer(self, subject: str, client_id: str, *, refresh: bool = False) -> dict[str, Any]:
+        answer = {"access_token": self.sign(self.claims_for(subject, client_id=client_id)), "token_type": "Bearer",
+                  "expires_in": self.token_ttl_s}
+        if refresh:  # a signed-in person's session outlives one access token
+            token = secrets.token_urlsafe(32)
+            with self._lock:
+                self._refresh[token] = (subject, client_id, time.time() + REFRESH_TTL_S)
+            answer["refresh_token"] = token
+        return answer
 
     def grant(self, form: dict[str, str], basic: tuple[str, str] | None) -> tuple[int, dict[str, Any]]:
         """The token endpoint's answer (status, JSON) to one request (RFC 6749)."""
@@ -201,7 +210,13 @@ class Issuer:
             if (code is None or code.expires < time.time() or code.client_id != form.get("client_id")
                     or code.redirect_uri != form.get("redirect_uri") or _s256(verifier) != code.challenge):
                 return 400, {"error": "invalid_grant", "error_description": "unknown, used or expired code, or a wrong verifier"}
-            return 200, self._token_answer(code.subject, code.client_id)
+            return 200, self._token_answer(code.subject, code.client_id, refresh=True)
+        if kind == "refresh_token":
+            with self._lock:
+                held = self._refresh.pop(form.get("refresh_token", ""), None)  # rotated: each is good once
+            if held is None or held[2] < time.time() or held[1] != form.get("client_id"):
+                return 400, {"error": "invalid_grant", "error_description": "unknown, used or expired refresh token"}
+            return 200, self._token_answer(held[0], held[1], refresh=True)
         return 400, {"error": "unsupported_grant_type"}
 
     def _known(self, subject: str) -> bool:

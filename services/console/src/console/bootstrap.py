@@ -55,6 +55,9 @@ def build(settings: ConsoleSettings | None = None) -> FastAPI:
     async def timing_and_headers(request: Request, call_next):
         started = time.perf_counter()
         response = await call_next(request)
+        renewed = getattr(request.state, "session_cookie", None)
+        if renewed:  # a page renewed the person's access token on the way (routes: page())
+            console.set_session_cookie(response, renewed)
         route = request.scope.get("route")
         seconds = time.perf_counter() - started
         PAGE_SECONDS.labels(getattr(route, "path", "other")).observe(seconds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from console.adapters.api import Services
@@ -18,7 +19,7 @@ from console.adapters.oidc import IdentityProvider
 from console.config import ConsoleSettings
 from console.domain import formatting, labels
 from console.domain.navigation import navigation
-from console.service_layer.sessions import Session, Sessions
+from console.service_layer.sessions import COOKIE, Session, Sessions
 from sangsaeng_common.clock import SeoulClock
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -57,6 +58,14 @@ class Console:
 
     def today(self) -> date:
         return self.clock.today()
+
+    def set_session_cookie(self, response: Response, cookie: str) -> None:
+        """The session cookie: for the configured hours when the provider renews its token, else until the token ends."""
+        session = self.sessions.session(cookie)
+        hours = self.settings.console_session_hours * 3600
+        lasts = hours if session is None or session.refresh_token else min(hours, session.expires_at - time.time())
+        response.set_cookie(COOKIE, cookie, httponly=True, samesite="lax", secure=self.settings.console_cookie_secure,
+                            max_age=max(1, int(lasts)))
 
     def render(self, request: Request, session: Session | None, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         body = self.templates.get_template(template).render(

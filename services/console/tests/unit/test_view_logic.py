@@ -86,6 +86,11 @@ def test_sessions_hold_the_persons_token_until_it_expires_and_csrf() -> None:
     assert sessions.session(cookie[:-2] + "xx") is None  # tampered
     assert Sessions("another-key" * 3, 3600).session(cookie) is None  # another key
     assert sessions.session(sessions.start(_identity(expires_in=-1), "old")) is None  # the token has expired: sign in again
+    renewable = sessions.session(sessions.start(_identity(expires_in=-1), "old", "a-refresh-token"))
+    assert renewable.refresh_token == "a-refresh-token" and renewable.renew_due(time.time())  # renewed before use
+    assert not session.renew_due(time.time()) and session.renew_due(session.expires_at - 30)
+    kept = sessions.session(sessions.start(_identity(), "new", "next-refresh-token", sid=session.sid))
+    assert sessions.csrf_ok(kept, sessions.csrf_token(session))  # a renewed session keeps its forms' CSRF tokens
     token = sessions.csrf_token(session)
     assert sessions.csrf_ok(session, token) and not sessions.csrf_ok(session, "") and not sessions.csrf_ok(session, token[:-1] + "0")
     other = sessions.session(sessions.start(_identity(), "the-access-token"))

@@ -4,9 +4,11 @@ flow with PKCE for signing a person in, and the same token check every service d
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +35,16 @@ class Pkce:
         return base64.urlsafe_b64encode(hashlib.sha256(self.verifier.encode()).digest()).rstrip(b"=").decode()
 
 
+@dataclass(frozen=True)
+class Grant:
+    """What the token endpoint gave: the person's access token, who it names, and (if the provider keeps a
+    session) the refresh token that renews it."""
+
+    token: str
+    identity: Identity
+    refresh_token: str | None
+
+
 class SignInFailed(Exception):
     """The provider did not give a usable token for this sign-in (its message is for the person)."""
 
@@ -43,6 +55,8 @@ class IdentityProvider:
         self.issuer, self.client_id, self.client_secret, self.client = issuer, client_id, client_secret, client
         self.discovery_url = discovery_url or discovery_url_of(issuer)
         self._discovery: dict[str, Any] | None = None
+        self._renewing = asyncio.Lock()
+        self._renewed: dict[str, tuple[float, Grant]] = {}  # spent refresh token -> when, and what it gave
         self.validator = TokenValidator(issuer, audience, Jwks(issuer, jwks_url, algorithms), algorithms=algorithms)
 
     async def discovery(self) -> dict[str, Any]:
@@ -61,22 +75,39 @@ class IdentityProvider:
                  "state": pkce.state, "code_challenge": pkce.challenge, "code_challenge_method": "S256"}
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
 
-    async def redeem(self, code: str, pkce: Pkce, redirect_uri: str) -> tuple[str, Identity]:
-        """The access token for a code, and who it names."""
+    async def redeem(self, code: str, pkce: Pkce, redirect_uri: str) -> Grant:
+        """The tokens for a sign-in's code, and who they name."""
+        return await self._grant({"grant_type": "authorization_code", "code": code, "code_verifier": pkce.verifier,
+                                  "redirect_uri": redirect_uri})
+
+    async def renew(self, refresh_token: str) -> Grant:
+        """A new access token for a session whose token runs out (the refresh token is spent: use the new one).
+        A page and its fragments ask at once with the same refresh token: the first asks the provider, the
+        others get its answer (a rotated refresh token is good once)."""
+        async with self._renewing:
+            now = time.monotonic()
+            self._renewed = {old: (at, grant) for old, (at, grant) in self._renewed.items() if now - at < 60}
+            if refresh_token in self._renewed:
+                return self._renewed[refresh_token][1]
+            grant = await self._grant({"grant_type": "refresh_token", "refresh_token": refresh_token})
+            self._renewed[refresh_token] = (now, grant)
+            return grant
+
+    async def _grant(self, form: dict[str, str]) -> Grant:
         endpoint = (await self.discovery())["token_endpoint"]
-        form = {"grant_type": "authorization_code", "code": code, "code_verifier": pkce.verifier, "redirect_uri": redirect_uri,
-                "client_id": self.client_id, **({"client_secret": self.client_secret} if self.client_secret else {})}
+        form = {**form, "client_id": self.client_id, **({"client_secret": self.client_secret} if self.client_secret else {})}
         try:
             answer = await self.client.post(endpoint, data=form)
         except httpx.HTTPError as exc:
             raise IdentityUnavailable(f"the identity provider cannot be reached: {exc!r}") from exc
         if answer.status_code != 200:
-            raise SignInFailed(f"the identity provider refused the sign-in ({answer.status_code})")
-        token = answer.json().get("access_token")
+            raise SignInFailed(f"the identity provider refused the {form['grant_type']} grant ({answer.status_code})")
+        body = answer.json()
+        token, refresh_token = body.get("access_token"), body.get("refresh_token")
         if not isinstance(token, str):
             raise SignInFailed("the identity provider gave no access token")
         try:
             identity = await self.validator.identity(token)
         except InvalidToken as exc:
             raise SignInFailed(f"the identity provider's token is not valid here: {exc}") from None
-        return token, identity
+        return Grant(token, identity, refresh_token if isinstance(refresh_token, str) else None)

@@ -51,8 +51,11 @@ def routes(app: FastAPI, console: Console) -> None:
     def page(*roles: str):
         async def dependency(request: Request) -> Session:
             session = current(request)
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             if session is None:
-                raise SignInRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+                raise SignInRequired(here)
+            if session.renew_due(time.time()):
+                session = await renewed(request, session, here)
             if roles and session.user.role not in roles:
                 raise ForbiddenPage()
             if request.method == "POST":
@@ -62,6 +65,23 @@ def routes(app: FastAPI, console: Console) -> None:
             return session
 
         return Depends(dependency)
+
+    async def renewed(request: Request, session: Session, here: str) -> Session:
+        """The session with a fresh access token from the provider (its refresh token spent for a new one);
+        the new cookie goes out with this page's answer (bootstrap's middleware sets it)."""
+        if session.refresh_token is None:
+            raise SignInRequired(here)
+        try:
+            grant = await console.identity.renew(session.refresh_token)
+        except (SignInFailed, IdentityUnavailable) as exc:
+            log.info("session not renewed", subject=session.username, reason=str(exc))
+            raise SignInRequired(here) from None
+        cookie = console.sessions.start(grant.identity, grant.token, grant.refresh_token, sid=session.sid)
+        fresh = console.sessions.session(cookie)
+        if fresh is None or fresh.username != session.username:
+            raise SignInRequired(here)
+        request.state.session_cookie = cookie
+        return fresh
 
     def bearer(session: Session) -> str:
         """The signed-in person's access token: the APIs see them, not the console."""
@@ -99,20 +119,20 @@ def routes(app: FastAPI, console: Console) -> None:
         if error or not code:
             return sign_in_failed(request, 401, "로그인하지 못했습니다.", next_path)
         try:
-            token, identity = await console.identity.redeem(code, pkce, callback_url(request))
+            grant = await console.identity.redeem(code, pkce, callback_url(request))
         except IdentityUnavailable:
             return sign_in_failed(request, 503, "로그인 서버(ID 제공자)에 연결할 수 없습니다. 잠시 뒤 다시 시도해 주세요.", next_path)
         except SignInFailed as exc:
             log.warning("sign-in refused", reason=str(exc))
             return sign_in_failed(request, 401, "로그인하지 못했습니다.", next_path)
-        cookie = console.sessions.start(identity, token)
+        identity = grant.identity
+        cookie = console.sessions.start(identity, grant.token, grant.refresh_token)
         if cookie is None:
             return sign_in_failed(request, 403, "이 계정에는 콘솔을 쓸 역할이 없습니다.", next_path)
         session = console.sessions.session(cookie)
         log.info("signed in", subject=identity.subject, role=session.user.role)
         response = RedirectResponse(next_path if next_path != "/" else home(session.user.role), status_code=303)
-        response.set_cookie(COOKIE, cookie, httponly=True, samesite="lax", secure=console.settings.console_cookie_secure,
-                            max_age=max(1, int(min(session.expires_at - time.time(), console.settings.console_session_hours * 3600))))
+        console.set_session_cookie(response, cookie)
         response.delete_cookie(SIGN_IN_COOKIE, path="/auth")
         return response
 
