@@ -247,9 +247,9 @@ def _sign_in_page(params: dict[str, str], error: str = "") -> bytes:
     notice = f'<p role="alert">{html.escape(error)}</p>' if error else ""
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>Sign in — Sangsaeng development issuer</title>
-<style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:2rem auto;padding:0 1rem}
-label{display:block;margin:.8rem 0}input{display:block;width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
-button{padding:.6rem 1.2rem;font-size:1rem}[role=alert]{color:#b00020}</style></head><body>
+<style>body{{font-family:system-ui,sans-serif;max-width:24rem;margin:2rem auto;padding:0 1rem}}
+label{{display:block;margin:.8rem 0}}input{{display:block;width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}}
+button{{padding:.6rem 1.2rem;font-size:1rem}}[role=alert]{{color:#b00020}}</style></head><body>
 <h1>Sign in</h1><p>Development issuer: subject ids such as S-1001, P-2001, L-3001; password in the README.</p>{notice}
 <form method="post" action="/authorize">{hidden}
 <label>Subject id <input name="username" autocomplete="username" required></label>
