@@ -59,7 +59,6 @@ def realm() -> dict:
     return {
         "realm": "sangsaeng", "enabled": True, "sslRequired": "external", "accessTokenLifespan": 900,
         "roles": {"realm": [{"name": role, "description": f"Sangsaeng {role}"} for role in ROLES]},
-        "clientScopes": [],
         "clients": [{
             "clientId": CONSOLE_CLIENT, "name": "Sangsaeng console", "enabled": True, "publicClient": True,
             "standardFlowEnabled": True, "directAccessGrantsEnabled": False, "redirectUris": CONSOLE_REDIRECTS,
