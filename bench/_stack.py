@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 import tempfile
 from collections.abc import AsyncIterator, Mapping
@@ -13,26 +12,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sangsaeng_devstack.broker import Broker
+from sangsaeng_devstack.issuer import Issuer
 from sangsaeng_devstack.ledger_key import ledger_signing_key
 from sangsaeng_devstack.postgres import Postgres
 from sangsaeng_devstack.processes import ServiceProcess
 from sangsaeng_devstack.provision import provision
+from sangsaeng_devstack.users import DEV_USERS
 
-TOKEN = "bench-staff"
-AUDITOR_TOKEN = "bench-auditor"
-HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-# One person per planner of the default roster: a planner records only the visits assigned to them.
-PLANNER_PEOPLE = {f"bench-planner-{n:02d}": {"role": "planner", "subject": f"P-20{n:02d}", "planner_id": f"planner-{n:02d}"}
-                  for n in range(1, 9)}
-ROLES = {TOKEN: "staff", "bench-planner": "planner", "bench-loan-officer": "loan_officer", AUDITOR_TOKEN: "auditor", **PLANNER_PEOPLE}
-PLANNER = {"Authorization": "Bearer bench-planner"}
+# The benchmark's identity provider: the local issuer on a thread of this process; the services
+# fetch its keys over HTTP and check each request's JWT as in production.
+ISSUER = Issuer(port=0, token_ttl_s=6 * 3600).start()
+AUTH_ENV = ISSUER.service_env()
+AUDITOR_TOKEN = ISSUER.token_for("A-4001")
+HEADERS = {"Authorization": f"Bearer {ISSUER.token_for('S-1001')}"}
+PLANNER = {"Authorization": f"Bearer {ISSUER.token_for('P-2001')}"}
+LOAN_OFFICER = {"Authorization": f"Bearer {ISSUER.token_for('L-3001')}"}
 
 
 def planner_headers(planner_id: str) -> dict[str, str]:
     """The Authorization header of the person who is this planner (who records their visits)."""
-    (token,) = [t for t, who in PLANNER_PEOPLE.items() if who["planner_id"] == planner_id]
-    return {"Authorization": f"Bearer {token}"}
-LOAN_OFFICER = {"Authorization": "Bearer bench-loan-officer"}
+    (subject,) = [u.subject for u in DEV_USERS if u.planner_id == planner_id]
+    return {"Authorization": f"Bearer {ISSUER.token_for(subject)}"}
 LOG_DIR = ".devstack/bench-logs"
 
 
@@ -83,7 +83,7 @@ async def bench_stack(*services: str, provision_only: tuple[str, ...] = (), env:
             # audit signs its ledger's checkpoints: a key of this run's own
             ledger_key = {"AUDIT_SIGNING_KEY_FILE": str(ledger_signing_key(Path(keys) / "signing.key")[0])} if service == "audit" else {}
             envs[service] = {"SERVICE_NAME": service, **databases[service].env(), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                             "HTTP_PORT": str(port), "AUTH_TOKENS": json.dumps(ROLES), "LOG_LEVEL": "WARNING", **ledger_key, **(env or {})}
+                             "HTTP_PORT": str(port), **AUTH_ENV, "LOG_LEVEL": "WARNING", **ledger_key, **(env or {})}
             urls[service] = f"http://127.0.0.1:{port}"
         for service in services:
             processes.append(ServiceProcess(service, env=envs[service], log_dir=LOG_DIR, ready_url=f"{urls[service]}/ready").start())

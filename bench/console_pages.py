@@ -26,11 +26,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from sangsaeng_demo.client import tokens_by_role
-from sangsaeng_devstack.tokens import DEV_TOKENS
-
-# role -> token, and subject -> token (the demo records each visit as its planner's person)
-TOKENS = tokens_by_role(json.dumps(DEV_TOKENS))
+from sangsaeng_demo.client import IssuerTokens
+from sangsaeng_devstack.issuer import DEV_PASSWORD
 SEOUL = ZoneInfo("Asia/Seoul")
 ASSETS = ["/static/console.css", "/static/console.js", "/static/favicon.svg"]
 
@@ -45,11 +42,20 @@ def server_ms(answer: httpx.Response) -> float:
     return float(found.group(1)) if found else float("nan")
 
 
+# who signs in for each column of pages (development users, sangsaeng_devstack.users)
+SUBJECTS = {"staff": "S-1001", "planner": "P-2001", "loan-officer": "L-3001", "auditor": "A-4001", "operator": "O-5001",
+            "agency-semas": "G-SEMAS"}
+
+
 async def signed_in(base: str, user: str) -> httpx.AsyncClient:
+    """Signed in as a browser is: the console sends it to the issuer (authorization code + PKCE) and back."""
     client = httpx.AsyncClient(base_url=base, timeout=120)
-    form = await client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-    answer = await client.post("/login", data={"username": user, "password": f"{user}-dev-password", "csrf": csrf})
+    start = await client.get("/login")
+    authorize = httpx.URL(start.headers["location"])
+    async with httpx.AsyncClient(timeout=30) as issuer:
+        signed = await issuer.post(str(authorize.copy_with(query=None)),
+                                   data={**dict(authorize.params), "username": SUBJECTS[user], "password": DEV_PASSWORD})
+    answer = await client.get(signed.headers["location"])
     assert answer.status_code == 303, answer.text
     return client
 
@@ -69,9 +75,9 @@ async def measure(client: httpx.AsyncClient, path: str, n: int) -> dict:
             "p50": percentile(server, 0.5), "p99": percentile(server, 0.99), "trip50": percentile(trip, 0.5), "trip99": percentile(trip, 0.99)}
 
 
-async def samples(urls: dict[str, str]) -> dict[str, str | None]:
+async def samples(urls: dict[str, str], tokens: IssuerTokens) -> dict[str, str | None]:
     """Ids to open pages with: a business with a consent, one of planner-01's visits, a disbursed application."""
-    staff = {"Authorization": f"Bearer {TOKENS['staff']}"}
+    staff = {"Authorization": f"Bearer {await tokens.token_for('S-1001')}"}
     async with httpx.AsyncClient(timeout=60) as api:
         businesses = (await api.get(urls["intake"] + "/businesses", params={"limit": 50, "dong": "제기동"}, headers=staff)).json()["items"]
         business, consent = businesses[0]["id"], None
@@ -82,12 +88,12 @@ async def samples(urls: dict[str, str]) -> dict[str, str | None]:
                 business, consent = found["id"], active[0]["id"]
                 break
         visits = (await api.get(urls["visits"] + "/visits", params={"planner_id": "planner-01", "limit": 1},
-                                headers={"Authorization": f"Bearer {TOKENS['planner']}"})).json()
+                                headers={"Authorization": f"Bearer {await tokens.token_for('P-2001')}"})).json()
         applications = (await api.get(urls["loans"] + "/applications", params={"limit": 1, "status": "disbursed"}, headers=staff)).json()
         application, moment = (applications[0]["id"] if applications else None), None
         if application:  # a moment in its history (the ledger's time: when the demo ran, not the simulated 2025 dates)
             history = (await api.get(urls["audit"] + f"/applications/{application}",
-                                     headers={"Authorization": f"Bearer {TOKENS['auditor']}"})).json()["history"]
+                                     headers={"Authorization": f"Bearer {await tokens.token_for('A-4001')}"})).json()["history"]
             moment = datetime.fromisoformat(history[len(history) // 2]["time"]).astimezone(SEOUL).strftime("%Y-%m-%dT%H:%M:%S")
     return {"business": business, "consent": consent, "visit": visits[0]["id"] if visits else None,
             "visit_day": visits[0]["scheduled_for"] if visits else None, "application": application, "moment": moment}
@@ -113,8 +119,8 @@ def plans(ids: dict[str, str | None], n: int) -> dict[str, list[tuple[str, int]]
             "agency-semas": [("/agency/referrals", n)]}
 
 
-async def run(console: str, urls: dict[str, str], n: int) -> list[dict]:
-    ids = await samples(urls)
+async def run(console: str, urls: dict[str, str], n: int, tokens: IssuerTokens) -> list[dict]:
+    ids = await samples(urls, tokens)
     rows = []
     for user, pages in plans(ids, n).items():
         client = await signed_in(console, user)
@@ -142,7 +148,7 @@ async def main(args: argparse.Namespace) -> None:
     if args.console:
         urls = {s: os.environ.get(f"{s.upper()}_URL", f"http://127.0.0.1:{port}") for s, port in
                 (("intake", 8001), ("visits", 8002), ("loans", 8003), ("referrals", 8004), ("audit", 8005))}
-        show(await run(args.console, urls, args.requests))
+        show(await run(args.console, urls, args.requests, IssuerTokens.from_env()))
         return
 
     from sangsaeng_demo.cli import simulate
@@ -150,16 +156,17 @@ async def main(args: argparse.Namespace) -> None:
     from sangsaeng_devstack._util import free_port
     from sangsaeng_devstack.stack import SERVICES, DevStack
 
-    stack = DevStack(services={s: free_port() for s in SERVICES}, broker_port=0, log_dir=Path(".devstack/bench-logs/console"))
+    stack = DevStack(services={s: free_port() for s in SERVICES}, broker_port=0, issuer_port=0, log_dir=Path(".devstack/bench-logs/console"))
     await stack.start()
     try:
         urls = stack.urls()
         console = urls.pop("console")
         plan = make_plan(2025, shops=args.shops, bank=args.bank, fund=args.fund)
         started = time.monotonic()
-        result = await simulate(urls, plan, tokens=TOKENS, show_progress=False)
+        tokens = IssuerTokens(stack.auth_env["AUTH_ISSUER"], DEV_PASSWORD)
+        result = await simulate(urls, plan, tokens=tokens, show_progress=False)
         print(f"demo data: {args.shops:,} shops, {args.bank + args.fund} applications, in {time.monotonic() - started:.0f} s (ok={result.ok})")
-        show(await run(console, urls, args.requests))
+        show(await run(console, urls, args.requests, tokens))
     finally:
         stack.stop()
 

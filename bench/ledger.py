@@ -170,7 +170,7 @@ async def append_and_proof_rows(quick: bool) -> list[Row]:
     from sangsaeng_devstack.postgres import Postgres
     from sangsaeng_devstack.processes import ServiceProcess
     from sangsaeng_devstack.provision import provision
-    from _stack import AUDITOR_TOKEN, LOG_DIR, ROLES, free_port
+    from _stack import AUDITOR_TOKEN, AUTH_ENV, LOG_DIR, free_port
 
     n = 20_000 if quick else 100_000
     events = [_record(i) for i in range(n)]
@@ -202,7 +202,7 @@ async def append_and_proof_rows(quick: bool) -> list[Row]:
         key.write_text(Signer.generate(ORIGIN).private_key_text())
         port = free_port()
         env = {"SERVICE_NAME": "audit", **database.env(), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, "HTTP_PORT": str(port),
-               "AUTH_TOKENS": json.dumps(ROLES), "LOG_LEVEL": "WARNING", "AUDIT_SIGNING_KEY_FILE": str(key)}
+               **AUTH_ENV, "LOG_LEVEL": "WARNING", "AUDIT_SIGNING_KEY_FILE": str(key)}
         process = ServiceProcess("audit", "api", env=env, log_dir=LOG_DIR, name="audit-proofs", ready_url=f"http://127.0.0.1:{port}/ready").start()
         try:
             await process.wait_ready(timeout=90)

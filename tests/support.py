@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,30 +21,90 @@ from sangsaeng_common.contracts import Event
 from sangsaeng_common.envelope import Envelope
 from sangsaeng_devstack.processes import ServiceProcess
 from sangsaeng_devstack.provision import ServiceDatabase, database_url
-from sangsaeng_devstack.users import DEV_USERS, user
+from sangsaeng_demo.client import IssuerTokens
+from sangsaeng_devstack.issuer import DEV_PASSWORD, Issuer
+from sangsaeng_devstack.users import user
 
 T = TypeVar("T")
 
-TOKENS = {
-    "test-staff": "staff",
-    "test-planner": "planner",
-    "test-loan-officer": "loan_officer",
-    "test-auditor": "auditor",
-    "test-operator": "operator",
-    "test-agency-semas": "agency:SEMAS",
-    # one token per development user (sangsaeng_devstack.users): `headers_for(subject)`
-    **{f"test-user-{u.subject}": {"role": u.role, "subject": u.subject, "planner_id": u.planner_id, "agency": u.agency}
-       for u in DEV_USERS},
-}
-STAFF = {"Authorization": "Bearer test-staff"}
-AUDITOR = {"Authorization": "Bearer test-auditor"}
-OPERATOR = {"Authorization": "Bearer test-operator"}
+_ISSUER: list[Issuer] = []
+
+
+def issuer() -> Issuer:
+    """This test run's identity provider: the development issuer on a free port, on a thread of
+    this process. Services started by `Stack` trust it and fetch its JWKS over HTTP."""
+    if not _ISSUER:
+        _ISSUER.append(Issuer(port=0, token_ttl_s=6 * 3600).start())  # outlives the longest run
+    return _ISSUER[0]
+
+
+def token_for(subject: str, **changes: Any) -> str:
+    """A real access token of one development user, signed by this run's issuer."""
+    return issuer().token_for(subject, **changes)
+
+
+#: One development user per role, for the suites that try every role (access, hostile input).
+SUBJECT_OF_ROLE = {"staff": "S-1001", "planner": "P-2001", "loan_officer": "L-3001", "auditor": "A-4001", "operator": "O-5001",
+                   "agency": "G-SEMAS"}
+
+
+def refused_tokens() -> dict[str, str]:
+    """Tokens every authenticated route must answer 401: each is wrong in one way only (S-1001's, otherwise valid)."""
+    import jwt
+
+    from sangsaeng_devstack.issuer import SigningKey
+
+    now = int(time.time())
+    claims = issuer().claims_for("S-1001")
+    forger = SigningKey(issuer().keys[-1].kid, SigningKey.generate().private)  # the issuer's kid, another key
+    return {
+        "expired": token_for("S-1001", iat=now - 7200, nbf=now - 7200, exp=now - 3600),
+        "wrong audience": token_for("S-1001", aud="account"),
+        "wrong issuer": token_for("S-1001", iss="http://127.0.0.1:1/not-ours"),
+        "wrongly signed": issuer().sign(claims, key=forger),
+        "unsigned (alg none)": jwt.encode(claims, None, algorithm="none", headers={"kid": forger.kid}),
+        "malformed": "not-a-token",
+    }
+
+
+def demo_tokens() -> IssuerTokens:
+    """The demo client's tokens for this run: the password grant at this run's issuer, over HTTP."""
+    return IssuerTokens(issuer().url, DEV_PASSWORD)
+
+
+_HEADERS: dict[str, tuple[float, dict[str, str]]] = {}
 
 
 def headers_for(subject: str) -> dict[str, str]:
-    """The Authorization header of one development user (e.g. "P-2001", planner-01's person)."""
+    """The Authorization header of one development user (e.g. "P-2001", planner-01's person):
+    a JWT from this run's issuer, made once and reused while it has more than ten minutes to run."""
     user(subject)  # a typo fails here, not as a 401 later
-    return {"Authorization": f"Bearer test-user-{subject}"}
+    made = _HEADERS.get(subject)
+    if made is None or made[0] < time.time() + 600:
+        _HEADERS[subject] = made = (time.time() + issuer().token_ttl_s, {"Authorization": f"Bearer {token_for(subject)}"})
+    return dict(made[1])
+
+
+class HeadersOf(Mapping[str, str]):
+    """`headers_for(subject)` as a module-level constant: made when first read (importing a test
+    module starts no issuer) and made again when its token nears its end (a long run outlives one)."""
+
+    def __init__(self, subject: str):
+        self.subject = subject
+
+    def __getitem__(self, name: str) -> str:
+        return headers_for(self.subject)[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(headers_for(self.subject))
+
+    def __len__(self) -> int:
+        return 1
+
+
+STAFF: Mapping[str, str] = HeadersOf("S-1001")
+AUDITOR: Mapping[str, str] = HeadersOf("A-4001")
+OPERATOR: Mapping[str, str] = HeadersOf("O-5001")
 
 
 def planner_subject(planner_id: str) -> str:
@@ -110,7 +169,7 @@ class Stack:
             "SERVICE_NAME": service,
             **self.databases[service].env(),
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
-            "AUTH_TOKENS": json.dumps(TOKENS),
+            **issuer().service_env(),
             "TOPIC_PARTITIONS": "4",
             "CONSUMER_SESSION_TIMEOUT_MS": "6000",
             "RELAY_STANDBY_RETRY_S": "0.5",

@@ -8,7 +8,9 @@ and a JSON Schema validator (jsonschema), it:
    its own consumer group (the committed offset is where it resumes next time);
 2. checks each record's CloudEvents headers (binary content mode) and validates its value
    against the published JSON Schema `contracts/schemas/<ce_type>.json`;
-3. a ReferralSent: answers through the agency API with the agency's token: acknowledge (with
+3. a ReferralSent: answers through the agency API with the agency's access token (a JWT from
+   the center's identity provider, got by the OAuth 2.0 client-credentials grant and got again
+   before it expires or when the API answers 401): acknowledge (with
    the agency's own reference), then an outcome; both are idempotent (Idempotency-Key = the
    event's ce_id), so a crash between answering and committing the offset is harmless;
    a ReferralBasisLost (consent withdrawn, business erased): forgets the referral's personal
@@ -17,9 +19,11 @@ and a JSON Schema validator (jsonschema), it:
 4. commits the offset only after the answers were accepted.
 
 Every step prints one JSON line on stdout. Configuration: arguments or environment
-(KAFKA_BOOTSTRAP_SERVERS, REFERRALS_API_URL, AGENCY_TOKEN, AGENCY_CODE, CONTRACTS_SCHEMAS).
+(KAFKA_BOOTSTRAP_SERVERS, REFERRALS_API_URL, TOKEN_URL, CLIENT_ID, CLIENT_SECRET, AGENCY_CODE,
+CONTRACTS_SCHEMAS; or AGENCY_TOKEN, a token got elsewhere).
 
-    python agency_reference.py --agency SEOUL_CREDIT_GUARANTEE --token dev-agency-seoul-credit-guarantee-token \
+    python agency_reference.py --agency SEOUL_CREDIT_GUARANTEE \
+        --token-url http://127.0.0.1:8009/token --client-id G-SEOUL_CREDIT_GUARANTEE --client-secret sangsaeng-dev \
         --bootstrap-servers 127.0.0.1:9092 --api-url http://127.0.0.1:8004
 """
 
@@ -98,6 +102,49 @@ def decide(data: dict[str, Any]) -> dict[str, Any]:
     return {"outcome": "accepted", "note": "reference integration"}
 
 
+class ClientCredentials(httpx.Auth):
+    """OAuth 2.0 client-credentials (RFC 6749 4.4): a bearer token from the token endpoint, kept
+    until a minute before it expires, and got anew once if the API answers 401 (keys rotated)."""
+
+    requires_response_body = True
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str):
+        self.token_url, self.client_id, self.client_secret = token_url, client_id, client_secret
+        self.token: str | None = None
+        self.good_until = 0.0
+
+    def _token_request(self) -> httpx.Request:
+        return httpx.Request("POST", self.token_url, data={"grant_type": "client_credentials", "client_id": self.client_id,
+                                                           "client_secret": self.client_secret})
+
+    def _keep(self, response: httpx.Response) -> None:
+        if response.status_code != 200:
+            raise RuntimeError(f"token endpoint answered {response.status_code}: {response.text[:300]}")
+        answer = response.json()
+        self.token, self.good_until = answer["access_token"], time.monotonic() + float(answer.get("expires_in", 300)) - 60
+
+    def auth_flow(self, request: httpx.Request):
+        if self.token is None or time.monotonic() > self.good_until:
+            self._keep((yield self._token_request()))
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        response = yield request
+        if response.status_code == 401:
+            self._keep((yield self._token_request()))
+            request.headers["Authorization"] = f"Bearer {self.token}"
+            yield request
+
+
+class StaticToken(httpx.Auth):
+    """A token got elsewhere (--token): sent as it is."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def auth_flow(self, request: httpx.Request):
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        yield request
+
+
 async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any], key: str) -> httpx.Response:
     """POST with retries on connection errors and 5xx (safe: the Idempotency-Key makes repeats harmless)."""
     delay = 0.5
@@ -143,8 +190,8 @@ async def run(args: argparse.Namespace) -> int:
     say("started", topic=topic, agency=args.agency)
     refused = 0
     try:
-        async with httpx.AsyncClient(base_url=args.api_url, timeout=20,
-                                     headers={"Authorization": f"Bearer {args.token}"}) as client:
+        auth = StaticToken(args.token) if args.token else ClientCredentials(args.token_url, args.client_id, args.client_secret)
+        async with httpx.AsyncClient(base_url=args.api_url, timeout=20, auth=auth) as client:
             idle_since = time.monotonic()
             while True:
                 batch = await consumer.getmany(timeout_ms=500, max_records=100)
@@ -189,13 +236,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bootstrap-servers", default=env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     parser.add_argument("--api-url", default=env("REFERRALS_API_URL", "http://127.0.0.1:8004"))
-    parser.add_argument("--token", default=env("AGENCY_TOKEN"), required=env("AGENCY_TOKEN") is None)
+    parser.add_argument("--token-url", default=env("TOKEN_URL"), help="the identity provider's token endpoint")
+    parser.add_argument("--client-id", default=env("CLIENT_ID"), help="the agency's client id (development: G-<CODE>)")
+    parser.add_argument("--client-secret", default=env("CLIENT_SECRET"))
+    parser.add_argument("--token", default=env("AGENCY_TOKEN"), help="an access token got elsewhere, instead of the three above")
     parser.add_argument("--agency", default=env("AGENCY_CODE"), required=env("AGENCY_CODE") is None)
     parser.add_argument("--schemas", default=env("CONTRACTS_SCHEMAS", str(HERE.parents[1] / "contracts" / "schemas")))
     parser.add_argument("--group", default=env("AGENCY_GROUP_ID"), help="consumer group (default agency-<CODE>-reference)")
     parser.add_argument("--exit-when-idle", type=float, default=float(env("EXIT_WHEN_IDLE_S", "0")),
                         help="stop after this many seconds without records (0: run forever)")
-    return asyncio.run(run(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    if not args.token and not (args.token_url and args.client_id and args.client_secret):
+        parser.error("give --token-url, --client-id and --client-secret (or --token)")
+    return asyncio.run(run(args))
 
 
 if __name__ == "__main__":

@@ -20,23 +20,21 @@ from typing import Any
 import asyncpg
 import httpx
 
-from sangsaeng_demo.client import Api, tokens_by_role
+from sangsaeng_demo.client import Api
 from sangsaeng_demo.plan import make_plan
 from sangsaeng_demo.simulate import Result, Simulation
 from sangsaeng_devstack.processes import ServiceProcess
-from sangsaeng_devstack.tokens import DEV_TOKENS
-from tests.support import Stack, read_topic, url_for
+from tests.support import AUDITOR, STAFF, Stack, demo_tokens, read_topic, url_for
 
 SERVICES = ("intake", "visits", "loans", "referrals", "audit", "districts")
 # Commands that by design publish nothing: an owner's name and contacts never leave intake;
 # a contest's call is districts' own record (its entries and results are events).
 SILENT_COMMANDS = ("/owners", "/contests")
 EVENTS_TOPIC = r"^sangsaeng\.[a-z_]+\.events$"
-TOKENS_JSON = json.dumps(DEV_TOKENS)  # every role and every agency: the agencies answer too
 
 
 async def start_all(stack: Stack, **extra: str) -> dict[str, ServiceProcess]:
-    processes = {name: stack.spawn(name, name=name, AUTH_TOKENS=TOKENS_JSON, **extra) for name in SERVICES}
+    processes = {name: stack.spawn(name, name=name, **extra) for name in SERVICES}
     await asyncio.gather(*(p.wait_ready(timeout=120) for p in processes.values()))
     return processes
 
@@ -60,7 +58,7 @@ class CommandLog(Api):
 
 
 def command_log(processes: dict[str, ServiceProcess], concurrency: int = 12) -> CommandLog:
-    return CommandLog(urls_of(processes), tokens_by_role(TOKENS_JSON), concurrency=concurrency)
+    return CommandLog(urls_of(processes), demo_tokens(), concurrency=concurrency)
 
 
 async def play(api: Api, seed: int, shops: int, bank: int, fund: int, wait_timeout: float = 300.0) -> Result:
@@ -245,7 +243,7 @@ async def dead_letters(stack: Stack) -> dict[str, int]:
 
 async def verify_ok(processes: dict[str, ServiceProcess]) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=120) as client:
-        response = await client.get(url_for(processes["audit"], "/verify"), headers={"Authorization": "Bearer dev-auditor-token"})
+        response = await client.get(url_for(processes["audit"], "/verify"), headers=AUDITOR)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -270,8 +268,8 @@ class Commands:
         self.without_retry_after = 0  # 503s that did not say when to come back
         self.client = httpx.AsyncClient(timeout=15)
 
-    async def post(self, service: str, path: str, body: dict[str, Any], key: str, token: str = "dev-staff-token") -> httpx.Response | None:
-        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key, "X-Correlation-ID": key}
+    async def post(self, service: str, path: str, body: dict[str, Any], key: str) -> httpx.Response | None:
+        headers = {**STAFF, "Idempotency-Key": key, "X-Correlation-ID": key}
         try:
             response = await self.client.post(url_for(self.processes[service], path), json=body, headers=headers)
         except httpx.TransportError:

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 from tests.chaos.scale import size
 from tests.chaos.everything import start_everything
 from tests.conftest import SERVICES
-from tests.support import TOKENS, url_for
+from tests.support import SUBJECT_OF_ROLE, headers_for, url_for
 
 EXAMPLES_PER_OPERATION = size(5, 20)
 
@@ -49,8 +49,6 @@ CHECKS = [
     openapi_checks.response_schema_conformance,
     openapi_checks.negative_data_rejection,
 ]
-# one role token per role (the people's tokens, token -> claims, are for the rules about people)
-TOKEN_OF_ROLE = {role.split(":")[0]: token for token, role in TOKENS.items() if isinstance(role, str)}
 
 
 @dataclass
@@ -66,7 +64,7 @@ def fuzz_service(service: str, base_url: str, tally: Tally) -> None:
     for result in schema.get_all_operations():
         operation = result.ok()
         roles = operation.definition.raw.get("x-roles")
-        headers = {"Authorization": f"Bearer {TOKEN_OF_ROLE[roles[0]]}"} if roles else {}
+        headers = headers_for(SUBJECT_OF_ROLE[roles[0]]) if roles else {}
         tally.operations += 1
         session = requests.Session()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import subprocess
@@ -12,10 +11,12 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
+from sangsaeng_devstack.issuer import DEV_PASSWORD
 from sangsaeng_devstack.processes import ServiceProcess
-from tests.support import TOKENS, Stack, free_port, url_for
+from tests.support import Stack, free_port, issuer, url_for
 
 SCREENSHOTS = Path(os.environ.get("SANGSAENG_SCREENSHOTS", ".devstack/screenshots"))
 CHROMIUM = ("chromium", "chromedriver")
@@ -32,22 +33,43 @@ class ConsoleStack:
         return self.console + path
 
 
-@pytest.fixture
-async def console_stack(stack: Stack) -> AsyncIterator[ConsoleStack]:
-    processes = await asyncio.gather(*(stack.start(name) for name in SERVICE_ORDER))
-    urls = {name: url_for(p, "") for name, p in zip(SERVICE_ORDER, processes, strict=True)}
+async def start_console(stack: Stack, urls: dict[str, str], **env: str) -> str:
+    """The console as a process of `stack`, calling the services at `urls`; its base URL."""
     port = free_port()
     env = {
-        "HTTP_PORT": str(port), "AUTH_TOKENS": json.dumps(TOKENS), "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
+        "HTTP_PORT": str(port), **issuer().service_env(), "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
         "CONSOLE_SECRET_KEY": "test-console-secret", "LOG_LEVEL": "INFO",
-        **{f"{name.upper()}_URL": url for name, url in urls.items()},
+        **{f"{name.upper()}_URL": url for name, url in urls.items()}, **env,
     }
     console = ServiceProcess("console", "serve", env=env, log_dir=stack.log_dir, name="console",
                              ready_url=f"http://127.0.0.1:{port}/ready")
     console.start()
     stack.processes.append(console)
     await console.wait_ready(timeout=60)
-    yield ConsoleStack(stack, urls, f"http://127.0.0.1:{port}")
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def console_stack(stack: Stack) -> AsyncIterator[ConsoleStack]:
+    processes = await asyncio.gather(*(stack.start(name) for name in SERVICE_ORDER))
+    urls = {name: url_for(p, "") for name, p in zip(SERVICE_ORDER, processes, strict=True)}
+    yield ConsoleStack(stack, urls, await start_console(stack, urls))
+
+
+async def sign_in_over_http(site: ConsoleStack, subject: str, password: str = DEV_PASSWORD) -> tuple[httpx.AsyncClient, httpx.Response]:
+    """What a browser does to sign in: the console sends it to the issuer (authorization code + PKCE), the person
+    signs in there, the issuer sends it back to the console's callback with a code. The client holds the
+    console's cookies; the answer is the callback's (303 home with the session cookie, when it worked)."""
+    client = httpx.AsyncClient(base_url=site.console, timeout=30)
+    start = await client.get("/login")
+    assert start.status_code == 303, start.text
+    authorize = httpx.URL(start.headers["location"])
+    assert authorize.path == "/authorize" and authorize.params["code_challenge_method"] == "S256"
+    async with httpx.AsyncClient(timeout=30) as at_issuer:
+        signed = await at_issuer.post(str(authorize.copy_with(query=None)), data={**dict(authorize.params), "username": subject, "password": password})
+    if signed.status_code != 303:
+        return client, signed  # the issuer refused the person
+    return client, await client.get(signed.headers["location"])
 
 
 def _korean_font() -> bool:

@@ -15,14 +15,15 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
+from sangsaeng_devstack.issuer import DEV_PASSWORD
 from tests.console.conftest import SCREENSHOTS, ConsoleStack
-from tests.support import valid_registration_number
+from tests.support import HeadersOf, valid_registration_number
 
 pytestmark = pytest.mark.integration
 SHOTS = SCREENSHOTS / "console"
-PLANNER = {"Authorization": "Bearer test-planner"}
-STAFF = {"Authorization": "Bearer test-staff"}
-OFFICER = {"Authorization": "Bearer test-loan-officer"}
+PLANNER = HeadersOf("P-2001")
+STAFF = HeadersOf("S-1001")
+OFFICER = HeadersOf("L-3001")
 SEOUL = ZoneInfo("Asia/Seoul")
 
 
@@ -56,11 +57,12 @@ async def wait_for(driver, check, what: str, timeout: float = 30.0):
     raise AssertionError(f"timed out waiting for {what}; at {driver.current_url}: {driver.page_source[:3000]}")
 
 
-def sign_in(driver, site: ConsoleStack, username: str) -> None:
+def sign_in(driver, site: ConsoleStack, subject: str) -> None:
+    """As a person does: the console sends the browser to the issuer's sign-in page, and the issuer back."""
     driver.delete_all_cookies()
     driver.get(site.url("/login"))
-    driver.find_element(By.NAME, "username").send_keys(username)
-    driver.find_element(By.NAME, "password").send_keys(f"{username}-dev-password")
+    driver.find_element(By.NAME, "username").send_keys(subject)
+    driver.find_element(By.NAME, "password").send_keys(DEV_PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
 
 
@@ -79,7 +81,7 @@ async def test_staff_planner_officer_auditor_flows(console_stack: ConsoleStack, 
         assert answer.status_code == 200, answer.text
 
     # --- staff: sign in, a wrong registration number is shown before submitting, register, then a loan at once
-    sign_in(driver, site, "staff")
+    sign_in(driver, site, "S-1001")
     await wait_for(driver, lambda d: "사업체 찾기" in d.find_element(By.TAG_NAME, "h1").text, "staff's home")
     driver.get(site.url("/businesses/new"))
     number = driver.find_element(By.NAME, "registration_number")
@@ -150,7 +152,7 @@ async def test_staff_planner_officer_auditor_flows(console_stack: ConsoleStack, 
     assert visit["planner_id"] == "planner-01"
 
     # --- planner: today's route (the visit's day), the card open in one tab, the form in another
-    sign_in(driver, site, "planner")
+    sign_in(driver, site, "P-2001")
     await wait_for(driver, lambda d: "방문" in d.find_element(By.TAG_NAME, "h1").text, "planner's route")
     driver.get(site.url(f"/planner/route?day={visit['scheduled_for']}"))
     route = main_text(driver)
@@ -185,7 +187,7 @@ async def test_staff_planner_officer_auditor_flows(console_stack: ConsoleStack, 
     shoot(driver, "planner-business-live")
 
     # --- loan officer: the queue, approve (not above the limit), disburse, the schedule and the round's bar
-    sign_in(driver, site, "loan-officer")
+    sign_in(driver, site, "L-3001")
     await wait_for(driver, lambda d: "심사 대기" in d.find_element(By.TAG_NAME, "h1").text, "the queue")
     await wait_for(driver, lambda d: (d.refresh() or True) and "콘솔 시험 회차" in main_text(d), "the screened application in its round")
     shoot(driver, "officer-queue")
@@ -207,7 +209,7 @@ async def test_staff_planner_officer_auditor_flows(console_stack: ConsoleStack, 
     shoot(driver, "officer-rounds")
 
     # --- auditor: verify ok, the report with its chart
-    sign_in(driver, site, "auditor")
+    sign_in(driver, site, "A-4001")
     await wait_for(driver, lambda d: "원장 검증" in d.find_element(By.TAG_NAME, "h1").text, "verify")
     assert "검증 통과" in main_text(driver)
     shoot(driver, "auditor-verify")
@@ -248,7 +250,7 @@ async def test_staff_planner_officer_auditor_flows(console_stack: ConsoleStack, 
     shoot(driver, "auditor-application-at")
 
     # --- operator: one page that tells whether the system is healthy
-    sign_in(driver, site, "operator")
+    sign_in(driver, site, "O-5001")
     await wait_for(driver, lambda d: "시스템 상태" in d.find_element(By.TAG_NAME, "h1").text, "the system's status")
     text = main_text(driver)
     assert "정상" in text and text.count("준비됨") == 6 and "준비 안 됨" not in text

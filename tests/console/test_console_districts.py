@@ -41,7 +41,7 @@ async def test_a_district_page_shows_its_standing_stores_and_contests(console_st
                                json={"district_id": district["id"], "requested_krw": 30_000_000, "entered_on": "2025-07-20"})
         assert entry.status_code == 201, entry.text
 
-    sign_in(driver, site, "staff")
+    sign_in(driver, site, "S-1001")
     await wait_for(driver, lambda d: "사업체 찾기" in d.find_element(By.TAG_NAME, "h1").text, "staff's home")
     driver.find_element(By.LINK_TEXT, "골목형상점가").click()
     await wait_for(driver, lambda d: d.find_element(By.TAG_NAME, "h1").text == "골목형상점가", "the districts' list")
@@ -67,7 +67,7 @@ async def test_a_district_page_shows_its_standing_stores_and_contests(console_st
     assert not driver.find_elements(By.CSS_SELECTOR, "main i")  # the HTML in the name was not rendered
     shoot(driver, "staff-district")
 
-    sign_in(driver, site, "planner")
+    sign_in(driver, site, "P-2001")
     await wait_for(driver, lambda d: "방문" in d.find_element(By.TAG_NAME, "h1").text, "planner's route")
     driver.get(site.url(f"/districts/{district['id']}"))
     await wait_for(driver, lambda d: "상인회" in main_text(d), "the district's page for a planner")

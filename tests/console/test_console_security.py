@@ -1,15 +1,19 @@
-"""The console's security against the real stack: sign-in required, CSRF on every form, roles (console and API),
+"""The console's security against the real stack: sign-in at the identity provider required (a forged or
+replayed answer refused), the person's own token on the APIs, CSRF on every form, roles (console and API),
 stored XSS escaped."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
 import pytest
 
-from tests.console.conftest import ConsoleStack
-from tests.support import valid_registration_number
+from sangsaeng_devstack.issuer import DEV_PASSWORD
+from sangsaeng_devstack.issuer import Issuer
+from tests.console.conftest import ConsoleStack, sign_in_over_http, start_console
+from tests.support import eventually, headers_for, headers_of, read_topic, url_for, valid_registration_number
 
 pytestmark = pytest.mark.integration
 PAGES = ["/", "/businesses", "/businesses/new", "/support-requests", "/planner/route", "/loans/queue", "/loans/overdue",
@@ -24,11 +28,9 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-async def signed_in(site: ConsoleStack, username: str) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=site.console, timeout=30)
-    form = await client.get("/login")
-    answer = await client.post("/login", data={"username": username, "password": f"{username}-dev-password", "csrf": csrf_of(form.text)})
-    assert answer.status_code == 303, answer.text
+async def signed_in(site: ConsoleStack, subject: str) -> httpx.AsyncClient:
+    client, answer = await sign_in_over_http(site, subject)
+    assert answer.status_code == 303 and COOKIE_NAME in answer.cookies, answer.text
     return client
 
 
@@ -38,24 +40,37 @@ async def test_console_security(console_stack: ConsoleStack) -> None:
         for path in PAGES:
             answer = await anonymous.get(path)
             assert answer.status_code == 303 and answer.headers["location"].startswith("/login?next="), path
-        # a wrong password is refused; a login without its CSRF token too
-        form = await anonymous.get("/login")
-        wrong = await anonymous.post("/login", data={"username": "staff", "password": "nope", "csrf": csrf_of(form.text)})
-        assert wrong.status_code == 401 and "아이디 또는 비밀번호가 맞지 않습니다" in wrong.text
-        no_token = await anonymous.post("/login", data={"username": "staff", "password": "staff-dev-password"})
-        assert no_token.status_code == 403 and COOKIE_NAME not in no_token.cookies
+        # a wrong password is refused at the issuer: no code, no session
+        refused_client, wrong = await sign_in_over_http(site, "S-1001", password="nope")
+        await refused_client.aclose()
+        assert wrong.status_code == 401 and COOKIE_NAME not in wrong.cookies
+        # an answer to a sign-in this browser did not begin (a forged redirect: login CSRF) is refused …
+        forged = await anonymous.get("/auth/callback", params={"code": "x", "state": "not-this-browsers"})
+        assert forged.status_code == 400 and COOKIE_NAME not in forged.cookies
+        # … and so is a code used once already (the issuer redeems a code only once)
+        async with httpx.AsyncClient(timeout=30) as raw:
+            begun = await anonymous.get("/login")
+            authorize = httpx.URL(begun.headers["location"])
+            redirect = (await raw.post(str(authorize.copy_with(query=None)),
+                                       data={**dict(authorize.params), "username": "S-1001", "password": DEV_PASSWORD})).headers["location"]
+        assert (await anonymous.get(redirect)).status_code == 303
+        anonymous.cookies.clear()
+        anonymous.cookies.set("sangsaeng_sign_in", begun.cookies["sangsaeng_sign_in"], path="/auth")
+        replayed = await anonymous.get(redirect)
+        assert replayed.status_code == 401 and COOKIE_NAME not in replayed.cookies
+        anonymous.cookies.clear()
         # a forged cookie is no session
         anonymous.cookies.set(COOKIE_NAME, "eyJ1Ijoic3RhZmYiLCJzIjoieCJ9.forged.sig")
         assert (await anonymous.get("/businesses")).status_code == 303
 
-    staff = await signed_in(site, "staff")
-    planner = await signed_in(site, "planner")
+    staff = await signed_in(site, "S-1001")
+    planner = await signed_in(site, "P-2001")
     try:
         page = await staff.get("/businesses/new")
         assert page.status_code == 200
         cookie = staff.cookies.get(COOKIE_NAME)
         assert cookie
-        set_cookie = (await _login_headers(site, "staff")).lower()
+        set_cookie = (await _login_headers(site, "S-1002")).lower()
         assert "httponly" in set_cookie and "samesite=lax" in set_cookie
         body = {"registration_number": valid_registration_number(), "name": "<script>alert('xss')</script> 분식",
                 "dong": "제기동", "industry": "음식점업", "employees": "2", "stage": "operating", "registered_on": "2023-03-02"}
@@ -70,6 +85,9 @@ async def test_console_security(console_stack: ConsoleStack) -> None:
         created = await staff.post("/businesses", data={**body, "csrf": csrf_of(page.text)})
         assert created.status_code == 303, created.text
         card = await staff.get(created.headers["location"])
+        # the console called intake with the person's own token: the event names S-1001, not "the console" or a role
+        registered = await eventually(lambda: read_topic(site.stack.bootstrap_servers, "sangsaeng.intake.events"), what="BusinessRegistered")
+        assert [headers_of(r)["ce_actor"] for r in registered if headers_of(r)["ce_type"].endswith("BusinessRegistered.v1")] == ["S-1001"]
         assert "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt; 분식" in card.text
         assert "<script>alert(" not in card.text
         assert "script-src 'self'" in card.headers["content-security-policy"]
@@ -111,7 +129,7 @@ async def test_console_security(console_stack: ConsoleStack) -> None:
             assert answer.status_code == 403 and "권한이 없습니다" in answer.text and "Traceback" not in answer.text, path
         # … and the API refuses the planner's token too
         async with httpx.AsyncClient(timeout=30) as api:
-            refused = await api.get(site.urls["loans"] + "/applications", headers={"Authorization": "Bearer test-planner"})
+            refused = await api.get(site.urls["loans"] + "/applications", headers=headers_for("P-2001"))
             assert refused.status_code == 403
         # sign-out ends the session
         out = await staff.post("/logout", data={"csrf": csrf_of(card.text)})
@@ -122,11 +140,36 @@ async def test_console_security(console_stack: ConsoleStack) -> None:
         await planner.aclose()
 
 
-async def _login_headers(site: ConsoleStack, username: str) -> str:
-    async with httpx.AsyncClient(base_url=site.console, timeout=30) as client:
-        form = await client.get("/login")
-        answer = await client.post("/login", data={"username": username, "password": f"{username}-dev-password", "csrf": csrf_of(form.text)})
-        return "; ".join(v for k, v in answer.headers.multi_items() if k == "set-cookie" and v.startswith(COOKIE_NAME))
+async def test_a_session_outlives_its_access_token_by_the_refresh_token(stack) -> None:
+    """Access tokens are short-lived (Keycloak: minutes); the console renews the person's token with the
+    refresh token before calling an API with it, and the session goes on without a new sign-in."""
+    short = Issuer(port=0, token_ttl_s=63).start()  # due for renewal (a minute before its end) after 3 s
+    try:
+        intake = await stack.start("intake", **short.service_env())
+        base = await start_console(stack, {"intake": url_for(intake, "")}, **short.service_env())
+        site = ConsoleStack(stack, {"intake": url_for(intake, "")}, base)
+        client, answer = await sign_in_over_http(site, "S-1002")
+        try:
+            assert answer.status_code == 303
+            first = client.cookies[COOKIE_NAME]
+            assert (await client.get("/businesses")).status_code == 200
+            assert client.cookies[COOKIE_NAME] == first  # fresh enough: not renewed
+            await asyncio.sleep(3.5)
+            page = await client.get("/businesses")
+            assert page.status_code == 200, page.text  # intake accepted the renewed token
+            renewed = client.cookies[COOKIE_NAME]
+            assert renewed != first and COOKIE_NAME in page.cookies
+            assert (await client.get("/businesses")).status_code == 200 and client.cookies[COOKIE_NAME] == renewed
+        finally:
+            await client.aclose()
+    finally:
+        short.stop()
+
+
+async def _login_headers(site: ConsoleStack, subject: str) -> str:
+    client, answer = await sign_in_over_http(site, subject)
+    await client.aclose()
+    return "; ".join(v for k, v in answer.headers.multi_items() if k == "set-cookie" and v.startswith(COOKIE_NAME))
 
 
 COOKIE_NAME = "sangsaeng_session"

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import re
 import shutil
@@ -49,7 +50,8 @@ CONSOLE_PORT = 8006
 # before sangsaeng_common reads them; see test_kafka_security_settings_are_read.
 KAFKA_SECURITY_SETTINGS = {"KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"}
 # Secrets that the prod overlay expects the operator to create (README, operator's section).
-PROD_EXTERNAL_SECRETS = {"sangsaeng-db-passwords", "sangsaeng-postgres-admin", "sangsaeng-auth", "sangsaeng-console-secrets"}
+PROD_EXTERNAL_SECRETS = {"sangsaeng-db-passwords", "sangsaeng-postgres-admin", "sangsaeng-console-secrets"}
+REALM_FILE = ROOT / "deploy" / "keycloak" / "sangsaeng-realm.json"
 STOP_BUDGET_S = 15  # service.run waits this long for its components to stop
 
 
@@ -378,7 +380,7 @@ def test_compose_gives_services_only_settings_the_code_reads():
         assert set(env) <= known, f"{name}: {sorted(set(env) - known)} not read by the code"
         required = {n.upper() for n, f in ServiceSettings.model_fields.items() if f.is_required()} - {"SERVICE_NAME"}
         assert required <= set(env), name
-        json.loads(env["AUTH_TOKENS"])
+        assert_trusts_the_compose_keycloak(env)
 
 
 def test_compose_console_has_no_database_and_reads_only_its_settings():
@@ -394,7 +396,72 @@ def test_compose_console_has_no_database_and_reads_only_its_settings():
     called = ConsoleSettings().service_urls  # the services the console calls
     assert {s: env[f"{s.upper()}_URL"] for s in called} == {s: f"http://{s}:{PORTS[s]}" for s in called}
     assert env["KAFKA_SASL_USERNAME"] == "sangsaeng-console" and GROUP_PREFIX == "sangsaeng.console.live."
-    json.loads(env["AUTH_TOKENS"])
+    assert_trusts_the_compose_keycloak(env)
+    assert env["AUTH_DISCOVERY_URL"] == "http://keycloak:8080/realms/sangsaeng/.well-known/openid-configuration"
+    assert f"{env['CONSOLE_PUBLIC_URL']}/auth/callback" in realm_client(ConsoleSettings().console_client_id)["redirectUris"]
+
+
+def assert_trusts_the_compose_keycloak(env: dict[str, str]) -> None:
+    """AUTH_ISSUER is the issuer Keycloak's tokens name (its KC_HOSTNAME, the URL browsers use), its keys
+    are fetched inside the compose network, and the audience is the one the realm's mappers add."""
+    keycloak = compose()["services"]["keycloak"]["environment"]
+    assert env["AUTH_ISSUER"] == f"{keycloak['KC_HOSTNAME']}/realms/{realm()['realm']}"
+    assert env["AUTH_JWKS_URL"] == f"http://keycloak:8080/realms/{realm()['realm']}/protocol/openid-connect/certs"
+    assert env["AUTH_AUDIENCE"] == "sangsaeng" == ServiceSettings.model_fields["auth_audience"].default
+
+
+# ============================================================================ identity (Keycloak realm)
+
+
+def realm() -> dict:
+    return json.loads(REALM_FILE.read_text())
+
+
+def realm_client(client_id: str) -> dict:
+    return next(c for c in realm()["clients"] if c["clientId"] == client_id)
+
+
+def test_the_realm_file_is_the_one_make_realm_writes():
+    spec = importlib.util.spec_from_file_location("make_realm", ROOT / "deploy" / "keycloak" / "make_realm.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert realm() == json.loads(json.dumps(module.realm())), "run .venv/bin/python deploy/keycloak/make_realm.py"
+
+
+def test_the_realm_gives_tokens_the_claims_the_services_read():
+    from console.config import ConsoleSettings
+    from sangsaeng_common.identity import ROLES
+    from sangsaeng_devstack.users import DEV_USERS
+
+    data = realm()
+    assert {r["name"] for r in data["roles"]["realm"]} == set(ROLES)
+    console = realm_client(ConsoleSettings().console_client_id)
+    assert console["publicClient"] is True and console["standardFlowEnabled"] is True and console["directAccessGrantsEnabled"] is False
+    assert console["attributes"]["pkce.code.challenge.method"] == "S256"
+    mappers = {m["name"]: m for m in console["protocolMappers"]}
+    assert mappers["audience-sangsaeng"]["config"]["included.custom.audience"] == "sangsaeng"
+    assert {m["config"].get("claim.name") for m in mappers.values()} >= {"planner_id", "agency", "sub"}
+    assert mappers["sub-is-staff-number"]["config"]["user.attribute"] == "staff_number"
+    people = {u["attributes"]["staff_number"][0]: u for u in data["users"] if "staff_number" in u.get("attributes", {})}
+    assert set(people) == {u.subject for u in DEV_USERS if u.role != "agency"}
+    for user in DEV_USERS:
+        if user.role == "agency":  # an integration: client credentials, its agency and subject as hard-coded claims
+            client = realm_client(user.subject)
+            assert client["serviceAccountsEnabled"] is True and client["publicClient"] is False
+            claims = {m["config"].get("claim.name"): m["config"].get("claim.value") for m in client["protocolMappers"]}
+            assert claims["agency"] == user.agency and claims["sub"] == user.subject
+            account = next(u for u in data["users"] if u.get("serviceAccountClientId") == user.subject)
+            assert account["realmRoles"] == ["agency"]
+        else:
+            person = people[user.subject]
+            assert person["realmRoles"] == [user.role] and person["attributes"].get("planner_id", [None])[0] == user.planner_id
+
+
+def test_compose_runs_keycloak_with_the_realm():
+    keycloak = compose()["services"]["keycloak"]
+    assert keycloak["image"].startswith("quay.io/keycloak/keycloak:") and "--import-realm" in keycloak["command"]
+    assert any(v.startswith("./deploy/keycloak/sangsaeng-realm.json:/opt/keycloak/data/import/") for v in keycloak["volumes"])
+    assert keycloak["healthcheck"]["test"]
 
 
 # ============================================================================ kubernetes checks
@@ -558,10 +625,8 @@ def test_kubernetes_settings_and_secrets(overlay):
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_kubernetes_console_has_no_database_and_its_secrets_come_from_secrets(overlay):
-    import base64
-
     from console.adapters.live import GROUP_PREFIX
-    from console.config import DEV_USERS, ConsoleSettings
+    from console.config import ConsoleSettings
 
     deployment = service_deployments(overlay)["console"]
     env = container_env(overlay, deployment)
@@ -576,17 +641,34 @@ def test_kubernetes_console_has_no_database_and_its_secrets_come_from_secrets(ov
     assert env["CONSOLE_COOKIE_SECURE"] == ("false" if overlay == "dev" else "true")
     secrets = by_name(overlay, "Secret")
     external = PROD_EXTERNAL_SECRETS if overlay == "prod" else set()
-    for key in ("CONSOLE_SECRET_KEY", "CONSOLE_USERS", "AUTH_TOKENS"):  # never a literal in a manifest
+    for key in ("CONSOLE_SECRET_KEY",):  # never a literal in a manifest
         ref = env[key]["secretKeyRef"]
         assert ref["name"] in set(secrets) | external and not ref.get("optional"), key
     users = by_name(overlay, "KafkaUser")
     assert env["KAFKA_SASL_USERNAME"] == "sangsaeng-console" and env["KAFKA_SASL_PASSWORD"]["secretKeyRef"]["name"] in users
     assert GROUP_PREFIX == "sangsaeng.console.live."
-    if overlay == "dev":  # the development users of README, no others
-        generated = secrets[env["CONSOLE_USERS"]["secretKeyRef"]["name"]]
-        assert json.loads(base64.b64decode(generated["data"]["CONSOLE_USERS"])) == DEV_USERS
+    if overlay == "dev":  # people sign in at the dev Keycloak; the console reaches it inside the cluster
+        assert env["AUTH_DISCOVERY_URL"] == "http://keycloak:8080/realms/sangsaeng/.well-known/openid-configuration"
+        assert f"{env['CONSOLE_PUBLIC_URL']}/auth/callback" in realm_client(ConsoleSettings().console_client_id)["redirectUris"]
     else:
-        assert "sangsaeng-console-secrets" not in secrets, "prod users and key are created by the operator, never generated"
+        assert "sangsaeng-console-secrets" not in secrets, "the prod key is created by the operator, never generated"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_kubernetes_services_trust_one_identity_provider(overlay):
+    deployments = service_deployments(overlay)
+    issuers = {container_env(overlay, d)["AUTH_ISSUER"] for d in deployments.values()}
+    assert len(issuers) == 1 and all(container_env(overlay, d)["AUTH_AUDIENCE"] == "sangsaeng" for d in deployments.values())
+    keycloak = by_name(overlay, "Deployment").get("keycloak")
+    if overlay == "dev":  # its own Keycloak with the realm: the issuer its tokens name, its keys fetched inside
+        kc_env = {e["name"]: e.get("value") for e in keycloak["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert issuers == {f"{kc_env['KC_HOSTNAME']}/realms/sangsaeng"}
+        assert {container_env(overlay, d)["AUTH_JWKS_URL"] for d in deployments.values()} == {
+            "http://keycloak:8080/realms/sangsaeng/protocol/openid-connect/certs"}
+        realm_map = next(c for n, c in by_name(overlay, "ConfigMap").items() if n.startswith("sangsaeng-keycloak-realm"))
+        assert json.loads(realm_map["data"]["sangsaeng-realm.json"]) == realm()
+    else:  # the center's own provider, over TLS; no development realm or users
+        assert keycloak is None and all(i.startswith("https://") for i in issuers)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

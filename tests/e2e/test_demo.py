@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 
 from sangsaeng_demo.cli import simulate
-from sangsaeng_demo.client import tokens_by_role
-from sangsaeng_devstack.tokens import DEV_TOKENS
-from tests.support import Stack, url_for
+from tests.support import STAFF, Stack, demo_tokens, url_for
 
 pytestmark = pytest.mark.integration
 
@@ -18,8 +14,7 @@ SERVICES = ("intake", "visits", "loans", "referrals", "audit", "districts")
 
 
 async def test_a_small_half_year_gives_exact_figures_and_verifies(stack: Stack) -> None:
-    tokens = json.dumps(DEV_TOKENS)  # every role, every agency (the guarantee foundation answers)
-    processes = {name: stack.spawn(name, AUTH_TOKENS=tokens) for name in SERVICES}
+    processes = {name: stack.spawn(name) for name in SERVICES}
     for process in processes.values():
         await process.wait_ready(timeout=60)
     urls = {name: url_for(p, "").rstrip("/") for name, p in processes.items()}
@@ -27,7 +22,7 @@ async def test_a_small_half_year_gives_exact_figures_and_verifies(stack: Stack) 
     from sangsaeng_demo.plan import make_plan
 
     plan = make_plan(7, shops=60, bank=5, fund=6)
-    result = await simulate(urls, plan, concurrency=16, wait_timeout=90, tokens=tokens_by_role(tokens), show_progress=False)
+    result = await simulate(urls, plan, concurrency=16, wait_timeout=90, tokens=demo_tokens(), show_progress=False)  # every person, every agency
 
     assert result.problems == []
     assert result.figures == {"distinct_shops": 60, "visits": plan.visits, "bank_cooperation": 5, "sme_development_fund": 6,
@@ -54,10 +49,9 @@ async def test_a_small_half_year_gives_exact_figures_and_verifies(stack: Stack) 
         assert report["referrals"]["by_agency"][agency]["sent"] == n
     # The guarantee referrals (caused by bank applications) are dated by the applications' own dates,
     # so the half-year counts every one that was sent, not the day the demo ran.
-    staff = {"Authorization": f"Bearer {tokens_by_role(tokens)['staff']}"}
     async with httpx.AsyncClient(timeout=30) as client:
         rows = (await client.get(url_for(processes["referrals"], "/referrals"), params={"agency": "SEOUL_CREDIT_GUARANTEE", "limit": 1000},
-                                 headers=staff)).json()
+                                 headers=STAFF)).json()
     guarantees = [r for r in rows if r["state"] != "held"]
     assert guarantees and all("2025-01-01" <= r["referred_on"] <= "2025-06-30" for r in guarantees), [r["referred_on"] for r in rows]
     assert report["referrals"]["by_agency"]["SEOUL_CREDIT_GUARANTEE"]["sent"] == len(guarantees)

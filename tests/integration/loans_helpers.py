@@ -16,11 +16,11 @@ from sangsaeng_common.contracts.intake import BusinessRegistered, Stage
 from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralOutcome
 from sangsaeng_common.contracts.visits import VisitOutcome, VisitRecorded
 from sangsaeng_common.envelope import Envelope
-from tests.support import Publisher, STAFF, eventually, headers_for, headers_of, read_topic, url_for
+from tests.support import STAFF, HeadersOf, Publisher, eventually, headers_of, read_topic, url_for
 
 # The loan officer who decides; applications are submitted by staff (or by the other officer,
 # L-3001, who may then not decide them: segregation of duties).
-OFFICER = headers_for("L-3002")
+OFFICER = HeadersOf("L-3002")
 LOANS_TOPIC = "sangsaeng.loans.events"
 FUND_DOCS = ["application_form", "fund_use_plan", "sme_confirmation"]
 

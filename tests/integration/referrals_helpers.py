@@ -17,25 +17,22 @@ from sangsaeng_common.contracts.loans import GuaranteeRequested
 from sangsaeng_common.contracts.referrals import agency_topic
 from sangsaeng_common.contracts.visits import VisitOutcome, VisitRecorded
 from sangsaeng_common.envelope import Envelope
-from tests.support import Publisher, STAFF, Stack, TOKENS, eventually, headers_for, headers_of, read_topic, url_for
+from tests.support import STAFF, Publisher, Stack, eventually, headers_for, headers_of, read_topic, url_for
 
 REFERRALS_TOPIC = "sangsaeng.referrals.events"
 
 
-def agency_token(code: AgencyCode | str) -> str:
-    return f"test-agency-{AgencyCode(code).value.lower().replace('_', '-')}"
+def agency_subject(code: AgencyCode | str) -> str:
+    """The development user of an agency's integration (sangsaeng_devstack.users)."""
+    return f"G-{AgencyCode(code).value}"
 
 
 def as_agency(code: AgencyCode | str) -> dict[str, str]:
-    """The agency's user (G-<CODE>): their answers carry that subject as ce_actor."""
-    return headers_for(f"G-{AgencyCode(code).value}")
-
-
-ALL_TOKENS = {**TOKENS, **{agency_token(code): f"agency:{code.value}" for code in AgencyCode}}
+    return headers_for(agency_subject(code))
 
 
 async def start_referrals(stack: Stack, **extra: str) -> Any:
-    return await stack.start("referrals", AUTH_TOKENS=json.dumps(ALL_TOKENS), **extra)
+    return await stack.start("referrals", **extra)
 
 
 class Producers(Publisher):

@@ -15,7 +15,7 @@ import httpx
 from sangsaeng_common.contracts.common import AgencyCode, Channel, Need
 from sangsaeng_common.contracts.intake import SupportRequested
 from tests.integration.loans_helpers import Upstream, application_body, known_to_loans, loan_events, of_type, settled, submit
-from tests.integration.referrals_helpers import ALL_TOKENS, Producers, by_program, referrals_of, start_referrals, wait_referrals
+from tests.integration.referrals_helpers import Producers, by_program, referrals_of, start_referrals, wait_referrals
 from tests.support import AUDITOR, STAFF, business_body, eventually, headers_for, headers_of, read_topic, url_for
 
 INTAKE_TOPIC = "sangsaeng.intake.events"
@@ -155,7 +155,7 @@ class Desk(Producers):
 
 
 async def test_needs_from_the_desk_refer_and_draft_like_a_visits_under_the_same_rules(stack):
-    referrals, loans = await asyncio.gather(start_referrals(stack), stack.start("loans", AUTH_TOKENS=json.dumps(ALL_TOKENS)))
+    referrals, loans = await asyncio.gather(start_referrals(stack), stack.start("loans"))
     async with Desk(stack.bootstrap_servers) as desk, httpx.AsyncClient(timeout=30) as client:
         shop, loan_shop, guarantee_shop = await desk.business(), await desk.business(), await desk.business()
         await known_to_loans(stack, shop, loan_shop, guarantee_shop)
@@ -215,7 +215,7 @@ async def test_needs_from_the_desk_refer_and_draft_like_a_visits_under_the_same_
 
 async def test_a_change_of_details_reaches_every_directory_and_screens_undecided_applications_again(stack):
     intake, visits, referrals, loans = await asyncio.gather(
-        stack.start("intake"), stack.start("visits"), start_referrals(stack), stack.start("loans", AUTH_TOKENS=json.dumps(ALL_TOKENS)))
+        stack.start("intake"), stack.start("visits"), start_referrals(stack), stack.start("loans"))
     async with httpx.AsyncClient(timeout=30) as client:
         registered = await client.post(url_for(intake, "/businesses"), headers=DESK,
                                        json=business_body(address="서울 동대문구 제기로 1", employees=3))

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 from pyproj import Geod
 
-from tests.support import AUDITOR, STAFF, business_body, eventually, headers_of, read_topic, url_for
+from tests.support import AUDITOR, STAFF, HeadersOf, business_body, eventually, headers_of, read_topic, url_for
 
-PLANNER = {"Authorization": "Bearer test-planner"}
+PLANNER = HeadersOf("P-2001")
 GEOD = Geod(ellps="WGS84")
 ORIGIN = (127.0400, 37.5800)
 TOPIC = "sangsaeng.districts.events"

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from tests.support import AUDITOR, STAFF, business_body, eventually, headers_of, read_topic, url_for
+from tests.support import AUDITOR, STAFF, business_body, eventually, headers_for, headers_of, read_topic, url_for
 
 
 async def _visits_has(client: httpx.AsyncClient, visits, business_id: str) -> dict | None:
@@ -104,7 +104,7 @@ async def test_every_api_needs_a_token_and_the_right_role(stack):
         assert wrong.status_code == 401
         auditor = await client.post(url_for(intake, "/businesses"), json=business_body(), headers=AUDITOR)
         assert auditor.status_code == 403 and auditor.headers["content-type"] == "application/problem+json"
-        agency = await client.get(url_for(visits, "/businesses/00000000-0000-0000-0000-000000000000"), headers={"Authorization": "Bearer test-agency-semas"})
+        agency = await client.get(url_for(visits, "/businesses/00000000-0000-0000-0000-000000000000"), headers=headers_for("G-SEMAS"))
         assert agency.status_code == 403
         for process in (intake, visits):
             assert (await client.get(url_for(process, "/health"))).status_code == 200

@@ -8,12 +8,12 @@ import uuid
 
 import httpx
 
-from tests.support import AUDITOR, STAFF, business_body, eventually, headers_of, read_topic, url_for
+from tests.support import AUDITOR, STAFF, HeadersOf, business_body, eventually, headers_of, read_topic, url_for
 
 TOPIC = "sangsaeng.intake.events"
-PLANNER = {"Authorization": "Bearer test-planner"}
-LOAN_OFFICER = {"Authorization": "Bearer test-loan-officer"}
-AGENCY = {"Authorization": "Bearer test-agency-semas"}
+PLANNER = HeadersOf("P-2001")
+LOAN_OFFICER = HeadersOf("L-3001")
+AGENCY = HeadersOf("G-SEMAS")
 OWNER = {"name": "김바른", "relation": "owner", "phone": "010-2345-6789", "email": "barun@example.kr"}
 
 

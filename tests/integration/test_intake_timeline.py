@@ -15,10 +15,10 @@ from sangsaeng_common.contracts import Event
 from sangsaeng_common.contracts.visits import VisitCancelled, VisitCancelledV1, VisitRecorded, VisitScheduled
 from sangsaeng_common.envelope import Envelope, new_event_id
 from sangsaeng_common.kafka import ensure_topics
-from tests.support import AUDITOR, Publisher, STAFF, business_body, eventually, headers_of, read_topic, url_for
+from tests.support import AUDITOR, STAFF, HeadersOf, Publisher, business_body, eventually, headers_for, headers_of, read_topic, url_for
 
 VISITS_TOPIC = "sangsaeng.visits.events"
-AGENCY = {"Authorization": "Bearer test-agency-semas"}
+AGENCY = HeadersOf("G-SEMAS")
 OWNER = {"name": "김바른", "relation": "owner", "phone": "010-2345-6789", "email": "barun@example.kr"}
 PERSONAL = ["김바른", "010-2345-6789", "barun@example.kr", "연락은 김바른 대표", "대표 김바른 통화"]
 
@@ -185,7 +185,7 @@ async def test_erasure_removes_the_owners_personal_data_everywhere_in_intake_and
         await _keep_as_before_v2(stack, bid, before - timedelta(minutes=1), {
             "business_id": bid, "from_stage": "prospective", "to_stage": "operating", "reason": "대표 김바른 개업", "changed_on": "2025-01-02"})
 
-        assert (await client.post(url_for(intake, f"{base}/erasure"), json={}, headers={"Authorization": "Bearer test-planner"})).status_code == 403
+        assert (await client.post(url_for(intake, f"{base}/erasure"), json={}, headers=headers_for("P-2001"))).status_code == 403
         erased = await client.post(url_for(intake, f"{base}/erasure"), json={"requested_on": date.today().isoformat()}, headers=STAFF)
         assert erased.status_code == 200, erased.text
         result = erased.json()

@@ -27,11 +27,11 @@ from sangsaeng_common.contracts.ledger import CHECKPOINTS_TOPIC
 from sangsaeng_common.contracts.loans import LoanApproved, LoanProgram, LoanSubmitted
 from sangsaeng_common.contracts.referrals import ReferralSent
 from sangsaeng_common.contracts.visits import VisitOutcome, VisitRecorded
-from tests.support import AUDITOR, OPERATOR, STAFF, Publisher, eventually, ledger_key_file, ledger_verifier_key, read_topic, url_for
+from tests.support import AUDITOR, OPERATOR, STAFF, HeadersOf, Publisher, eventually, ledger_key_file, ledger_verifier_key, read_topic, url_for
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIER = ROOT / "integrations" / "auditor-verify" / "auditor_verify.py"
-AGENCY = {"Authorization": "Bearer test-agency-semas"}
+AGENCY = HeadersOf("G-SEMAS")
 
 
 def run_verifier(*args: str, key: str | None = None) -> subprocess.CompletedProcess:

@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 
 from sangsaeng_common.contracts.common import AgencyCode, Need
-from tests.integration.referrals_helpers import Producers, agency_token, as_agency, by_program, referrals_of, start_referrals, wait_referrals
-from tests.support import STAFF, eventually, url_for
+from tests.integration.referrals_helpers import Producers, agency_subject, as_agency, by_program, referrals_of, start_referrals, wait_referrals
+from sangsaeng_devstack.issuer import DEV_PASSWORD
+from tests.support import STAFF, eventually, issuer, url_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "integrations" / "agency-reference" / "agency_reference.py"
@@ -23,7 +24,9 @@ SCG, SEMAS, DDM = AgencyCode.SEOUL_CREDIT_GUARANTEE, AgencyCode.SEMAS, AgencyCod
 
 
 async def run_integration(stack, referrals, agency: AgencyCode, log_name: str) -> list[dict]:
-    argv = [sys.executable, str(SCRIPT), "--agency", agency.value, "--token", agency_token(agency),
+    token_url = issuer().discovery()["token_endpoint"]  # the agency gets its own token, as an integrator would
+    argv = [sys.executable, str(SCRIPT), "--agency", agency.value, "--token-url", token_url,
+            "--client-id", agency_subject(agency), "--client-secret", DEV_PASSWORD,
             "--bootstrap-servers", stack.bootstrap_servers, "--api-url", url_for(referrals, ""),
             "--schemas", str(ROOT / "contracts" / "schemas"), "--exit-when-idle", "4"]
     process = await asyncio.create_subprocess_exec(*argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/")

@@ -150,7 +150,7 @@ async def test_a_replay_from_the_audit_ledger_equals_the_live_read_models_and_th
         assert "events/s" in from_ledger.stderr and "from ledger" in from_ledger.stderr
 
         # Without an auditor's token the ledger stays closed, and the replay says so.
-        refused = _replay(stack, "--source", "ledger", LEDGER_URL=ledger_url, AUDITOR_TOKEN="test-staff")
+        refused = _replay(stack, "--source", "ledger", LEDGER_URL=ledger_url, AUDITOR_TOKEN=STAFF["Authorization"].removeprefix("Bearer "))
         assert refused.returncode == 2 and "403" in refused.stderr
 
         # Over the admin endpoint, the service reads the ledger with the caller's own token.

@@ -14,9 +14,9 @@ from sangsaeng_common.contracts import Event
 from sangsaeng_common.contracts.common import Channel, Need
 from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, Stage, SupportRequested
 from sangsaeng_common.envelope import Envelope
-from tests.support import Publisher, STAFF, eventually, headers_of, read_topic, url_for
+from tests.support import STAFF, HeadersOf, Publisher, eventually, headers_of, read_topic, url_for
 
-PLANNER = {"Authorization": "Bearer test-planner"}
+PLANNER = HeadersOf("P-2001")
 VISITS_TOPIC = "sangsaeng.visits.events"
 
 

@@ -1,7 +1,8 @@
-"""`sangsaeng-dev run` and the development tokens."""
+"""`sangsaeng-dev run` and the development users."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import queue
@@ -11,13 +12,16 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from sangsaeng_devstack._util import port_in_use
 from sangsaeng_devstack.cli import SERVICES, runnable_services
-from sangsaeng_devstack.tokens import DEV_TOKENS, auth_tokens_env
+from sangsaeng_devstack.issuer import DEV_PASSWORD
+from sangsaeng_devstack.tokens import AGENCIES
 from sangsaeng_devstack.users import DEV_USERS
 
 STUB = '''
@@ -35,7 +39,7 @@ async def check():
 
 print("user", asyncio.run(check()), "service", os.environ["SERVICE_NAME"],
       "kafka", os.environ["KAFKA_BOOTSTRAP_SERVERS"],
-      "tokens", len(json.loads(os.environ["AUTH_TOKENS"])), flush=True)
+      "issuer", os.environ["AUTH_ISSUER"], "audience", os.environ["AUTH_AUDIENCE"], flush=True)
 
 class H(BaseHTTPRequestHandler):
     def do_GET(self):
@@ -53,26 +57,12 @@ def test_services_and_ports_are_the_documented_ones() -> None:
                         "console": 8006}
 
 
-def test_dev_tokens() -> None:
-    assert DEV_TOKENS["dev-staff-token"] == "staff"
-    assert DEV_TOKENS["dev-planner-token"] == "planner"
-    assert DEV_TOKENS["dev-loan-officer-token"] == "loan_officer"
-    assert DEV_TOKENS["dev-auditor-token"] == "auditor"
-    assert DEV_TOKENS["dev-operator-token"] == "operator"
-    assert DEV_TOKENS["dev-agency-seoul-credit-guarantee-token"] == "agency:SEOUL_CREDIT_GUARANTEE"
-    assert DEV_TOKENS["dev-agency-sb-federation-token"] == "agency:SB_FEDERATION"
-    assert len([r for r in DEV_TOKENS.values() if isinstance(r, str) and r.startswith("agency:")]) == 7
-    # and one per development user, naming the person: their subject, planner id, agency
-    assert DEV_TOKENS["dev-user-p-2001-token"] == {"role": "planner", "subject": "P-2001", "planner_id": "planner-01", "agency": None}
-    assert DEV_TOKENS["dev-user-g-semas-token"]["agency"] == "SEMAS"
-    assert len([r for r in DEV_TOKENS.values() if isinstance(r, dict)]) == len(DEV_USERS)
-
-
-def test_auth_tokens_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AUTH_TOKENS", raising=False)
-    assert json.loads(auth_tokens_env()) == DEV_TOKENS
-    monkeypatch.setenv("AUTH_TOKENS", '{"t": "staff"}')
-    assert auth_tokens_env() == '{"t": "staff"}'
+def test_dev_users_cover_every_role_and_agency() -> None:
+    roles = [u.role for u in DEV_USERS]
+    assert roles.count("planner") >= 2 and roles.count("staff") >= 2 and roles.count("loan_officer") >= 2
+    assert {"auditor", "operator"} <= set(roles)
+    assert sorted(u.agency for u in DEV_USERS if u.role == "agency") == sorted(AGENCIES)
+    assert len({u.subject for u in DEV_USERS}) == len(DEV_USERS)
 
 
 def _stub_path(tmp_path: Path, name: str) -> Path:
@@ -98,11 +88,11 @@ def test_run_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         pytest.skip("port 8004 is in use (a `make run` is up?)")
     stubs = _stub_path(tmp_path, "referrals")
     env = {**os.environ, "PYTHONPATH": str(stubs), "COLUMNS": "200", "TERM": "dumb"}
-    for var in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "AUTH_TOKENS"):
+    for var in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "AUTH_ISSUER"):
         env.pop(var, None)
     log_dir = tmp_path / "logs"
     cmd = [sys.executable, "-m", "sangsaeng_devstack.cli", "run", "--service", "referrals",
-           "--broker-port", "0", "--log-dir", str(log_dir)]  # fmt: skip
+           "--broker-port", "0", "--issuer-port", "0", "--log-dir", str(log_dir)]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
@@ -120,9 +110,16 @@ def test_run_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         # The service's environment, for its command line against the running stack: its own, readable by us only.
         env_file = tmp_path / "env" / "referrals.env"
         assert env_file.stat().st_mode & 0o777 == 0o600
-        sourced = subprocess.run(["bash", "-c", f"set -a; . {env_file}; set +a; echo \"$SERVICE_NAME $DATABASE_URL\"; echo \"$AUTH_TOKENS\""],
+        sourced = subprocess.run(["bash", "-c", f"set -a; . {env_file}; set +a; echo \"$SERVICE_NAME $DATABASE_URL\"; echo \"$AUTH_ISSUER\""],
                                  capture_output=True, text=True, check=True).stdout.splitlines()
-        assert sourced[0].startswith("referrals postgresql://sangsaeng_referrals:") and json.loads(sourced[1]) == DEV_TOKENS
+        issuer = re.search(r"local issuer (http://127\.0\.0\.1:\d+)", output).group(1)
+        assert sourced[0].startswith("referrals postgresql://sangsaeng_referrals:") and sourced[1] == issuer
+        # The printed way to get a token works: the issuer answers the password grant with a JWT naming the user.
+        assert f"curl -s {issuer}/token -d grant_type=password -d username=S-1001 -d password={DEV_PASSWORD}" in output
+        answer = json.loads(urllib.request.urlopen(f"{issuer}/token", data=urllib.parse.urlencode(
+            {"grant_type": "password", "username": "S-1001", "password": DEV_PASSWORD}).encode(), timeout=10).read())
+        claims = json.loads(base64.urlsafe_b64decode(answer["access_token"].split(".")[1] + "=="))
+        assert (claims["iss"], claims["sub"], claims["role"], claims["aud"]) == (issuer, "S-1001", "staff", "sangsaeng")
         # What a terminal's Ctrl-C does; under `uv run` it arrives twice (uv forwards it).
         os.killpg(proc.pid, signal.SIGINT)
         time.sleep(0.05)
@@ -136,13 +133,14 @@ def test_run_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
     assert "http://127.0.0.1:8004/docs" in output
-    assert "dev-agency-kbiz-token" in output
+    assert "G-KBIZ" in output
     assert re.search(r"ready in \d+\.\d+s", output)
     assert "stopped." in output
     assert not env_file.exists()  # the database password it held is gone with the stack
     broker_port = int(re.search(r"broker \(Kafka protocol\): 127\.0\.0\.1:(\d+)", output).group(1))
     pg_port = int(re.search(r"postgresql://postgres(?::[\w-]+)?@127\.0\.0\.1:(\d+)/postgres", output).group(1))
     service_log = (log_dir / "referrals.log").read_text()
-    assert f"user sangsaeng_referrals service referrals kafka 127.0.0.1:{broker_port} tokens {len(DEV_TOKENS)}" in service_log
-    for port in (8004, broker_port, pg_port):
+    assert f"user sangsaeng_referrals service referrals kafka 127.0.0.1:{broker_port} issuer {issuer} audience sangsaeng" in service_log
+    issuer_port = int(issuer.rsplit(":", 1)[1])
+    for port in (8004, broker_port, pg_port, issuer_port):
         assert not port_in_use(port), f"port {port} still answers after Ctrl-C"

@@ -17,7 +17,7 @@ def build_app(definition: ServiceDefinition, runtime: Runtime) -> FastAPI:
     app = FastAPI(title=definition.title, description=definition.description, version="1.0.0")
     app.state.service_name = definition.name
     app.state.runtime = runtime
-    app.state.authenticator = Authenticator(runtime.settings.auth_tokens)
+    app.state.authenticator = Authenticator.from_settings(runtime.settings)
     install_problem_handlers(app)
     install_request_context(app)
     # The dead-letter routes are a router of their own in this list, not one included in the

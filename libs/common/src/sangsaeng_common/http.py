@@ -1,13 +1,11 @@
 """HTTP building blocks every route uses the same way: RFC 9457 problem+json errors (the
-one mapping of domain errors to answers) and bearer-token roles. The request context is in
-request_context.py, the OpenAPI's error answers in openapi.py, Idempotency-Key in
-idempotency.py."""
+one mapping of domain errors to answers) and the caller's principal from its bearer JWT
+(checked in identity.py). The request context is in request_context.py, the OpenAPI's error
+answers in openapi.py, Idempotency-Key in idempotency.py."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -18,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sangsaeng_common.db import is_transient
+from sangsaeng_common.identity import IdentityUnavailable, InvalidToken, Jwks, TokenValidator
 from sangsaeng_common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, NotYetKnown
 from sangsaeng_common.logging import bind_contextvars, get_logger
 from sangsaeng_common.request_context import actor_var
@@ -128,12 +127,18 @@ def install_problem_handlers(app: FastAPI) -> None:
 @dataclass(frozen=True)
 class Principal:
     """Who calls: a person or a system. `subject` is a pseudonymous id (a staff number,
-    never a name): the `actor` of the events their commands cause."""
+    never a name): the `actor` of the events their commands cause. `role` is the role the
+    caller acts in on this route (one of `roles`, all the system's roles its token carries)."""
 
     role: str  # staff, planner, loan_officer, auditor, operator, agency
     agency: str | None = None  # an agency user's agency
     subject: str | None = None
     planner_id: str | None = None  # a planner's id in visits' roster
+    roles: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.roles:
+            object.__setattr__(self, "roles", (self.role,))
 
     @property
     def name(self) -> str:
@@ -141,50 +146,70 @@ class Principal:
         return self.subject or (f"agency:{self.agency}" if self.agency else self.role)
 
 
-_bearer = HTTPBearer(auto_error=False)
-
-
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
+_bearer = HTTPBearer(auto_error=False, bearerFormat="JWT",
+                     description="An access token from the center's OpenID Connect provider (README, Identity)")
 
 
 class Authenticator:
-    """Bearer tokens from configuration (AUTH_TOKENS: token -> role, or token -> {"role",
-    "subject", "planner_id", "agency"}). Tokens are kept as SHA-256 digests and compared in
-    constant time."""
+    """Bearer JWTs from the identity provider (identity.py), as the app's one authenticator."""
 
-    def __init__(self, tokens: dict[str, Any]):
-        self._by_digest = [(_digest(token), _principal_of(who)) for token, who in tokens.items()]
+    def __init__(self, validator: TokenValidator | None):
+        self.validator = validator
 
-    def principal(self, token: str) -> Principal | None:
-        digest = _digest(token)
-        found = None
-        for known, principal in self._by_digest:
-            if hmac.compare_digest(known, digest):
-                found = principal
-        return found
+    @classmethod
+    def from_settings(cls, settings: Any) -> Authenticator:
+        if not settings.auth_issuer:
+            log.warning("AUTH_ISSUER is unset: every bearer token is refused")
+            return cls(None)
+        keys = Jwks(settings.auth_issuer, settings.auth_jwks_url, settings.auth_algorithms,
+                    max_age_s=settings.auth_jwks_max_age_s, refetch_after_s=settings.auth_jwks_refetch_after_s)
+        return cls(TokenValidator(settings.auth_issuer, settings.auth_audience, keys, algorithms=settings.auth_algorithms,
+                                  leeway_s=settings.auth_leeway_s))
+
+    async def principal(self, token: str) -> Principal:
+        """The token's principal; InvalidToken (401) or IdentityUnavailable (503) otherwise."""
+        if self.validator is None:
+            raise InvalidToken("this service trusts no issuer (AUTH_ISSUER unset)")
+        found = await self.validator.identity(token)
+        if not found.roles:
+            raise NoRole(found.subject)
+        return Principal(found.roles[0], found.agency, found.subject, found.planner_id, found.roles)
 
 
-def _principal_of(who: str | dict[str, Any]) -> Principal:
-    if isinstance(who, dict):
-        return Principal(who["role"], who.get("agency"), who.get("subject"), who.get("planner_id"))
-    if who.startswith("agency:"):
-        return Principal("agency", who.removeprefix("agency:"))
-    return Principal(who)
+class NoRole(Exception):
+    """A valid token whose bearer holds none of this system's roles: a 403."""
+
+
+def _invalid_token(description: str) -> Problem:
+    # RFC 6750 3: the description is printable ASCII without a double quote or a backslash
+    quoted = "".join(c if " " <= c <= "~" and c not in '"\\' else "'" for c in description)
+    return Problem(401, "Invalid token", description,
+                   headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{quoted}"'})
 
 
 def require(*roles: str) -> Any:
-    """Dependency: the caller's principal, which must hold one of `roles` ("agency" for any agency)."""
+    """Dependency: the caller's principal, which must hold one of `roles` ("agency" for any
+    agency); it acts in the first of its roles that the route admits."""
 
     async def dependency(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
-        challenge = {"WWW-Authenticate": "Bearer"}
         if credentials is None:
-            raise Problem(401, "Authentication required", "send Authorization: Bearer <token>", headers=challenge)
-        principal = request.app.state.authenticator.principal(credentials.credentials)
-        if principal is None:
-            raise Problem(401, "Invalid token", headers=challenge)
-        if principal.role not in roles:
-            raise Problem(403, "Forbidden", f"role {principal.name} may not do this; allowed: {', '.join(roles)}")
+            raise Problem(401, "Authentication required", "send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            principal = await request.app.state.authenticator.principal(credentials.credentials)
+        except InvalidToken as exc:
+            raise _invalid_token(str(exc)) from None
+        except NoRole as exc:
+            raise Problem(403, "Forbidden", f"{exc} holds no role of this system; allowed: {', '.join(roles)}") from None
+        except IdentityUnavailable as exc:
+            log.warning("identity provider unavailable", error=str(exc))
+            raise Problem(503, "Identity provider unavailable", "the token cannot be checked just now; try again",
+                          headers={"Retry-After": "2"}) from None
+        acting = next((role for role in principal.roles if role in roles), None)
+        if acting is None:
+            held = ", ".join(principal.roles)
+            raise Problem(403, "Forbidden", f"role {held} of {principal.name} may not do this; allowed: {', '.join(roles)}")
+        if acting != principal.role:
+            principal = replace(principal, role=acting)
         bind_contextvars(principal=principal.name)
         actor_var.set(principal.name)
         return principal

@@ -38,7 +38,7 @@ _SHARED_PROBLEMS = {
     "400": "the body is not a JSON document",
     "404": "no such resource (or not one the caller may see)",
     "409": "conflicts with the resource's current state",
-    "401": "no bearer token, or an unknown one",
+    "401": "no bearer token, or one that is not valid here (malformed, wrongly signed, expired, another issuer or audience)",
     "403": "the caller's role may not do this (`x-roles` lists the roles that may)",
     "422": "invalid input; `errors[].field` names the field",
     "503": "a dependency (database, broker) is unreachable; try again after Retry-After",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -42,9 +40,19 @@ class ServiceSettings(BaseSettings):
     # LEDGER_URL, its former name, is still read.
     events_feed_url: str | None = Field(default=None, validation_alias=AliasChoices("events_feed_url", "ledger_url"))
 
-    # token -> role ("staff", "planner", "loan_officer", "auditor", "agency:<CODE>").
-    # Empty means every request is refused: there are no built-in credentials.
-    auth_tokens: dict[str, Any] = Field(default_factory=dict)
+    # Bearer tokens are JWTs from the center's OpenID Connect provider (identity.py): `iss` must
+    # be AUTH_ISSUER and `aud` include AUTH_AUDIENCE. The keys come from AUTH_JWKS_URL, by default
+    # the `jwks_uri` of the issuer's /.well-known/openid-configuration. Unset issuer: no token is
+    # valid (there are no built-in credentials).
+    auth_issuer: str = ""
+    auth_audience: str = "sangsaeng"
+    auth_jwks_url: str | None = None
+    # Pinned: asymmetric signatures only (never `none`, never HMAC with a public key).
+    auth_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "EdDSA"])
+    auth_leeway_s: float = 30.0  # clock skew allowed on exp/nbf/iat
+    auth_jwks_max_age_s: float = 3600.0  # the key set is fetched again after this long
+    # A token naming a key not held fetches the set again (rotation), at most this often.
+    auth_jwks_refetch_after_s: float = 5.0
 
     # Partition count of every topic this service creates, unless overridden per topic.
     # The count bounds how many replicas of a consumer can share its work.

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from audit.entrypoints.report_tables import print_report
 from sangsaeng_devstack.interrupt import run_interruptibly
 
-from .client import SERVICES, Api, DemoError, services_ready, tokens_by_role
+from .client import SERVICES, Api, DemoError, IssuerTokens, TokenSource, services_ready
 from .plan import Plan, make_plan
 from .simulate import PERIOD, Result, Simulation
 
@@ -75,7 +75,8 @@ def run(
             f"{len(plan.loans)} loan applications ({plan.count('bank_cooperation')} bank cooperation, "
             f"{plan.count('sme_development_fund')} development fund)"
         )
-        result = run_interruptibly(simulate(urls, plan, concurrency, wait_timeout))
+        tokens = IssuerTokens(stack.auth_env["AUTH_ISSUER"], IssuerTokens.from_env().password) if stack is not None else None
+        result = run_interruptibly(simulate(urls, plan, concurrency, wait_timeout, tokens=tokens))
     except DemoError as exc:
         console.print(f"[bold red]demo failed:[/] {exc}")
         raise typer.Exit(1) from None
@@ -101,7 +102,7 @@ def _start_stack(log_dir: Path):
         raise DemoError(f"cannot start the stack: not installed {', '.join(missing)}")
     from sangsaeng_devstack._util import free_port
 
-    stack = DevStack(services={s: free_port() for s in SERVICES}, broker_port=0, log_dir=log_dir)
+    stack = DevStack(services={s: free_port() for s in SERVICES}, broker_port=0, issuer_port=0, log_dir=log_dir)
     begun = time.monotonic()
     with console.status("no services answer on 8001..8007: starting broker, PostgreSQL and the services..."):
         try:
@@ -117,11 +118,11 @@ def _start_stack(log_dir: Path):
 
 async def simulate(
     urls: dict[str, str], plan: Plan, concurrency: int = 48, wait_timeout: float = 180.0, *,
-    tokens: dict[str, str] | None = None, show_progress: bool = True,
+    tokens: TokenSource | None = None, show_progress: bool = True,
 ) -> Result:
-    """Play `plan` through the services at `urls`; `tokens` maps role -> bearer token
-    (default: AUTH_TOKENS, else the development tokens)."""
-    api = Api(urls, tokens or tokens_by_role(), concurrency=concurrency)
+    """Play `plan` through the services at `urls`; `tokens` gives each subject's bearer token
+    (default: the password grant at AUTH_ISSUER, else at `make run`'s local issuer)."""
+    api = Api(urls, tokens or IssuerTokens.from_env(), concurrency=concurrency)
     try:
         if show_progress:
             columns = (SpinnerColumn(), TextColumn("{task.description:<42}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -4,14 +4,13 @@ number of requests in flight, retries of what is worth retrying, and polling wit
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -24,27 +23,63 @@ class DemoError(RuntimeError):
     """The demo cannot go on (an API refused something, or a wait timed out)."""
 
 
-def tokens_by_role(auth_tokens: str | None = None) -> dict[str, str]:
-    """role -> bearer token and subject -> bearer token, from AUTH_TOKENS (JSON token -> role, or
-    token -> {"role", "subject", ...} for a person) or the development tokens. A role's token is
-    its role token if there is one, else one of its people's."""
-    raw = auth_tokens if auth_tokens is not None else os.environ.get("AUTH_TOKENS")
-    if raw:
-        mapping = json.loads(raw)
-    else:
-        from sangsaeng_devstack.tokens import DEV_TOKENS
+#: The development user each role acts as when a call names a role, not a person.
+ROLE_SUBJECTS: dict[str, str] = {"staff": "S-1001", "planner": "P-2001", "loan_officer": "L-3001", "auditor": "A-4001",
+                                 "operator": "O-5001"}
 
-        mapping = DEV_TOKENS
-    by_role: dict[str, str] = {}
-    people = [(token, who) for token, who in mapping.items() if isinstance(who, dict)]
-    for token, role in mapping.items():
-        if not isinstance(role, dict):
-            by_role.setdefault(str(role), token)
-    for token, who in people:
-        if who.get("subject"):
-            by_role.setdefault(who["subject"], token)
-        by_role.setdefault(f"agency:{who['agency']}" if who.get("agency") else who["role"], token)
-    return by_role
+
+def subject_of_role(role: str) -> str:
+    """`staff` -> S-1001; `agency:SEMAS` -> G-SEMAS (that agency's integration)."""
+    if role.startswith("agency:"):
+        return f"G-{role.removeprefix('agency:')}"
+    try:
+        return ROLE_SUBJECTS[role]
+    except KeyError:
+        raise DemoError(f"no development user acts as role {role}") from None
+
+
+class TokenSource(Protocol):
+    async def token_for(self, subject: str) -> str: ...
+
+
+class IssuerTokens:
+    """Access tokens from an OpenID Connect issuer's token endpoint, by the password grant of
+    the development users (sangsaeng_devstack.users; the local issuer's password). One per
+    subject, kept until a minute before it expires."""
+
+    def __init__(self, issuer_url: str, password: str, *, timeout: float = 10.0):
+        self.issuer_url, self.password, self.timeout = issuer_url.rstrip("/"), password, timeout
+        self._token_url: str | None = None
+        self._held: dict[str, tuple[float, str]] = {}
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_env(cls) -> IssuerTokens:
+        """The issuer AUTH_ISSUER names (else `make run`'s local one), with DEMO_PASSWORD (else the development password)."""
+        from sangsaeng_devstack.issuer import DEFAULT_PORT, DEV_PASSWORD
+
+        return cls(os.environ.get("AUTH_ISSUER") or f"http://127.0.0.1:{DEFAULT_PORT}", os.environ.get("DEMO_PASSWORD") or DEV_PASSWORD)
+
+    async def token_for(self, subject: str) -> str:
+        held = self._held.get(subject)
+        if held is not None and held[0] > time.monotonic():
+            return held[1]
+        async with self._lock:  # one token request per subject, however many calls wait for it
+            held = self._held.get(subject)
+            if held is not None and held[0] > time.monotonic():
+                return held[1]
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                if self._token_url is None:
+                    discovery = await client.get(f"{self.issuer_url}/.well-known/openid-configuration")
+                    discovery.raise_for_status()
+                    self._token_url = discovery.json()["token_endpoint"]
+                answer = await client.post(self._token_url, data={"grant_type": "password", "username": subject,
+                                                                  "password": self.password, "client_id": "sangsaeng-demo"})
+            if answer.status_code != 200:
+                raise DemoError(f"the issuer refused a token for {subject}: HTTP {answer.status_code} {answer.text[:200]}")
+            body = answer.json()
+            self._held[subject] = (time.monotonic() + float(body.get("expires_in", 300)) - 60, body["access_token"])
+            return body["access_token"]
 
 
 # Answers that mean "not yet": an event the command depends on has not reached the service.
@@ -54,15 +89,12 @@ _NOT_YET = ("has not arrived yet",)
 @dataclass
 class Api:
     urls: dict[str, str]
-    tokens: dict[str, str]  # role -> token, and subject (a person: "P-2001") -> token
+    tokens: TokenSource  # a bearer token per subject (person or system) the demo acts as
     concurrency: int = 48
     timeout: float = 30.0
     POOL = 6  # connections per pool
 
     def __post_init__(self) -> None:
-        missing = [r for r in ("staff", "planner", "loan_officer", "auditor") if r not in self.tokens]
-        if missing:
-            raise DemoError(f"no bearer token for role(s) {', '.join(missing)} (AUTH_TOKENS)")
         self._sem = asyncio.Semaphore(self.concurrency)
         # httpcore checks every pooled connection on every request (a select() each), so a
         # pool as wide as the concurrency costs more client CPU than the request itself:
@@ -80,11 +112,9 @@ class Api:
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for pools in self._clients.values() for c in pools))
 
-    def token(self, role: str) -> str:
-        try:
-            return self.tokens[role]
-        except KeyError:
-            raise DemoError(f"no bearer token for {role} (AUTH_TOKENS)") from None
+    async def token_for(self, subject: str) -> str:
+        """The bearer token of one person or system (S-1001, P-2003, G-SEMAS)."""
+        return await self.tokens.token_for(subject)
 
     async def request(
         self,
@@ -92,8 +122,8 @@ class Api:
         method: str,
         path: str,
         *,
-        role: str,
-        as_: str | None = None,
+        role: str | None = None,
+        subject: str | None = None,
         body: Any = None,
         params: dict[str, Any] | None = None,
         key: str | None = None,
@@ -101,11 +131,14 @@ class Api:
         deadline_s: float = 120.0,
         priority: bool = False,
     ) -> httpx.Response:
-        """One call; retried (same Idempotency-Key) on connection errors, 503 and "not yet".
-        A `priority` call (a poll) does not queue behind the bounded commands. `as_` names the
-        person (subject) who gives the command, e.g. the visit's assigned planner; without it,
-        the role's token."""
-        headers = {"Authorization": f"Bearer {self.token(as_ or role)}"}
+        """One call as `subject` (or the development user acting as `role`); retried (same
+        Idempotency-Key) on connection errors, 503 and "not yet". A `priority` call (a poll)
+        does not queue behind the bounded commands."""
+        if subject is None:
+            if role is None:
+                raise DemoError("a call names the subject or the role it acts as")
+            subject = subject_of_role(role)
+        headers = {"Authorization": f"Bearer {await self.token_for(subject)}"}
         if key:
             # The key names the command: as its correlation id it marks the command's events
             # (ce_correlationid), and every retry of the command carries the same one.

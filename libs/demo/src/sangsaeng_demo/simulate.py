@@ -397,7 +397,7 @@ class Simulation(DistrictsFlow):
             "follow_ups": planned.follow_ups, "notes": planned.notes or None,
         }
         response = await self.api.request("visits", "POST", f"/visits/{visit['id']}/record", role="planner", body=body,
-                                          as_=self.recorder_of(visit["planner_id"]), key=f"{self.run}-record-{shop.seq}-{index}")
+                                          subject=self.recorder_of(visit["planner_id"]), key=f"{self.run}-record-{shop.seq}-{index}")
         if response.status_code not in (200, 201):
             raise DemoError(f"recording visit {visit['id']} of shop {shop.seq}: HTTP {response.status_code}: {response.text[:500]}")
         self.recorded[shop.seq] += 1
@@ -483,9 +483,9 @@ class Simulation(DistrictsFlow):
         await _gather_all(self.decide(status[a]) for a in deciding)
         self.phases.done("decisions")
 
-    def person(self, subject: str) -> str | None:
-        """`subject` if the demo holds their token, else None (the role's token: AUTH_TOKENS of roles only)."""
-        return subject if subject in self.api.tokens else None
+    def person(self, subject: str) -> str:
+        """The subject a call acts as (every development user can get a token from the issuer)."""
+        return subject
 
     def recorder_of(self, planner_id: str) -> str | None:
         """Who records a visit: its assigned planner's person; a planner with no development user
@@ -503,10 +503,10 @@ class Simulation(DistrictsFlow):
         body = loan.body()
         clerk = self.person(STAFF_PEOPLE[loan.seq % len(STAFF_PEOPLE)])
         if draft_id is not None:
-            row = await self.api.call("loans", "POST", f"/applications/{draft_id}/submit", role="staff", as_=clerk, body=body,
+            row = await self.api.call("loans", "POST", f"/applications/{draft_id}/submit", role="staff", subject=clerk, body=body,
                                       key=f"{self.run}-submit-{loan.seq}")
         else:
-            row = await self.api.call("loans", "POST", "/applications", role="staff", as_=clerk,
+            row = await self.api.call("loans", "POST", "/applications", role="staff", subject=clerk,
                                       body={"business_id": self.business[loan.shop], **body}, key=f"{self.run}-apply-{loan.seq}")
         self.application[loan.seq] = row["id"]
         self.loan_of[row["id"]] = loan
@@ -523,14 +523,14 @@ class Simulation(DistrictsFlow):
     async def answer_guarantee(self, referral: dict[str, Any]) -> None:
         loan = self.loan_of[referral["application_id"]]
         role, as_ = f"agency:{GUARANTOR}", self.person(f"G-{GUARANTOR}")
-        await self.api.call("referrals", "POST", f"/referrals/{referral['id']}/acknowledge", role=role, as_=as_,
+        await self.api.call("referrals", "POST", f"/referrals/{referral['id']}/acknowledge", role=role, subject=as_,
                             body={"agency_reference": f"SCGF-2025-{loan.seq + 1:06d}"}, key=f"{self.run}-gack-{loan.seq}")
         if loan.guarantee_issued:
             body = {"outcome": "guarantee_issued", "amount_krw": loan.guarantee_krw, "note": "보증서 발급",
                     "completed_on": loan.guarantee_on.isoformat()}
         else:
             body = {"outcome": "guarantee_declined", "note": "보증 심사 기준 미달", "completed_on": loan.guarantee_on.isoformat()}
-        await self.api.call("referrals", "POST", f"/referrals/{referral['id']}/outcome", role=role, as_=as_, body=body,
+        await self.api.call("referrals", "POST", f"/referrals/{referral['id']}/outcome", role=role, subject=as_, body=body,
                             key=f"{self.run}-gout-{loan.seq}")
         self.phases.advance("guarantees")
 
@@ -543,7 +543,7 @@ class Simulation(DistrictsFlow):
         else:
             body = {"decision": "reject", "reasons": loan.reject_reasons, "decided_on": loan.decided_on.isoformat()}
         officer = self.officer_for(application, loan.seq)
-        await self.api.call("loans", "POST", f"{path}/decision", role="loan_officer", as_=officer, body=body,
+        await self.api.call("loans", "POST", f"{path}/decision", role="loan_officer", subject=officer, body=body,
                             key=f"{self.run}-decide-{loan.seq}")
         if not loan.approve:
             self.loan_outcomes["rejected by the loan officer"] += 1
@@ -551,7 +551,7 @@ class Simulation(DistrictsFlow):
             body = {"disbursed_on": loan.disbursed_on.isoformat()}
             if loan.program == "bank_cooperation":
                 body["annual_rate_pct"] = loan.bank_rate_pct
-            await self.api.call("loans", "POST", f"{path}/disbursement", role="loan_officer", as_=officer, body=body,
+            await self.api.call("loans", "POST", f"{path}/disbursement", role="loan_officer", subject=officer, body=body,
                                 key=f"{self.run}-disburse-{loan.seq}")
             self.loan_outcomes["disbursed"] += 1
         else:
@@ -570,7 +570,7 @@ class Simulation(DistrictsFlow):
 
     async def agency_answers(self, agency: str, expected: int) -> None:
         role = f"agency:{agency}"
-        if expected == 0 or role not in self.api.tokens:
+        if expected == 0:
             return
         seen: set[str] = set()
         tasks: set[asyncio.Task] = set()
@@ -597,7 +597,7 @@ class Simulation(DistrictsFlow):
         key = f"{self.run}-{referral['id']}"
         if rng.random() < 0.85:
             await self.api.call("referrals", "POST", f"/referrals/{referral['id']}/acknowledge", role=role,
-                                as_=self.person(f"G-{referral['agency']}"), body={"agency_reference": f"{referral['agency'][:4]}-{seq + 1:05d}"}, key=f"{key}-ack")
+                                subject=self.person(f"G-{referral['agency']}"), body={"agency_reference": f"{referral['agency'][:4]}-{seq + 1:05d}"}, key=f"{key}-ack")
             if rng.random() < 0.7:
                 weights = AGENCY_ANSWERS.get(referral["program"], {"accepted": 1})
                 outcome = rng.choices(list(weights), weights=list(weights.values()))[0]
@@ -605,7 +605,7 @@ class Simulation(DistrictsFlow):
 
                 completed = date.fromisoformat(referral["referred_on"]) + timedelta(days=rng.randint(3, 25))
                 await self.api.call("referrals", "POST", f"/referrals/{referral['id']}/outcome", role=role,
-                                    as_=self.person(f"G-{referral['agency']}"), body={"outcome": outcome, "completed_on": completed.isoformat()}, key=f"{key}-outcome")
+                                    subject=self.person(f"G-{referral['agency']}"), body={"outcome": outcome, "completed_on": completed.isoformat()}, key=f"{key}-outcome")
                 self.answered[f"{referral['agency']} {outcome}"] += 1
             else:
                 self.answered[f"{referral['agency']} acknowledged"] += 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,8 +13,11 @@ from rich.table import Table
 
 from .broker import DEFAULT_PORT
 from .interrupt import run_interruptibly
+from .issuer import DEFAULT_PORT as ISSUER_PORT
+from .issuer import DEV_PASSWORD
 from .processes import ServiceExited
 from .stack import DATABASE, LOG_DIR, SERVICES, DevStack, StackError, runnable_services
+from .users import DEV_USERS
 
 __all__ = ["DATABASE", "LOG_DIR", "SERVICES", "app", "runnable_services"]
 
@@ -47,6 +49,9 @@ def run(
     broker_port: Annotated[
         int, typer.Option(help="Port of the embedded broker (0: any free port).")
     ] = DEFAULT_PORT,
+    issuer_port: Annotated[
+        int, typer.Option(help="Port of the local OIDC issuer (0: any free port).")
+    ] = ISSUER_PORT,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every /ready.")] = 60.0,
     log_dir: Annotated[Path, typer.Option(help="Where the logs go.")] = LOG_DIR,
 ) -> None:
@@ -63,16 +68,17 @@ def run(
         selected = {s: SERVICES[s] for s in service}
     else:
         selected = available
-    stack = DevStack(services=selected, broker_port=broker_port, log_dir=log_dir, ready_timeout=ready_timeout)
+    stack = DevStack(services=selected, broker_port=broker_port, issuer_port=issuer_port, log_dir=log_dir,
+                     ready_timeout=ready_timeout)
     try:
         stack.check_ports()
     except StackError as exc:
         raise _fail(str(exc)) from None
 
     try:
-        with console.status("starting broker and PostgreSQL..."):
+        with console.status("starting broker, PostgreSQL and the local issuer..."):
             stack.start_servers()
-        console.print(f"broker and PostgreSQL up in {time.monotonic() - started:.2f}s")
+        console.print(f"broker, PostgreSQL and issuer up in {time.monotonic() - started:.2f}s")
         run_interruptibly(_serve(stack, started))
     except (ServiceExited, TimeoutError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
@@ -88,7 +94,8 @@ def run(
 
 async def _serve(stack: DevStack, started: float) -> None:
     await stack.start_services()
-    _report(stack.bootstrap_servers, stack.admin_url, stack.services, stack.log_dir, stack.tokens)
+    _report(stack.bootstrap_servers, stack.admin_url, stack.services, stack.log_dir)
+    _report_identity(stack)
     if stack.ledger_verifier_key:
         console.print("audit ledger's public key (checkpoints; integrations/auditor-verify --key):")
         console.print(stack.ledger_verifier_key, soft_wrap=True, markup=False, highlight=False)  # one line, to copy whole
@@ -107,11 +114,7 @@ async def _serve(stack: DevStack, started: float) -> None:
                 )
 
 
-def _report(
-    bootstrap_servers: str, admin_url: str, services: dict[str, int], log_dir: Path, tokens: str
-) -> None:
-    import json
-
+def _report(bootstrap_servers: str, admin_url: str, services: dict[str, int], log_dir: Path) -> None:
     table = Table(title="Sangsaeng development stack", title_justify="left")
     table.add_column("service")
     table.add_column("API")
@@ -127,17 +130,27 @@ def _report(
     if not_started:
         console.print(f"[dim]not started (not installed/runnable or not selected): {', '.join(not_started)}[/]")
 
-    source = "from AUTH_TOKENS" if os.environ.get("AUTH_TOKENS") else "development only"
-    tok = Table(title=f"Bearer tokens ({source})", title_justify="left")
-    tok.add_column("Authorization: Bearer …")
-    tok.add_column("role")
-    try:
-        mapping = json.loads(tokens)
-    except ValueError:
-        mapping = {}
-    for token, role in mapping.items():
-        tok.add_row(token, str(role))
-    console.print(tok)
+
+def _report_identity(stack: DevStack) -> None:
+    if stack.issuer is None:
+        console.print(f"identity: the services trust [bold]{stack.auth_env.get('AUTH_ISSUER')}[/] (AUTH_ISSUER)")
+        return
+    issuer = stack.issuer
+    users = Table(title=f"Development users (local issuer {issuer.url}, password {DEV_PASSWORD})", title_justify="left")
+    users.add_column("subject")
+    users.add_column("role")
+    users.add_column("planner / agency")
+    for user in DEV_USERS:
+        users.add_row(user.subject, user.role, user.planner_id or user.agency or "")
+    console.print(users)
+    console.print("a token (password grant for people; agencies: grant_type=client_credentials, client_id=G-<CODE>, client_secret):")
+    console.print(
+        f"  TOKEN=$(curl -s {issuer.url}/token -d grant_type=password -d username=S-1001 -d password={DEV_PASSWORD}"
+        " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+        soft_wrap=True, markup=False, highlight=False,
+    )
+    console.print(f"  curl -H \"Authorization: Bearer $TOKEN\" {stack.urls().get('intake', 'http://127.0.0.1:8001')}/support-requests",
+                  soft_wrap=True, markup=False, highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -17,7 +17,8 @@ from .postgres import postgres_from_env_or_start
 from .processes import ProcessGroup, ServiceProcess
 from .provision import provision
 from .ledger_key import ledger_signing_key
-from .tokens import auth_tokens_env
+from .issuer import DEFAULT_PORT as ISSUER_PORT
+from .issuer import Issuer
 
 __all__ = ["DATABASE", "LOG_DIR", "SERVICES", "DevStack", "StackError", "runnable_services"]
 
@@ -59,7 +60,8 @@ class DevStack:
     """The broker, PostgreSQL and the service processes, started in that order.
 
     ``start_servers()`` (blocking) starts or attaches to the broker and PostgreSQL
-    (``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` name existing ones); ``await
+    (``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` name existing ones) and starts the local
+    OIDC issuer on a thread of this process (``AUTH_ISSUER`` names another); ``await
     start_services()`` provisions one role and schema per service, starts each service with
     ``serve`` and waits until every ``/ready`` answers. ``await start()`` does both.
     ``stop()`` stops everything started, in reverse order, and is safe to call at any point
@@ -73,7 +75,9 @@ class DevStack:
     group: ProcessGroup = field(default_factory=ProcessGroup)
     bootstrap_servers: str = ""
     admin_url: str = ""
-    tokens: str = ""
+    issuer_port: int = ISSUER_PORT  # the local OIDC issuer's (0: any free port); AUTH_ISSUER names another instead
+    issuer: Issuer | None = None
+    auth_env: dict[str, str] = field(default_factory=dict)  # how the services find their issuer
     ledger_verifier_key: str = ""  # the audit ledger's public key (checkpoints are signed by its signing key)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
     env_files: list[Path] = field(default_factory=list)
@@ -98,6 +102,8 @@ class DevStack:
         busy = [f"{s} ({port})" for s, port in self.services.items() if port_in_use(port)]
         if busy:
             raise StackError(f"HTTP port(s) already in use: {', '.join(busy)} (is another `make run` up?)")
+        if not os.environ.get("AUTH_ISSUER") and self.issuer_port and port_in_use(self.issuer_port):
+            raise StackError(f"port {self.issuer_port} is in use, so the local issuer cannot start there (another `make run`?)")
         if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and self.broker_port and port_in_use(self.broker_port):
             raise StackError(
                 f"port {self.broker_port} is in use, so the broker cannot start there "
@@ -112,11 +118,20 @@ class DevStack:
         pg = postgres_from_env_or_start(log_path=self.log_dir / "postgres.log")
         self.group.add(pg)
         self.admin_url = pg.admin_url
+        self.start_issuer()
+
+    def start_issuer(self) -> None:
+        """The local OIDC issuer, unless AUTH_ISSUER names the one to trust (with AUTH_AUDIENCE, AUTH_JWKS_URL)."""
+        if os.environ.get("AUTH_ISSUER"):
+            self.auth_env = {k: os.environ[k] for k in ("AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL") if os.environ.get(k)}
+            return
+        self.issuer = Issuer(port=self.issuer_port).start()
+        self.group.add(self.issuer)
+        self.auth_env = self.issuer.service_env()
 
     async def start_services(self) -> None:
         owners = [name for name in self.services if name not in API_CLIENTS]
         databases = await provision(self.admin_url, DATABASE, owners) if owners else {}
-        self.tokens = auth_tokens_env()
         urls = {f"{name.upper()}_URL": url for name, url in self.urls().items()}
         ledger_key: dict[str, str] = {}
         if "audit" in self.services:
@@ -131,7 +146,7 @@ class DevStack:
                     **(databases[name].env() if name in databases else urls),
                     "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
                     "HTTP_PORT": str(port),
-                    "AUTH_TOKENS": self.tokens,
+                    **self.auth_env,
                     # audit serves the recorded events feed a replay may read (`replay --source ledger`)
                     **({"EVENTS_FEED_URL": f"http://127.0.0.1:{self.services['audit']}"} if "audit" in self.services else {}),
                     **(ledger_key if name == "audit" else {}),

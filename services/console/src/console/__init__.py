@@ -2,10 +2,12 @@
 
 - domain/ — pure view rules: Korean dates and amounts (formatting), labels, paging, role → navigation,
   the registration-number check the form shows before submitting.
-- service_layer/ — sessions (argon2 sign-in, signed cookies, CSRF) and pages (what a page gathers from the APIs).
-- adapters/ — api (the services' HTTP APIs with the user's role token; read-your-writes retries) and live
+- service_layer/ — sessions (signed cookies holding the person's access token, CSRF, a sign-in's PKCE state) and
+  pages (what a page gathers from the APIs).
+- adapters/ — api (the services' HTTP APIs with the person's own token; read-your-writes retries), oidc (sign-in
+  at the identity provider: authorization code + PKCE, the token checked as the services check it) and live
   (the events topics, listened to only to refresh open pages: server-sent events).
-- entrypoints/ — http (the HTML routes) and cli (`serve`, `hash-password`).
+- entrypoints/ — http (the HTML routes) and cli (`serve`).
 - templates/, static/ — Jinja2 templates, the CSS and the small script (no build step, no CDN).
-- config (ConsoleSettings, DEV_USERS), wiring (what routes share), bootstrap.build() → the FastAPI app.
+- config (ConsoleSettings), wiring (what routes share), bootstrap.build() → the FastAPI app.
 """

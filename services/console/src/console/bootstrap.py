@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 
 from console.adapters.api import Services
 from console.adapters.live import LiveEvents
+from console.adapters.oidc import IdentityProvider
 from console.config import ConsoleSettings
 from console.entrypoints import http
 from console.service_layer.sessions import Sessions
@@ -25,10 +26,14 @@ PAGE_SECONDS = Histogram("console_page_seconds", "Server time of a console page"
 
 def build(settings: ConsoleSettings | None = None) -> FastAPI:
     settings = settings or ConsoleSettings()
+    api = Services(settings.service_urls, settings.api_timeout_s)
     console = Console(
         settings=settings,
-        sessions=Sessions(settings.console_users, settings.console_secret_key, settings.console_session_hours * 3600),
-        api=Services(settings.service_urls, settings.role_tokens, settings.api_timeout_s),
+        sessions=Sessions(settings.console_secret_key, settings.console_session_hours * 3600),
+        api=api,
+        identity=IdentityProvider(settings.auth_issuer, settings.auth_audience, settings.auth_jwks_url, settings.auth_algorithms,
+                                  settings.console_client_id, settings.console_client_secret, api.client,
+                                  settings.auth_discovery_url),
         live=LiveEvents(settings.kafka),
         clock=SeoulClock(),
     )
@@ -50,6 +55,9 @@ def build(settings: ConsoleSettings | None = None) -> FastAPI:
     async def timing_and_headers(request: Request, call_next):
         started = time.perf_counter()
         response = await call_next(request)
+        renewed = getattr(request.state, "session_cookie", None)
+        if renewed:  # a page renewed the person's access token on the way (routes: page())
+            console.set_session_cookie(response, renewed)
         route = request.scope.get("route")
         seconds = time.perf_counter() - started
         PAGE_SECONDS.labels(getattr(route, "path", "other")).observe(seconds)

@@ -1,9 +1,8 @@
-"""What the routes share: settings, sessions, the API client, live events, templates (built by bootstrap)."""
+"""What the routes share: settings, sessions, the API client, the identity provider, live events, templates (built by bootstrap)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,15 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from console.adapters.api import Services
 from console.adapters.live import LiveEvents
+from console.adapters.oidc import IdentityProvider
 from console.config import ConsoleSettings
 from console.domain import formatting, labels
 from console.domain.navigation import navigation
-from console.service_layer.sessions import Session, Sessions
+from console.service_layer.sessions import COOKIE, Session, Sessions
 from sangsaeng_common.clock import SeoulClock
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -38,6 +38,7 @@ class Console:
     settings: ConsoleSettings
     sessions: Sessions
     api: Services
+    identity: IdentityProvider
     live: LiveEvents
     clock: SeoulClock
     templates: Environment = field(init=False)
@@ -58,8 +59,13 @@ class Console:
     def today(self) -> date:
         return self.clock.today()
 
-    def pre_csrf(self, pre: str) -> str:
-        return hmac.new(self.settings.console_secret_key.encode(), f"login:{pre}".encode(), hashlib.sha256).hexdigest()
+    def set_session_cookie(self, response: Response, cookie: str) -> None:
+        """The session cookie: for the configured hours when the provider renews its token, else until the token ends."""
+        session = self.sessions.session(cookie)
+        hours = self.settings.console_session_hours * 3600
+        lasts = hours if session is None or session.refresh_token else min(hours, session.expires_at - time.time())
+        response.set_cookie(COOKIE, cookie, httponly=True, samesite="lax", secure=self.settings.console_cookie_secure,
+                            max_age=max(1, int(lasts)))
 
     def render(self, request: Request, session: Session | None, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         body = self.templates.get_template(template).render(

@@ -3,6 +3,7 @@ the visit form's body, the metrics the operator's page reads, and the report cha
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -13,8 +14,9 @@ from console.domain.navigation import allowed, home, navigation
 from console.domain.paging import pager, parse_trail
 from console.domain.registration import registration_problem
 from console.service_layer.pages import current_half, parse_metrics, report_chart, visit_record_body
+from console.adapters.oidc import Pkce
 from console.service_layer.sessions import Sessions
-from console.config import DEV_USERS, ConsoleSettings, User
+from sangsaeng_common.identity import Identity
 
 
 def test_korean_dates() -> None:
@@ -72,30 +74,48 @@ def test_role_navigation() -> None:
     assert allowed("staff", "staff", "planner") and not allowed("planner", "loan_officer")
 
 
-def test_sessions_and_csrf() -> None:
-    users = {k: User(**v) for k, v in DEV_USERS.items()}
-    sessions = Sessions(users, "k" * 32, 3600)
-    assert sessions.sign_in("staff", "wrong") is None and sessions.sign_in("ghost", "ghost-dev-password") is None
-    cookie = sessions.sign_in("staff", "staff-dev-password")
+def _identity(subject: str = "S-1001", roles: tuple[str, ...] = ("staff",), expires_in: float = 600, **extra: str) -> Identity:
+    return Identity(subject, roles, extra.get("agency"), extra.get("planner_id"), time.time() + expires_in)
+
+
+def test_sessions_hold_the_persons_token_until_it_expires_and_csrf() -> None:
+    sessions = Sessions("k" * 32, 3600)
+    cookie = sessions.start(_identity(), "the-access-token")
     session = sessions.session(cookie)
-    assert session and session.user.role == "staff"
+    assert session and (session.user.role, session.user.subject, session.username, session.token) == ("staff", "S-1001", "S-1001", "the-access-token")
     assert sessions.session(cookie[:-2] + "xx") is None  # tampered
-    assert Sessions(users, "another-key" * 3, 3600).session(cookie) is None  # another key
+    assert Sessions("another-key" * 3, 3600).session(cookie) is None  # another key
+    assert sessions.session(sessions.start(_identity(expires_in=-1), "old")) is None  # the token has expired: sign in again
+    renewable = sessions.session(sessions.start(_identity(expires_in=-1), "old", "a-refresh-token"))
+    assert renewable.refresh_token == "a-refresh-token" and renewable.renew_due(time.time())  # renewed before use
+    assert not session.renew_due(time.time()) and session.renew_due(session.expires_at - 30)
+    kept = sessions.session(sessions.start(_identity(), "new", "next-refresh-token", sid=session.sid))
+    assert sessions.csrf_ok(kept, sessions.csrf_token(session))  # a renewed session keeps its forms' CSRF tokens
     token = sessions.csrf_token(session)
     assert sessions.csrf_ok(session, token) and not sessions.csrf_ok(session, "") and not sessions.csrf_ok(session, token[:-1] + "0")
-    other = sessions.session(sessions.sign_in("staff", "staff-dev-password"))
+    other = sessions.session(sessions.start(_identity(), "the-access-token"))
     assert not sessions.csrf_ok(other, token)  # a token is its session's own
 
 
-def test_settings_roles_and_users() -> None:
-    settings = ConsoleSettings(auth_tokens='{"t-staff": "staff", "t-semas": "agency:SEMAS"}')
-    assert settings.role_tokens == {"staff": "t-staff", "agency:SEMAS": "t-semas"}
-    assert settings.console_users["agency-semas"].api_role == "agency:SEMAS"
-    assert settings.console_users["planner"].api_caller(settings.role_tokens) == "planner"  # no token of P-2001's: the role's
-    people = ConsoleSettings(auth_tokens='{"t-planner": "planner", "t-p2001": {"role": "planner", "subject": "P-2001", "planner_id": "planner-01"}}')
-    assert people.role_tokens == {"planner": "t-planner", "P-2001": "t-p2001"}
-    assert people.console_users["planner"].api_caller(people.role_tokens) == "P-2001"  # the person's own: their visits only
-    assert {u.role for u in settings.console_users.values()} == {"staff", "planner", "loan_officer", "auditor", "operator", "agency"}
+def test_a_session_acts_in_the_first_console_role_and_a_token_without_one_gets_none() -> None:
+    sessions = Sessions("k" * 32, 3600)
+    planner = sessions.session(sessions.start(_identity("P-2001", ("offline_access", "planner"), planner_id="planner-01"), "t"))
+    assert (planner.user.role, planner.user.planner_id) == ("planner", "planner-01")
+    agency = sessions.session(sessions.start(_identity("G-SEMAS", ("agency",), agency="SEMAS"), "t"))
+    assert (agency.user.role, agency.user.agency) == ("agency", "SEMAS")
+    assert sessions.start(_identity("X-1", ()), "t") is None
+
+
+def test_a_sign_in_answer_is_accepted_only_with_the_state_it_was_sent_with() -> None:
+    sessions = Sessions("k" * 32, 3600)
+    pkce = Pkce.new()
+    cookie = sessions.sign_in_cookie(pkce, "/visits/route")
+    assert sessions.sign_in_of(cookie, pkce.state) == (pkce, "/visits/route")
+    assert sessions.sign_in_of(cookie, Pkce.new().state) is None  # another sign-in's answer (or a forged one)
+    assert sessions.sign_in_of(cookie, "") is None and sessions.sign_in_of(None, pkce.state) is None
+    assert sessions.sign_in_of(cookie[:-2] + "xx", pkce.state) is None
+    # RFC 7636's S256: the challenge is the base64url SHA-256 of the verifier (its appendix B example)
+    assert Pkce("s", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").challenge == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
 def test_visit_form_body() -> None:

@@ -1,4 +1,4 @@
-"""Calls to the services' HTTP APIs with the signed-in user's role token. The console reads no schema."""
+"""Calls to the services' HTTP APIs with the signed-in person's own access token. The console reads no schema."""
 
 from __future__ import annotations
 
@@ -39,21 +39,18 @@ def _fields(problem: dict[str, Any]) -> dict[str, str]:
 class Services:
     """One pooled client for all services; `call` raises ApiError."""
 
-    def __init__(self, urls: dict[str, str], role_tokens: dict[str, str], timeout_s: float):
+    def __init__(self, urls: dict[str, str], timeout_s: float):
         self.urls = urls
-        self.role_tokens = role_tokens
         self.client = httpx.AsyncClient(timeout=timeout_s, limits=httpx.Limits(max_connections=100, max_keepalive_connections=40))
 
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def call(self, role: str | None, service: str, method: str, path: str, *, params: dict[str, Any] | None = None,
+    async def call(self, token: str | None, service: str, method: str, path: str, *, params: dict[str, Any] | None = None,
                    json: Any = None, idempotency_key: str | None = None) -> Any:
+        """One call as the person whose access `token` it is (None: an open route)."""
         headers = {}
-        if role is not None:
-            token = self.role_tokens.get(role)
-            if token is None:
-                raise ApiError(service, 403, "이 역할로 쓸 수 있는 API 토큰이 설정되지 않았습니다", role)
+        if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
@@ -73,11 +70,8 @@ class Services:
                            float(retry) if retry and retry.replace(".", "", 1).isdigit() else None)
         return response.json() if response.content else None
 
-    async def open_stream(self, role: str, service: str, method: str, path: str, *, params: dict[str, Any] | None = None) -> httpx.Response:
+    async def open_stream(self, token: str, service: str, method: str, path: str, *, params: dict[str, Any] | None = None) -> httpx.Response:
         """A response whose body is still to be read (`aiter_bytes`; the caller closes it), or ApiError."""
-        token = self.role_tokens.get(role)
-        if token is None:
-            raise ApiError(service, 403, "이 역할로 쓸 수 있는 API 토큰이 설정되지 않았습니다", role)
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         request = self.client.build_request(method, self.urls[service] + path, params=clean, headers={"Authorization": f"Bearer {token}"})
         try:
@@ -96,7 +90,7 @@ class Services:
                            str(problem.get("detail") or ""), _fields(problem))
         return response
 
-    async def call_until_known(self, role: str, service: str, method: str, path: str, *, json: Any, idempotency_key: str,
+    async def call_until_known(self, token: str, service: str, method: str, path: str, *, json: Any, idempotency_key: str,
                                unknown_field: str, wait_s: float) -> Any:
         """Read-your-writes across services: a command naming something the service has not heard of yet
         (422 on `unknown_field` saying it knows no such thing, or a retryable 503) is retried with the same
@@ -105,7 +99,7 @@ class Services:
         delay = 0.1
         while True:
             try:
-                return await self.call(role, service, method, path, json=json, idempotency_key=idempotency_key)
+                return await self.call(token, service, method, path, json=json, idempotency_key=idempotency_key)
             except ApiError as error:
                 retryable = error.status == 503 or (
                     error.status == 422 and "knows no" in (error.fields.get(unknown_field, "") + error.detail)

@@ -1,9 +1,7 @@
-"""`python -m console serve` (the web console; `api` is the same: the console has no relay or consumers)
-and `python -m console hash-password` (an argon2 hash for CONSOLE_USERS)."""
+"""`python -m console serve` (the web console; `api` is the same: the console has no relay or consumers).
+People sign in at the identity provider: the console keeps no passwords."""
 
 from __future__ import annotations
-
-import getpass
 
 import typer
 import uvicorn
@@ -33,14 +31,6 @@ def serve() -> None:
 def api() -> None:
     """The same as serve."""
     _serve()
-
-
-@app.command("hash-password")
-def hash_password() -> None:
-    """Print the argon2 hash of a password read from the terminal."""
-    from argon2 import PasswordHasher
-
-    typer.echo(PasswordHasher().hash(getpass.getpass("password: ")))
 
 
 def main() -> None:

@@ -1,10 +1,10 @@
-"""The console's HTML routes. Each page checks the session and the role, calls the services' APIs with the
-user's role token (adapters/api.py) and renders a Jinja2 template; every POST checks the CSRF token."""
+"""The console's HTML routes. A person signs in at the identity provider (/login, /auth/callback); each page
+checks the session and the role, calls the services' APIs with that person's own access token
+(adapters/api.py) and renders a Jinja2 template; every POST checks the CSRF token."""
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 import uuid
 from datetime import date, datetime, timedelta
@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
@@ -23,10 +23,11 @@ from console.domain.navigation import home
 from console.domain.paging import pager, parse_trail
 from console.domain.registration import registration_problem
 from console.service_layer import pages
-from console.service_layer.sessions import COOKIE, Session
+from console.adapters.oidc import Pkce, SignInFailed
+from console.service_layer.sessions import COOKIE, SIGN_IN_COOKIE, SIGN_IN_MAX_AGE_S, Session
 from console.wiring import Console
+from sangsaeng_common.identity import IdentityUnavailable
 
-PRE_COOKIE = "sangsaeng_pre"
 log = structlog.get_logger("console.http")
 
 
@@ -50,8 +51,11 @@ def routes(app: FastAPI, console: Console) -> None:
     def page(*roles: str):
         async def dependency(request: Request) -> Session:
             session = current(request)
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             if session is None:
-                raise SignInRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+                raise SignInRequired(here)
+            if session.renew_due(time.time()):
+                session = await renewed(request, session, here)
             if roles and session.user.role not in roles:
                 raise ForbiddenPage()
             if request.method == "POST":
@@ -62,34 +66,74 @@ def routes(app: FastAPI, console: Console) -> None:
 
         return Depends(dependency)
 
-    def api_role(session: Session) -> str:
-        """Whose token the console calls the APIs with: the person's, if it has one, else their role's."""
-        return session.user.api_caller(console.api.role_tokens)
+    async def renewed(request: Request, session: Session, here: str) -> Session:
+        """The session with a fresh access token from the provider (its refresh token spent for a new one);
+        the new cookie goes out with this page's answer (bootstrap's middleware sets it)."""
+        if session.refresh_token is None:
+            raise SignInRequired(here)
+        try:
+            grant = await console.identity.renew(session.refresh_token)
+        except (SignInFailed, IdentityUnavailable) as exc:
+            log.info("session not renewed", subject=session.username, reason=str(exc))
+            raise SignInRequired(here) from None
+        cookie = console.sessions.start(grant.identity, grant.token, grant.refresh_token, sid=session.sid)
+        fresh = console.sessions.session(cookie)
+        if fresh is None or fresh.username != session.username:
+            raise SignInRequired(here)
+        request.state.session_cookie = cookie
+        return fresh
 
-    # ------------------------------------------------------------------ sign-in
-    @router.get("/login", response_class=HTMLResponse)
-    async def login_form(request: Request, next: str = "/") -> Response:
-        pre = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(16)
-        response = render(request, None, "login.html", next=_safe_next(next), csrf=console.pre_csrf(pre))
-        response.set_cookie(PRE_COOKIE, pre, httponly=True, samesite="lax", secure=console.settings.console_cookie_secure)
+    def bearer(session: Session) -> str:
+        """The signed-in person's access token: the APIs see them, not the console."""
+        return session.token
+
+    # ------------------------------------------------------------------ sign-in (at the identity provider)
+    def callback_url(request: Request) -> str:
+        base = console.settings.console_public_url or str(request.base_url)
+        return base.rstrip("/") + "/auth/callback"
+
+    def sign_in_failed(request: Request, status: int, message: str, next_path: str = "/") -> Response:
+        response = render(request, None, "login.html", status=status, next=_safe_next(next_path), error=message)
+        response.delete_cookie(SIGN_IN_COOKIE)
         return response
 
-    @router.post("/login", response_class=HTMLResponse)
-    async def login(request: Request, username: str = Form(""), password: str = Form(""), csrf: str = Form(""),
-                    next: str = Form("/")) -> Response:
-        pre = request.cookies.get(PRE_COOKIE) or ""
-        if not pre or not secrets.compare_digest(console.pre_csrf(pre), csrf):
-            raise ForbiddenPage("보안 토큰(CSRF)이 없거나 맞지 않아 요청을 거절했습니다. 로그인 화면을 새로 열어 주세요.")
-        cookie = await asyncio.to_thread(console.sessions.sign_in, username.strip(), password)
+    @router.get("/login", response_class=HTMLResponse)
+    async def login(request: Request, next: str = "/") -> Response:
+        """Off to the identity provider's sign-in (authorization code + PKCE); it sends the person back to /auth/callback."""
+        pkce = Pkce.new()
+        try:
+            target = await console.identity.authorize_url(callback_url(request), pkce)
+        except IdentityUnavailable:
+            return sign_in_failed(request, 503, "로그인 서버(ID 제공자)에 연결할 수 없습니다. 잠시 뒤 다시 시도해 주세요.", next)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(SIGN_IN_COOKIE, console.sessions.sign_in_cookie(pkce, _safe_next(next)), httponly=True, samesite="lax",
+                            secure=console.settings.console_cookie_secure, max_age=SIGN_IN_MAX_AGE_S, path="/auth")
+        return response
+
+    @router.get("/auth/callback", response_class=HTMLResponse)
+    async def callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
+        begun = console.sessions.sign_in_of(request.cookies.get(SIGN_IN_COOKIE), state)
+        if begun is None:  # not the answer to a sign-in this browser began: a forged or replayed redirect
+            return sign_in_failed(request, 400, "로그인 요청이 맞지 않습니다. 다시 로그인해 주세요.")
+        pkce, next_path = begun
+        if error or not code:
+            return sign_in_failed(request, 401, "로그인하지 못했습니다.", next_path)
+        try:
+            grant = await console.identity.redeem(code, pkce, callback_url(request))
+        except IdentityUnavailable:
+            return sign_in_failed(request, 503, "로그인 서버(ID 제공자)에 연결할 수 없습니다. 잠시 뒤 다시 시도해 주세요.", next_path)
+        except SignInFailed as exc:
+            log.warning("sign-in refused", reason=str(exc))
+            return sign_in_failed(request, 401, "로그인하지 못했습니다.", next_path)
+        identity = grant.identity
+        cookie = console.sessions.start(identity, grant.token, grant.refresh_token)
         if cookie is None:
-            return render(request, None, "login.html", status=401, next=_safe_next(next), csrf=console.pre_csrf(pre),
-                          username=username, error="아이디 또는 비밀번호가 맞지 않습니다.")
+            return sign_in_failed(request, 403, "이 계정에는 콘솔을 쓸 역할이 없습니다.", next_path)
         session = console.sessions.session(cookie)
-        target = _safe_next(next)
-        response = RedirectResponse(target if target != "/" else home(session.user.role), status_code=303)
-        response.set_cookie(COOKIE, cookie, httponly=True, samesite="lax", secure=console.settings.console_cookie_secure,
-                            max_age=console.settings.console_session_hours * 3600)
-        response.delete_cookie(PRE_COOKIE)
+        log.info("signed in", subject=identity.subject, role=session.user.role)
+        response = RedirectResponse(next_path if next_path != "/" else home(session.user.role), status_code=303)
+        console.set_session_cookie(response, cookie)
+        response.delete_cookie(SIGN_IN_COOKIE, path="/auth")
         return response
 
     @router.post("/logout")
@@ -107,7 +151,7 @@ def routes(app: FastAPI, console: Console) -> None:
     async def businesses(request: Request, q: str = "", dong: str = "", stage: str = "", registration_number: str = "",
                          cursor: str = "", trail: str = "", session: Session = page("staff", "planner", "loan_officer", "auditor")) -> Response:
         filters = {"q": q, "dong": dong, "stage": stage, "registration_number": registration_number}
-        result = await console.api.call(api_role(session), "intake", "GET", "/businesses",
+        result = await console.api.call(bearer(session), "intake", "GET", "/businesses",
                                         params={**filters, "cursor": cursor or None, "limit": 20})
         paging = pager("/businesses", filters, parse_trail(trail), cursor or None, result.get("next"))
         return render(request, session, "businesses.html", items=result["items"], filters=filters, pager=paging)
@@ -126,7 +170,7 @@ def routes(app: FastAPI, console: Console) -> None:
         body: dict[str, Any] = {**values, "employees": _int(values["employees"])}
         if not errors:
             try:
-                created = await console.api.call(api_role(session), "intake", "POST", "/businesses", json=body,
+                created = await console.api.call(bearer(session), "intake", "POST", "/businesses", json=body,
                                                  idempotency_key=str(form.get("idempotency_key") or uuid.uuid4()))
                 return RedirectResponse(f"/businesses/{created['id']}?registered=1", status_code=303)
             except ApiError as error:
@@ -139,20 +183,20 @@ def routes(app: FastAPI, console: Console) -> None:
 
     @router.get("/businesses/{business_id}", response_class=HTMLResponse)
     async def business(request: Request, business_id: uuid.UUID, session: Session = page("staff", "planner", "loan_officer", "auditor")) -> Response:
-        card = await pages.business_card(console.api, api_role(session), session.user.role, business_id)
+        card = await pages.business_card(console.api, bearer(session), session.user.role, business_id)
         return render(request, session, "business.html", **card, registered=request.query_params.get("registered"),
                       notice=request.query_params.get("notice"))
 
     @router.get("/businesses/{business_id}/timeline", response_class=HTMLResponse)
     async def timeline_fragment(request: Request, business_id: uuid.UUID, session: Session = page("staff", "planner", "loan_officer", "auditor")) -> Response:
-        timeline = await console.api.call(api_role(session), "intake", "GET", f"/businesses/{business_id}/timeline", params={"limit": 50})
+        timeline = await console.api.call(bearer(session), "intake", "GET", f"/businesses/{business_id}/timeline", params={"limit": 50})
         return render(request, session, "_timeline.html", timeline=timeline["items"])
 
     @router.get("/businesses/{business_id}/live")
     async def live(request: Request, business_id: uuid.UUID, session: Session = page("staff", "planner", "loan_officer", "auditor")) -> Response:
         """Server-sent events: after each event about this business, once intake's timeline holds it, the new
         timeline (HTML) as an `event: timeline`."""
-        role = api_role(session)
+        token = bearer(session)
         subject = str(business_id)
         queue = console.live.subscribe(subject)
         template = console.templates.get_template("_timeline.html")
@@ -168,7 +212,7 @@ def routes(app: FastAPI, console: Console) -> None:
                             return
                         yield ": keep-alive\n\n"
                         continue
-                    items = await _timeline_holding(console, role, business_id, event.get("id", ""))
+                    items = await _timeline_holding(console, token, business_id, event.get("id", ""))
                     html = template.render(timeline=items, **console.helpers)
                     yield "event: timeline\n" + "".join(f"data: {line}\n" for line in html.splitlines() or [""]) + "\n"
             finally:
@@ -181,7 +225,7 @@ def routes(app: FastAPI, console: Console) -> None:
         form = await request.form()
         body = {"business_id": str(business_id), "needs": form.getlist("needs"), "channel": form.get("channel") or "walk_in",
                 "note": str(form.get("note") or "") or None}
-        await console.api.call(api_role(session), "intake", "POST", "/support-requests", json=body,
+        await console.api.call(bearer(session), "intake", "POST", "/support-requests", json=body,
                                idempotency_key=str(form.get("idempotency_key") or uuid.uuid4()))
         return RedirectResponse(f"/businesses/{business_id}?notice=" + quote("지원 요청을 기록했습니다"), status_code=303)
 
@@ -190,13 +234,13 @@ def routes(app: FastAPI, console: Console) -> None:
         form = await request.form()
         body = {"agencies": form.getlist("agencies"), "signed_by": str(form.get("signed_by") or "") or None,
                 "note": str(form.get("note") or "") or None}
-        await console.api.call(api_role(session), "intake", "POST", f"/businesses/{business_id}/consents", json=body,
+        await console.api.call(bearer(session), "intake", "POST", f"/businesses/{business_id}/consents", json=body,
                                idempotency_key=str(form.get("idempotency_key") or uuid.uuid4()))
         return RedirectResponse(f"/businesses/{business_id}?notice=" + quote("제3자 제공 동의를 기록했습니다"), status_code=303)
 
     @router.get("/businesses/{business_id}/consents/{consent_id}/withdraw", response_class=HTMLResponse)
     async def withdrawal_confirm(request: Request, business_id: uuid.UUID, consent_id: uuid.UUID, session: Session = page("staff")) -> Response:
-        context = await pages.consent(console.api, api_role(session), business_id, consent_id)
+        context = await pages.consent(console.api, bearer(session), business_id, consent_id)
         return render(request, session, "consent_withdraw.html", **context, idempotency_key=str(uuid.uuid4()))
 
     @router.post("/businesses/{business_id}/consents/{consent_id}/withdraw")
@@ -206,7 +250,7 @@ def routes(app: FastAPI, console: Console) -> None:
             return RedirectResponse(f"/businesses/{business_id}/consents/{consent_id}/withdraw", status_code=303)
         body = {"note": str(form.get("note") or "").strip() or None}
         try:
-            await console.api.call(api_role(session), "intake", "POST", f"/businesses/{business_id}/consents/{consent_id}/withdraw",
+            await console.api.call(bearer(session), "intake", "POST", f"/businesses/{business_id}/consents/{consent_id}/withdraw",
                                    json=body, idempotency_key=str(form.get("idempotency_key") or uuid.uuid4()))
         except ApiError as error:
             if error.status != 409:
@@ -216,7 +260,7 @@ def routes(app: FastAPI, console: Console) -> None:
 
     @router.get("/businesses/{business_id}/erasure", response_class=HTMLResponse)
     async def erasure_confirm(request: Request, business_id: uuid.UUID, session: Session = page("staff")) -> Response:
-        found = await console.api.call(api_role(session), "intake", "GET", f"/businesses/{business_id}")
+        found = await console.api.call(bearer(session), "intake", "GET", f"/businesses/{business_id}")
         return render(request, session, "erasure.html", business=found)
 
     @router.post("/businesses/{business_id}/erasure")
@@ -224,20 +268,20 @@ def routes(app: FastAPI, console: Console) -> None:
         form = await request.form()
         if form.get("confirm") != "erase":
             return RedirectResponse(f"/businesses/{business_id}/erasure", status_code=303)
-        await console.api.call(api_role(session), "intake", "POST", f"/businesses/{business_id}/erasure", json={},
+        await console.api.call(bearer(session), "intake", "POST", f"/businesses/{business_id}/erasure", json={},
                                idempotency_key=str(form.get("idempotency_key") or uuid.uuid4()))
         return RedirectResponse(f"/businesses/{business_id}?notice=" + quote("개인정보를 파기했습니다"), status_code=303)
 
     @router.get("/support-requests", response_class=HTMLResponse)
     async def support_requests(request: Request, cursor: str = "", trail: str = "", session: Session = page("staff")) -> Response:
-        result = await console.api.call(api_role(session), "intake", "GET", "/support-requests", params={"cursor": cursor or None, "limit": 20})
+        result = await console.api.call(bearer(session), "intake", "GET", "/support-requests", params={"cursor": cursor or None, "limit": 20})
         paging = pager("/support-requests", {}, parse_trail(trail), cursor or None, result.get("next"))
         return render(request, session, "support_requests.html", items=result["items"], pager=paging)
 
     # ------------------------------------------------------------------ loan application (staff)
     @router.get("/businesses/{business_id}/loan", response_class=HTMLResponse)
     async def loan_form(request: Request, business_id: uuid.UUID, session: Session = page("staff")) -> Response:
-        found = await console.api.call(api_role(session), "intake", "GET", f"/businesses/{business_id}")
+        found = await console.api.call(bearer(session), "intake", "GET", f"/businesses/{business_id}")
         return render(request, session, "loan_new.html", business=found, values={"program": "sme_development_fund", "purpose": "operating"},
                       errors={}, idempotency_key=str(uuid.uuid4()))
 
@@ -252,12 +296,12 @@ def routes(app: FastAPI, console: Console) -> None:
         key = str(form.get("idempotency_key") or uuid.uuid4())
         try:
             # read-your-writes: a business registered a moment ago may not have reached loans yet
-            await console.api.call_until_known(api_role(session), "loans", "POST", "/applications", json=body, idempotency_key=key,
+            await console.api.call_until_known(bearer(session), "loans", "POST", "/applications", json=body, idempotency_key=key,
                                                unknown_field="business_id", wait_s=console.settings.console_read_your_writes_s)
         except ApiError as error:
             if error.status != 422:
                 raise
-            found = await console.api.call(api_role(session), "intake", "GET", f"/businesses/{business_id}")
+            found = await console.api.call(bearer(session), "intake", "GET", f"/businesses/{business_id}")
             return render(request, session, "loan_new.html", status=422, business=found, values=values,
                           errors=error.fields or {"": error.detail}, idempotency_key=key)
         return RedirectResponse(f"/businesses/{business_id}?notice=" + quote("융자 신청을 접수했습니다"), status_code=303)
@@ -267,13 +311,13 @@ def routes(app: FastAPI, console: Console) -> None:
     async def route(request: Request, day: str = "", session: Session = page("planner")) -> Response:
         planner_id = session.user.planner_id or ""
         chosen = _date(day) or console.today()
-        found = await console.api.call(api_role(session), "visits", "GET", f"/planners/{planner_id}/route", params={"date": chosen.isoformat()})
-        follow_ups = await console.api.call(api_role(session), "visits", "GET", f"/planners/{planner_id}/follow-ups")
+        found = await console.api.call(bearer(session), "visits", "GET", f"/planners/{planner_id}/route", params={"date": chosen.isoformat()})
+        follow_ups = await console.api.call(bearer(session), "visits", "GET", f"/planners/{planner_id}/follow-ups")
         return render(request, session, "route.html", route=found, follow_ups=follow_ups, day=chosen)
 
     @router.get("/visits/{visit_id}/record", response_class=HTMLResponse)
     async def record_form(request: Request, visit_id: uuid.UUID, session: Session = page("planner")) -> Response:
-        visit = await console.api.call(api_role(session), "visits", "GET", f"/visits/{visit_id}")
+        visit = await console.api.call(bearer(session), "visits", "GET", f"/visits/{visit_id}")
         values = {"visited_on": console.today().isoformat(), "outcome": "met", "stage_observed": ""}
         return render(request, session, "record.html", visit=visit, values=values, errors={}, idempotency_key=str(uuid.uuid4()))
 
@@ -283,11 +327,11 @@ def routes(app: FastAPI, console: Console) -> None:
         body, values = pages.visit_record_body(form, session.user.planner_id or "")
         key = str(form.get("idempotency_key") or uuid.uuid4())
         try:
-            visit = await console.api.call(api_role(session), "visits", "POST", f"/visits/{visit_id}/record", json=body, idempotency_key=key)
+            visit = await console.api.call(bearer(session), "visits", "POST", f"/visits/{visit_id}/record", json=body, idempotency_key=key)
         except ApiError as error:
             if error.status not in (409, 422):
                 raise
-            visit = await console.api.call(api_role(session), "visits", "GET", f"/visits/{visit_id}")
+            visit = await console.api.call(bearer(session), "visits", "GET", f"/visits/{visit_id}")
             return render(request, session, "record.html", status=422, visit=visit, values=values,
                           errors=error.fields or {"": error.detail or error.title}, idempotency_key=key)
         return RedirectResponse(f"/businesses/{visit['business_id']}?notice=" + quote("방문 기록을 저장했습니다"), status_code=303)
@@ -296,35 +340,35 @@ def routes(app: FastAPI, console: Console) -> None:
     @router.get("/loans/queue", response_class=HTMLResponse)
     async def queue(request: Request, program: str = "", round: str = "", status: str = "awaiting_decision",
                     session: Session = page("loan_officer")) -> Response:
-        context = await pages.loan_queue(console.api, api_role(session), program=program, round_id=round, status=status)
+        context = await pages.loan_queue(console.api, bearer(session), program=program, round_id=round, status=status)
         return render(request, session, "loan_queue.html", **context)
 
     @router.get("/loans/overdue", response_class=HTMLResponse)
     async def overdue(request: Request, session: Session = page("loan_officer")) -> Response:
-        context = await pages.loan_queue(console.api, api_role(session), program="", round_id="", status="guarantee_overdue")
+        context = await pages.loan_queue(console.api, bearer(session), program="", round_id="", status="guarantee_overdue")
         return render(request, session, "loan_queue.html", **context, overdue_page=True)
 
     @router.get("/loans/rounds", response_class=HTMLResponse)
     async def rounds(request: Request, session: Session = page("loan_officer")) -> Response:
-        found = await console.api.call(api_role(session), "loans", "GET", "/rounds")
+        found = await console.api.call(bearer(session), "loans", "GET", "/rounds")
         return render(request, session, "rounds.html", rounds=found)
 
     # ------------------------------------------------------------------ districts (staff, planner, auditor)
     @router.get("/districts", response_class=HTMLResponse)
     async def districts(request: Request, state: str = "", dong: str = "",
                         session: Session = page("staff", "planner", "auditor")) -> Response:
-        found = await console.api.call(api_role(session), "districts", "GET", "/districts",
+        found = await console.api.call(bearer(session), "districts", "GET", "/districts",
                                        params={"state": state or None, "dong": dong or None})
         return render(request, session, "districts.html", items=found, filters={"state": state, "dong": dong})
 
     @router.get("/districts/{district_id}", response_class=HTMLResponse)
     async def district(request: Request, district_id: uuid.UUID, session: Session = page("staff", "planner", "auditor")) -> Response:
-        context = await pages.district_page(console.api, api_role(session), district_id)
+        context = await pages.district_page(console.api, bearer(session), district_id)
         return render(request, session, "district.html", **context)
 
     @router.get("/loans/applications/{application_id}", response_class=HTMLResponse)
     async def application(request: Request, application_id: uuid.UUID, session: Session = page("loan_officer")) -> Response:
-        context = await pages.application(console.api, api_role(session), application_id)
+        context = await pages.application(console.api, bearer(session), application_id)
         return render(request, session, "application.html", **context, errors={}, notice=request.query_params.get("notice"),
                       idempotency_key=str(uuid.uuid4()))
 
@@ -353,11 +397,11 @@ def routes(app: FastAPI, console: Console) -> None:
                                done: str) -> Response:
         key = str(form.get("idempotency_key") or uuid.uuid4())
         try:
-            await console.api.call(api_role(session), "loans", "POST", f"/applications/{application_id}/{action}", json=body, idempotency_key=key)
+            await console.api.call(bearer(session), "loans", "POST", f"/applications/{application_id}/{action}", json=body, idempotency_key=key)
         except ApiError as error:
             if error.status not in (409, 422):
                 raise
-            context = await pages.application(console.api, api_role(session), application_id)
+            context = await pages.application(console.api, bearer(session), application_id)
             return render(request, session, "application.html", status=422, **context, errors=error.fields or {"": error.detail or error.title},
                           notice=None, idempotency_key=str(uuid.uuid4()))
         return RedirectResponse(f"/loans/applications/{application_id}?notice=" + quote(done), status_code=303)
@@ -365,20 +409,20 @@ def routes(app: FastAPI, console: Console) -> None:
     # ------------------------------------------------------------------ auditor
     @router.get("/audit/verify", response_class=HTMLResponse)
     async def verify(request: Request, session: Session = page("auditor")) -> Response:
-        result = await console.api.call(api_role(session), "audit", "GET", "/verify")
+        result = await console.api.call(bearer(session), "audit", "GET", "/verify")
         return render(request, session, "verify.html", result=result)
 
     @router.get("/audit/report", response_class=HTMLResponse)
     async def report(request: Request, period: str = "", session: Session = page("auditor")) -> Response:
         period = period or pages.current_half(console.today())
-        found = await console.api.call(api_role(session), "audit", "GET", f"/reports/{quote(period)}")
+        found = await console.api.call(bearer(session), "audit", "GET", f"/reports/{quote(period)}")
         last_day = date.fromisoformat(found["until"][:10]) - timedelta(days=1)  # `until` is the day after the period
         return render(request, session, "report.html", report=found, period=period, chart=pages.report_chart(found), last_day=last_day)
 
     @router.get("/audit/export")
     async def export(period: str = "", session: Session = page("auditor")) -> Response:
         """The ledger's events of a period as a JSON Lines file, streamed through from audit (never held whole)."""
-        response = await console.api.open_stream(api_role(session), "audit", "GET", "/events", params={"period": period or None})
+        response = await console.api.open_stream(bearer(session), "audit", "GET", "/events", params={"period": period or None})
         name = f"sangsaeng-ledger-{period or 'all'}.jsonl"
         return StreamingResponse(response.aiter_bytes(), media_type="application/x-ndjson", background=BackgroundTask(response.aclose),
                                  headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
@@ -391,7 +435,7 @@ def routes(app: FastAPI, console: Console) -> None:
         if id:
             try:
                 params = {"at": _moment(at).isoformat()} if at else None
-                found = await console.api.call(api_role(session), "audit", "GET", f"/applications/{uuid.UUID(id)}", params=params)
+                found = await console.api.call(bearer(session), "audit", "GET", f"/applications/{uuid.UUID(id)}", params=params)
             except ValueError:
                 error = "신청 번호(UUID) 또는 시각의 형식이 맞지 않습니다"
             except ApiError as api_error:
@@ -409,7 +453,7 @@ def routes(app: FastAPI, console: Console) -> None:
     # ------------------------------------------------------------------ agency
     @router.get("/agency/referrals", response_class=HTMLResponse)
     async def agency_referrals(request: Request, session: Session = page("agency")) -> Response:
-        found = await console.api.call(api_role(session), "referrals", "GET", "/referrals", params={"limit": 100})
+        found = await console.api.call(bearer(session), "referrals", "GET", "/referrals", params={"limit": 100})
         return render(request, session, "agency_referrals.html", referrals=found)
 
     app.include_router(router)
@@ -445,11 +489,11 @@ def routes(app: FastAPI, console: Console) -> None:
                       message="화면을 만들지 못했습니다. 잠시 후 다시 시도해 주세요. 계속되면 운영자에게 알려 주세요.")
 
 
-async def _timeline_holding(console: Console, role: str, business_id: uuid.UUID, event_id: str) -> list[dict]:
+async def _timeline_holding(console: Console, token: str, business_id: uuid.UUID, event_id: str) -> list[dict]:
     """The timeline once intake's projection holds `event_id` (it may lag the topic by a moment; at most ~5 s)."""
     deadline = time.monotonic() + 5
     while True:
-        timeline = await console.api.call(role, "intake", "GET", f"/businesses/{business_id}/timeline", params={"limit": 50})
+        timeline = await console.api.call(token, "intake", "GET", f"/businesses/{business_id}/timeline", params={"limit": 50})
         items = timeline["items"]
         if not event_id or any(str(i.get("event_id")) == event_id for i in items) or time.monotonic() > deadline:
             return items

@@ -28,18 +28,18 @@ async def _maybe(call) -> Any:
         raise
 
 
-async def business_card(api: Services, role: str, user_role: str, business_id: UUID) -> dict[str, Any]:
-    business = await api.call(role, "intake", "GET", f"/businesses/{business_id}")
+async def business_card(api: Services, token: str, user_role: str, business_id: UUID) -> dict[str, Any]:
+    business = await api.call(token, "intake", "GET", f"/businesses/{business_id}")
     wants_visits = user_role in ("staff", "planner", "auditor")
     wants_loans = user_role in ("staff", "loan_officer", "auditor")
     wants_consents = user_role == "staff"
     timeline, directory, visits, loans, support, consents = await asyncio.gather(
-        api.call(role, "intake", "GET", f"/businesses/{business_id}/timeline", params={"limit": 50}),
-        _maybe(api.call(role, "visits", "GET", f"/businesses/{business_id}")) if wants_visits else _none(),
-        _maybe(api.call(role, "visits", "GET", "/visits", params={"business_id": str(business_id)})) if wants_visits else _none(),
-        _maybe(api.call(role, "loans", "GET", "/applications", params={"business_id": str(business_id)})) if wants_loans else _none(),
-        _maybe(api.call(role, "intake", "GET", "/support-requests", params={"business_id": str(business_id), "limit": 10})),
-        _maybe(api.call(role, "intake", "GET", f"/businesses/{business_id}/consents")) if wants_consents else _none(),
+        api.call(token, "intake", "GET", f"/businesses/{business_id}/timeline", params={"limit": 50}),
+        _maybe(api.call(token, "visits", "GET", f"/businesses/{business_id}")) if wants_visits else _none(),
+        _maybe(api.call(token, "visits", "GET", "/visits", params={"business_id": str(business_id)})) if wants_visits else _none(),
+        _maybe(api.call(token, "loans", "GET", "/applications", params={"business_id": str(business_id)})) if wants_loans else _none(),
+        _maybe(api.call(token, "intake", "GET", "/support-requests", params={"business_id": str(business_id), "limit": 10})),
+        _maybe(api.call(token, "intake", "GET", f"/businesses/{business_id}/consents")) if wants_consents else _none(),
     )
     visits = visits or []
     open_follow_ups = [
@@ -57,11 +57,11 @@ async def business_card(api: Services, role: str, user_role: str, business_id: U
     }
 
 
-async def consent(api: Services, role: str, business_id: UUID, consent_id: UUID) -> dict[str, Any]:
+async def consent(api: Services, token: str, business_id: UUID, consent_id: UUID) -> dict[str, Any]:
     """One consent of a business (intake lists them; it has no single-consent read). ApiError 404 if not there."""
     business, consents = await asyncio.gather(
-        api.call(role, "intake", "GET", f"/businesses/{business_id}"),
-        api.call(role, "intake", "GET", f"/businesses/{business_id}/consents"),
+        api.call(token, "intake", "GET", f"/businesses/{business_id}"),
+        api.call(token, "intake", "GET", f"/businesses/{business_id}/consents"),
     )
     found = next((c for c in consents["items"] if c["id"] == str(consent_id)), None)
     if found is None:
@@ -96,11 +96,11 @@ def visit_record_body(form: FormData, planner_id: str) -> tuple[dict[str, Any], 
     return body, values
 
 
-async def loan_queue(api: Services, role: str, *, program: str, round_id: str, status: str) -> dict[str, Any]:
+async def loan_queue(api: Services, token: str, *, program: str, round_id: str, status: str) -> dict[str, Any]:
     applications, rounds, programs = await asyncio.gather(
-        api.call(role, "loans", "GET", "/applications", params={"status": status or None, "program": program or None, "limit": 500}),
-        api.call(role, "loans", "GET", "/rounds"),
-        api.call(role, "loans", "GET", "/programs"),
+        api.call(token, "loans", "GET", "/applications", params={"status": status or None, "program": program or None, "limit": 500}),
+        api.call(token, "loans", "GET", "/rounds"),
+        api.call(token, "loans", "GET", "/programs"),
     )
     if round_id:
         applications = [a for a in applications if a.get("round_id") == round_id]
@@ -114,22 +114,22 @@ async def loan_queue(api: Services, role: str, *, program: str, round_id: str, s
     }
 
 
-async def application(api: Services, role: str, application_id: UUID) -> dict[str, Any]:
+async def application(api: Services, token: str, application_id: UUID) -> dict[str, Any]:
     found, programs = await asyncio.gather(
-        api.call(role, "loans", "GET", f"/applications/{application_id}"), api.call(role, "loans", "GET", "/programs")
+        api.call(token, "loans", "GET", f"/applications/{application_id}"), api.call(token, "loans", "GET", "/programs")
     )
     program = next((p for p in programs if p["code"] == found.get("program")), None)
     return {"application": found, "program": program}
 
 
-async def district_page(api: Services, role: str, district_id: UUID) -> dict[str, Any]:
+async def district_page(api: Services, token: str, district_id: UUID) -> dict[str, Any]:
     """A district with its member stores and the contests it entered (each contest's entries filtered to this district)."""
     district, stores, contests = await asyncio.gather(
-        api.call(role, "districts", "GET", f"/districts/{district_id}"),
-        api.call(role, "districts", "GET", f"/districts/{district_id}/stores"),
-        api.call(role, "districts", "GET", "/contests"),
+        api.call(token, "districts", "GET", f"/districts/{district_id}"),
+        api.call(token, "districts", "GET", f"/districts/{district_id}/stores"),
+        api.call(token, "districts", "GET", "/contests"),
     )
-    entries = await asyncio.gather(*(api.call(role, "districts", "GET", f"/contests/{c['id']}/entries") for c in contests))
+    entries = await asyncio.gather(*(api.call(token, "districts", "GET", f"/contests/{c['id']}/entries") for c in contests))
     entered = [{**entry, "contest": contest} for contest, found in zip(contests, entries, strict=True)
                for entry in found if entry["district_id"] == str(district_id)]
     return {
