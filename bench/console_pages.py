@@ -13,7 +13,6 @@ the page's own, not a queue's). "server" is the console's own time for the page,
 
 from __future__ import annotations
 
-import json
 import argparse
 import asyncio
 import gzip

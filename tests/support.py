@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
 import uuid
@@ -23,7 +22,7 @@ from sangsaeng_devstack.processes import ServiceProcess
 from sangsaeng_devstack.provision import ServiceDatabase, database_url
 from sangsaeng_demo.client import IssuerTokens
 from sangsaeng_devstack.issuer import DEV_PASSWORD, Issuer
-from sangsaeng_devstack.users import user
+from sangsaeng_devstack.users import DEV_USERS, user
 
 T = TypeVar("T")
 

@@ -9,7 +9,6 @@ is test_audit.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections import Counter

@@ -35,7 +35,7 @@ from sangsaeng_common.envelope import MAX_EVENT_BYTES, Envelope, new_event_id
 from tests.chaos.everything import start_everything
 from tests.chaos.scale import size
 from tests.conftest import SERVICES
-from tests.support import Publisher, committed_offsets, eventually, headers_of, read_topic, url_for
+from tests.support import Publisher, committed_offsets, eventually, read_topic, url_for
 
 ROUNDS = size(1, 10)
 PRODUCERS = ["intake", "visits", "loans", "referrals", "districts"]

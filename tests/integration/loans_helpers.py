@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from sangsaeng_common.contracts import Event, newest
+from sangsaeng_common.contracts import newest
 from sangsaeng_common.contracts.common import AgencyCode, Need
 from sangsaeng_common.contracts.intake import BusinessRegistered, Stage
 from sangsaeng_common.contracts.referrals import ReferralCompleted, ReferralOutcome

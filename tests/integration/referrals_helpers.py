@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 
-from sangsaeng_common.contracts import Event
 from sangsaeng_common.contracts.common import AgencyCode, Need
 from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, ConsentGiven, ConsentWithdrawn, Stage
 from sangsaeng_common.contracts.loans import GuaranteeRequested

@@ -14,8 +14,8 @@ import httpx
 
 from sangsaeng_common.contracts.common import AgencyCode, Channel, Need
 from sangsaeng_common.contracts.intake import SupportRequested
-from tests.integration.loans_helpers import Upstream, application_body, known_to_loans, loan_events, of_type, settled, submit
-from tests.integration.referrals_helpers import Producers, by_program, referrals_of, start_referrals, wait_referrals
+from tests.integration.loans_helpers import application_body, known_to_loans, loan_events, of_type, settled, submit
+from tests.integration.referrals_helpers import Producers, by_program, start_referrals, wait_referrals
 from tests.support import AUDITOR, STAFF, business_body, eventually, headers_for, headers_of, read_topic, url_for
 
 INTAKE_TOPIC = "sangsaeng.intake.events"

@@ -198,13 +198,6 @@ async def test_a_district_from_proposal_to_revocation(stack):
     raw = b"".join(r.value for r in await read_topic(stack.bootstrap_servers, TOPIC))
     assert "김대표".encode() not in raw and b"010-9876-5432" not in raw  # the representative stays in districts
 
-
-async def _wait_events(stack, count: int) -> list[tuple[str, str, dict]] | None:
-    events = await _events(stack)
-    return events if len(events) >= count else None
-
-
-
     # Audit learnt it all by events: verify finds the designation within the rule, the report counts the contest.
     async with httpx.AsyncClient(timeout=30) as client:
         conn = await stack.db()
@@ -221,3 +214,8 @@ async def _wait_events(stack, count: int) -> list[tuple[str, str, dict]] | None:
         assert result["ok"] is True and result["rules"]["findings"] == []
         section = (await client.get(url_for(audit, "/reports/2025"), headers=AUDITOR)).json()["districts"]
         assert (section["designated"], section["contest_entries"], section["contest_awards"], section["awarded_krw"]) == (0, 1, 1, 70_000_000)
+
+
+async def _wait_events(stack, count: int) -> list[tuple[str, str, dict]] | None:
+    events = await _events(stack)
+    return events if len(events) >= count else None

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.integration.otlp_receiver import OtlpReceiver, ReceivedSpan
-from tests.integration.visits_helpers import event_type, visit_events
+from tests.integration.visits_helpers import event_type
 from tests.support import STAFF, business_body, eventually, headers_of, headers_of_planner, read_topic, url_for
 
 INTAKE_TOPIC = "sangsaeng.intake.events"

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 
-from sangsaeng_common.contracts import Event
 from sangsaeng_common.contracts.common import Channel, Need
 from sangsaeng_common.contracts.intake import BusinessErased, BusinessRegistered, Stage, SupportRequested
 from sangsaeng_common.envelope import Envelope

@@ -18,7 +18,6 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from console.adapters.api import ApiError
-from console.domain import labels
 from console.domain.navigation import home
 from console.domain.paging import pager, parse_trail
 from console.domain.registration import registration_problem
