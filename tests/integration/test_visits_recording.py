@@ -10,7 +10,7 @@ import httpx
 
 from sangsaeng_common.contracts.common import Need
 from tests.integration.visits_helpers import PLANNER, IntakeEvents, event_type, known_to_visits, visit_events, visits_of
-from tests.support import AUDITOR, STAFF, assert_refused_by_rule, eventually, headers_for, headers_of_planner, planner_subject, url_for
+from tests.support import AUDITOR, STAFF, assert_refused_by_rule, token_for, eventually, headers_for, headers_of_planner, planner_subject, url_for
 
 # planner-02's person, who records planner-02's visits; another planner; a member of staff
 P2002, P2006, S1001 = headers_for("P-2002"), headers_for("P-2006"), headers_for("S-1001")
@@ -63,12 +63,13 @@ async def test_recording_validates_and_is_idempotent_and_keeps_notes_out_of_even
         unknown = await client.post(url_for(visits, "/visits/00000000-0000-0000-0000-000000000009/record"), json=record_body(), headers=P2002)
         assert unknown.status_code == 404
 
+        NO_PLANNER_ID = {"Authorization": f"Bearer {token_for('P-2002', planner_id=None)}"}  # a planner role, no roster id
         # own_visits_only: another planner may not record planner-02's visit, with or without naming
         # planner-02; planner-02 may not name another planner; a planner token naming no planner owns no visit.
         refusals = [
             assert_refused_by_rule(await client.post(record, json=body, headers=who), "own_visits_only")["detail"]
             for who, body in ((P2006, record_body()), (P2006, record_body(planner_id=None)), (P2002, record_body(planner_id="planner-06")),
-                              (PLANNER, record_body()))
+                              (NO_PLANNER_ID, record_body()))
         ]
         assert "assigned to planner-02, not to the caller (planner-06)" in refusals[1]
         assert "planner_id planner-06 is not the caller (planner-02)" in refusals[2]
