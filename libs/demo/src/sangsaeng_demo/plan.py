@@ -266,22 +266,24 @@ class Plan:
         return sum(1 for loan in self.loans if loan.program == program)
 
     def expected_visit_referrals(self) -> dict[str, int]:
-        """Referrals the visits should make and *send* (consent covers the agency), per
-        agency: the referrals service's rules, including its 30-day rule."""
+        """Referrals the support requests and visits should make and *send* (consent covers the
+        agency), per agency: the referrals service's rules, one 30-day rule for both causes. Each
+        shop's causes in the order referrals sees them: a visit's request, then the visit."""
         sent: dict[str, int] = {}
         for shop in self.shops:
             last: dict[str, list[date]] = {}
-            for visit in shop.visits:
+            causes = [c for v in shop.visits for c in ((v.requested_on, v.request_needs), (v.visited_on, v.needs_identified))]
+            for day, needs in causes:
                 seen: set[tuple[str, str]] = set()
-                for need in visit.needs_identified:
+                for need in needs:
                     for agency, program in VISIT_REFERRALS.get(need, []):
                         if (agency, program) in seen:
                             continue
                         seen.add((agency, program))
                         earlier = last.setdefault(program, [])
-                        if any(abs((visit.visited_on - d).days) < 30 for d in earlier):
+                        if any(abs((day - d).days) < 30 for d in earlier):
                             continue
-                        earlier.append(visit.visited_on)
+                        earlier.append(day)
                         if agency in shop.consent_agencies:
                             sent[agency] = sent.get(agency, 0) + 1
         return sent
