@@ -109,7 +109,8 @@ class BusinessDirectory:
     erasure: Erasure = Erasure()
     stage_history: bool = False
     # Called with the registrations of businesses not registered before (first time
-    # known, or a tombstone filled), in log order, after their rows are written.
+    # known, or a tombstone filled), in log order, after the run's rows are all written
+    # (the last step of a run: see `apply`).
     on_registered: OnRegistered | None = None
     # Called for every erasure, in log order, after the directory's row is blanked: the
     # service's own forgetting (it may emit events through the context).
@@ -162,18 +163,23 @@ class BusinessDirectory:
         details = [(ctx, event) for ctx, event in events if isinstance(event, BusinessDetailsChanged)]
         changes = [(ctx, event) for ctx, event in events if isinstance(event, BusinessStageChanged)]
         erasures = [(ctx, event) for ctx, event in events if isinstance(event, BusinessErased)]
-        if registered:
-            await self._register(conn, registered)
+        first = await self._register(conn, registered) if registered else []
         if details:
             await self._change_details(details)
         if changes:
             await self._change_stages(conn, changes)
         if erasures:
             await self._erase(conn, erasures)
+        # Last: what it keeps (e.g. visits' counts per dong) is shared by every partition's
+        # batches, applied at once in transactions of their own; its row locks, held to the
+        # commit, then make the others wait for the commit alone, not for this run's other writes.
+        if first:
+            await self.on_registered(conn, first)
 
-    async def _register(self, conn: asyncpg.Connection, registered: list[BusinessRegistered]) -> None:
+    async def _register(self, conn: asyncpg.Connection, registered: list[BusinessRegistered]) -> list[BusinessRegistered]:
+        """Writes the run's registrations; returns those of businesses not registered before
+        (for `on_registered`), in log order."""
         ids = sorted({e.business_id for e in registered})
-        known = {r["id"] for r in await conn.fetch(f'select id from "{self.table}" where id = any($1::uuid[]) and registered', ids)}
         latest = {e.business_id: e for e in registered}  # a business registered twice in the run: the last wins, as one by one
         cols = ", ".join(self.columns)
         types = ", ".join(f"${i + 2}::{FIELDS[c].sql_type}[]" for i, c in enumerate(self.columns))
@@ -184,22 +190,29 @@ class BusinessDirectory:
             if c in self.erasure.blank else f"{c} = excluded.{c}"
             for c in self.columns
         )
+        upsert = f"""insert into "{self.table}" (id, {cols}, registered)
+                select c.*, true from unnest($1::uuid[], {types}) as c(id, {cols})
+                on conflict (id) do update set {sets}, registered = true, updated_at = now()"""
         # Rows in id order, in every transaction: batches applied at once lock them in one order.
         rows = [latest[i] for i in ids]
-        await conn.execute(
-            f"""insert into "{self.table}" (id, {cols}, registered)
-                select c.*, true from unnest($1::uuid[], {types}) as c(id, {cols})
-                on conflict (id) do update set {sets}, registered = true, updated_at = now()""",
-            ids, *([FIELDS[c].value(e) for e in rows] for c in self.columns),
-        )
-        if self.on_registered is not None:
-            first, seen = [], set(known)
-            for e in registered:
-                if e.business_id not in seen:
-                    seen.add(e.business_id)
-                    first.append(e)
-            if first:
-                await self.on_registered(conn, first)
+        args = (ids, *([FIELDS[c].value(e) for e in rows] for c in self.columns))
+        if self.on_registered is None:
+            await conn.execute(upsert, *args)
+            return []
+        # Which were registered before, and the upsert, in one round trip: every part of one
+        # statement reads the same snapshot, so `known` sees the table as it was before the insert.
+        known = {r["id"] for r in await conn.fetch(
+            f"""with known as (select id from "{self.table}" where id = any($1::uuid[]) and registered),
+                     upserted as ({upsert})
+                select id from known""",
+            *args,
+        )}
+        first, seen = [], known
+        for e in registered:
+            if e.business_id not in seen:
+                seen.add(e.business_id)
+                first.append(e)
+        return first
 
     async def _change_details(self, details: list[tuple[EventContext, BusinessDetailsChanged]]) -> None:
         for ctx, event in details:
@@ -223,14 +236,18 @@ class BusinessDirectory:
                 await self.on_details_changed(ctx, event, {f: before[f] for f in changed})
 
     async def _change_stages(self, conn: asyncpg.Connection, changes: list[tuple[EventContext, BusinessStageChanged]]) -> None:
+        # The stages and the history in one statement (one round trip): the two parts touch
+        # different tables, so reading one snapshot changes nothing.
+        parts: list[str] = []
+        args: list[Any] = []
         if "stage" in self.columns:
             latest = {event.business_id: event.to_stage.value for _, event in changes}  # the last change of each business wins
             ids = sorted(latest)
-            await conn.execute(
+            parts.append(
                 f"""update "{self.table}" b set stage = c.stage, updated_at = now()
-                    from unnest($1::uuid[], $2::text[]) as c(id, stage) where b.id = c.id""",
-                ids, [latest[i] for i in ids],
+                    from unnest($1::uuid[], $2::text[]) as c(id, stage) where b.id = c.id"""
             )
+            args += [ids, [latest[i] for i in ids]]
         if self.stage_history:
             # Each change takes the next position of its business: after those stored, in log order.
             nth: Counter[UUID] = Counter()
@@ -239,14 +256,19 @@ class BusinessDirectory:
                 nth[event.business_id] += 1
                 rows.append((event.business_id, nth[event.business_id], event.from_stage.value, event.to_stage.value,
                              event.changed_on, ctx.envelope.id))
-            await conn.execute(
+            p = len(args)
+            parts.append(
                 f"""insert into "{self.history_table}" (business_id, position, from_stage, to_stage, changed_on, event_id)
                     select c.business_id, coalesce((select max(position) from "{self.history_table}" h where h.business_id = c.business_id), 0) + c.nth,
                            c.from_stage, c.to_stage, c.changed_on, c.event_id
-                    from unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::date[], $6::uuid[])
-                         as c(business_id, nth, from_stage, to_stage, changed_on, event_id)""",
-                *map(list, zip(*rows)),
+                    from unnest(${p + 1}::uuid[], ${p + 2}::int[], ${p + 3}::text[], ${p + 4}::text[], ${p + 5}::date[], ${p + 6}::uuid[])
+                         as c(business_id, nth, from_stage, to_stage, changed_on, event_id)"""
             )
+            args += map(list, zip(*rows))
+        if len(parts) == 2:
+            await conn.execute(f"with staged as ({parts[0]}) {parts[1]}", *args)
+        elif parts:
+            await conn.execute(parts[0], *args)
         if self.on_stage_changed is not None:
             for ctx, event in changes:
                 await self.on_stage_changed(ctx, event)

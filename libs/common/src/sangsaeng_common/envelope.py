@@ -7,6 +7,7 @@ Kafka client can read it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from uuid import UUID
 import uuid6
 from pydantic import ValidationError
 
-from sangsaeng_common.contracts import REGISTRY, Event, known_versions, parse_ce_type, source_of, upcast
+from sangsaeng_common.contracts import REGISTRY, UPCASTERS, Event, known_versions, parse_ce_type, source_of, upcast
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -158,12 +159,7 @@ class Envelope:
         (a service writes only its own topic, so anything else is forged or misrouted),
         and data that is a JSON document of sane size. Only then is an unknown type
         skipped (or kept whole by a ledger); a known type must validate."""
-        parsed = parse_ce_type(self.type)
-        if parsed is None:
-            raise PoisonMessage("invalid_type", f"ce_type {self.type!r} is not sangsaeng.<service>.<Name>.v<N>")
-        producer, name, version = parsed
-        if self.source != source_of(producer) or (topic and topic.startswith("sangsaeng.") and topic.endswith(".events") and topic != f"sangsaeng.{producer}.events"):
-            raise PoisonMessage("wrong_source", f"{self.type} from {self.source!r} on topic {topic!r}")
+        producer, name = _producer_of(self.type, self.source, topic)
         if len(self.data) > MAX_EVENT_BYTES:
             raise PoisonMessage("too_large", f"{len(self.data)} bytes of data; at most {MAX_EVENT_BYTES}")
         contract_cls = REGISTRY.get(self.type)
@@ -194,7 +190,22 @@ class Envelope:
             raise PoisonMessage("subject_mismatch", f"ce_subject {self.subject!r} != data {event.subject()!r}")
         # An older version reaches handlers as the newest reads it (the record, and the
         # envelope's type and data, stay as they were published).
-        return upcast(event)
+        # (A type with no upcaster is its contract's own: nothing to walk.)
+        return upcast(event) if self.type in UPCASTERS else event
+
+
+@functools.lru_cache(maxsize=1024)
+def _producer_of(ce_type: str, source: str, topic: str | None) -> tuple[str, str]:
+    """(producer, name) of a type its source and topic could carry: a pure function of the
+    three strings, worked out once per combination rather than once per event (a consumer
+    sees a handful). Raises PoisonMessage as `decode` does; a raise is not cached."""
+    parsed = parse_ce_type(ce_type)
+    if parsed is None:
+        raise PoisonMessage("invalid_type", f"ce_type {ce_type!r} is not sangsaeng.<service>.<Name>.v<N>")
+    producer, name, _version = parsed
+    if source != source_of(producer) or (topic and topic.startswith("sangsaeng.") and topic.endswith(".events") and topic != f"sangsaeng.{producer}.events"):
+        raise PoisonMessage("wrong_source", f"{ce_type} from {source!r} on topic {topic!r}")
+    return producer, name
 
 
 def _validated(validate: Callable[[Any], Event], data: object) -> Event:
