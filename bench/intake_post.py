@@ -23,6 +23,10 @@ from _stack import HEADERS, LOG_DIR, bench_stack, free_port, registration_number
 
 RATE = 200
 CONCURRENCY = 32
+# issue 19: p99 at 200 req/s within 2× the minimal endpoint's p99 in the same run (was < 25 ms);
+# most answered per second ≥ 0.6× the minimal endpoint's.
+P99_TIMES = 2.0
+MOST_RATIO = 0.6
 
 
 def body(i: int) -> dict:
@@ -58,12 +62,14 @@ async def measure(quick: bool) -> list[Row]:
     if errors - rate.unanswered or base_errors - base_rate.unanswered:
         raise RuntimeError(f"{errors} errors from intake, {base_errors} from the minimal app")
     ratio = most / base_most
+    # An unanswered request makes a p99 infinite: the ratio is then infinite, and not met.
+    p99_ratio = rate.p99 / base_rate.p99
     return [
         Row("intake POST /businesses at 200 req/s (open loop)", f"{rate.show(50)}, {rate.show(99)}",
-            f"{base_rate.show(50)}, {base_rate.show(99)} (minimal FastAPI + asyncpg)", None, "p99 < 25 ms",
-            rate.p99 < 25, f"{len(rate.ms):,} requests over {seconds} s" + (f"; {rate.unanswered:,} unanswered 10 s after the last was due (overloaded)" if rate.unanswered else "")),
+            f"{base_rate.show(50)}, {base_rate.show(99)} (minimal FastAPI + asyncpg)", p99_ratio,
+            f"p99 ≤ {P99_TIMES}× the minimal endpoint's", p99_ratio <= P99_TIMES, f"{len(rate.ms):,} requests over {seconds} s" + (f"; {rate.unanswered:,} unanswered 10 s after the last was due (overloaded)" if rate.unanswered else "")),
         Row("intake POST /businesses: most answered per second", f"{most:,.0f} req/s", f"{base_most:,.0f} req/s (minimal FastAPI + asyncpg)",
-            ratio, "≥ 0.6×", ratio >= 0.6, f"{CONCURRENCY} callers back to back for {seconds} s"),
+            ratio, f"≥ {MOST_RATIO}×", ratio >= MOST_RATIO, f"{CONCURRENCY} callers back to back for {seconds} s"),
     ]
 
 

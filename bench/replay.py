@@ -89,7 +89,8 @@ async def measure(quick: bool) -> list[Row]:
     ratio = rebuilt.per_second / raw.per_second
     note = (f"{events:,} events through visits' own handlers into visits_replay, equal to the live tables; "
             f"raw COPY of the same rows: {copy.per_second:,.0f} rows/s (replay = {rebuilt.per_second / copy.per_second:.2f}× of it)")
-    return [Row(WHAT, rebuilt.describe(), raw.describe(), ratio, f"≥ {TARGET}×", ratio >= TARGET, note)]
+    # Unequal tables raised above: the row then fails (not met), louder than a "no".
+    return [Row(WHAT, rebuilt.describe(), raw.describe(), ratio, f"≥ {TARGET}×, equal to the live tables", ratio >= TARGET and equal, note)]
 
 
 if __name__ == "__main__":

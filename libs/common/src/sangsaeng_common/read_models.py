@@ -34,29 +34,48 @@ class TableDiff:
         return not (self.missing or self.extra or self.different)
 
 
-async def _rows(conn: asyncpg.Connection, schema: str, model: ReadModel, subject: str | None) -> dict[tuple, dict[str, Any]]:
-    where = f' where "{model.subject}"::text = $1' if subject and model.subject else ""
-    args = [subject] if where else []
-    rows = await conn.fetch(f'select * from "{schema}"."{model.table}"{where}', *args)
-    out = {}
-    for r in rows:
-        row = {k: v for k, v in dict(r).items() if k not in model.ignore}
-        out[tuple(str(row[k]) for k in model.key)] = row
-    return out
+async def _columns(conn: asyncpg.Connection, schema: str, table: str) -> list[str]:
+    return [r["attname"] for r in await conn.fetch(
+        "select attname from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped order by attnum",
+        f'"{schema}"."{table}"')]
 
 
 async def diff_table(conn: asyncpg.Connection, live: str, scratch: str, model: ReadModel, subject: str | None = None, sample: int = 10) -> TableDiff:
-    live_rows, rebuilt = await _rows(conn, live, model, subject), await _rows(conn, scratch, model, subject)
-    result = TableDiff(model.table, len(live_rows), len(rebuilt))
-    for key, row in live_rows.items():
-        other = rebuilt.get(key)
-        if other is None:
-            result.missing.append(_jsonable(row))
-        elif other != row:
-            changed = {k: {"live": row[k], "rebuilt": other.get(k)} for k in row if row[k] != other.get(k)}
-            result.different.append(_jsonable({"key": dict(zip(model.key, key)), "columns": changed}))
-    result.extra = [_jsonable(row) for key, row in rebuilt.items() if key not in live_rows]
-    result.missing, result.extra, result.different = result.missing[:sample], result.extra[:sample], result.different[:sample]
+    """Both tables streamed side by side (a full outer join on the key, read through a
+    cursor), each pair of rows compared in Python: memory stays flat in the size of the
+    tables (holding both as dicts took ~3 KiB a row, 3 GiB for a million). Rows are matched
+    as before, by the text of their key columns, and compared as the decoded values."""
+    columns = await _columns(conn, live, model.table)
+    compared = [c for c in columns if c not in model.ignore]
+    where = f' where "{model.subject}"::text = $1' if subject and model.subject else ""
+    args = [subject] if where else []
+
+    def side(alias: str) -> str:
+        return ", ".join(f'{alias}."{c}" as "{alias}{i}"' for i, c in enumerate(compared))
+
+    def key(alias: str) -> str:
+        return f'row({", ".join(f"{alias}.{chr(34)}{k}{chr(34)}" for k in model.key)})::text'
+
+    query = (f"select {side('l')}, {side('s')}, l._diff_present as l_present, s._diff_present as s_present "
+             f'from (select *, true as _diff_present from "{live}"."{model.table}"{where}) as l '
+             f'full outer join (select *, true as _diff_present from "{scratch}"."{model.table}"{where}) as s '
+             f"on {key('l')} = {key('s')}")
+    result = TableDiff(model.table, 0, 0)
+    async with conn.transaction():
+        async for r in conn.cursor(query, *args, prefetch=2000):
+            row = {c: r[f"l{i}"] for i, c in enumerate(compared)} if r["l_present"] else None
+            other = {c: r[f"s{i}"] for i, c in enumerate(compared)} if r["s_present"] else None
+            result.live_rows += row is not None
+            result.rebuilt_rows += other is not None
+            if other is None:
+                if len(result.missing) < sample:
+                    result.missing.append(_jsonable(row))
+            elif row is None:
+                if len(result.extra) < sample:
+                    result.extra.append(_jsonable(other))
+            elif other != row and len(result.different) < sample:
+                changed = {k: {"live": row[k], "rebuilt": other.get(k)} for k in row if row[k] != other.get(k)}
+                result.different.append(_jsonable({"key": {k: str(row[k]) for k in model.key}, "columns": changed}))
     return result
 
 
