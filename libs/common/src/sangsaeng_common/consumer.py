@@ -62,6 +62,7 @@ class EventConsumer:
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 1_000,
         fetch_max_wait_ms: int = 100,
+        idle_fetch_max_wait_ms: int | None = None,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
         own_transaction_from: int = 50,
@@ -73,6 +74,8 @@ class EventConsumer:
         self.session_timeout_ms = session_timeout_ms
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        # The fetch wait once a whole poll found nothing (see _rest_when_idle); None: always the same.
+        self.idle_fetch_max_wait_ms = idle_fetch_max_wait_ms
         # A partition with at least this many records in a poll is applied in a
         # transaction of its own, alongside the others (see _apply_poll).
         self.own_transaction_from = own_transaction_from
@@ -158,6 +161,7 @@ class EventConsumer:
         try:
             while not self._stopping:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                self._rest_when_idle(consumer, idle=not any(batches.values()))
                 generation = self._generation
                 polled = [(tp, records, *decode_records(self.handlers, records)) for tp, records in batches.items() if records]
                 if in_flight is not None:
@@ -173,6 +177,21 @@ class EventConsumer:
                 in_flight.cancel()
                 with contextlib.suppress(BaseException):
                     await in_flight
+
+    def _rest_when_idle(self, consumer: AIOKafkaConsumer, *, idle: bool) -> None:
+        """A long fetch wait once a poll of 500 ms found nothing, the short one again as soon as
+        records come. The fetcher prefetches in the background, fetch after fetch: with the
+        short wait an idle consumer asks the broker 40 times a second for nothing, and the
+        development broker (Tansu) spends most of an idle stack's CPU answering. The cost is
+        the first event after a quiet spell waiting up to the long wait there (a Kafka broker
+        answers as soon as a record is there, so it costs nothing); a busy consumer, whose
+        polls keep finding records, keeps the short wait. aiokafka has no public setter: the
+        fetcher reads this attribute for every fetch request it builds."""
+        if self.idle_fetch_max_wait_ms is None:
+            return
+        fetcher = getattr(consumer, "_fetcher", None)
+        if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
+            fetcher._fetch_max_wait_ms = self.idle_fetch_max_wait_ms if idle else self.fetch_max_wait_ms
 
     # ------------------------------------------------------------------ one poll
 
