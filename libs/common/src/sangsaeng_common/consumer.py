@@ -63,6 +63,7 @@ class EventConsumer:
         heartbeat_interval_ms: int = 1_000,
         fetch_max_wait_ms: int = 100,
         idle_fetch_max_wait_ms: int | None = None,
+        idle_after_s: float = 10.0,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
         own_transaction_from: int = 50,
@@ -74,8 +75,11 @@ class EventConsumer:
         self.session_timeout_ms = session_timeout_ms
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.fetch_max_wait_ms = fetch_max_wait_ms
-        # The fetch wait once a whole poll found nothing (see _rest_when_idle); None: always the same.
+        # The fetch wait once polls have found nothing for idle_after_s (see _rest_when_idle);
+        # None: always fetch_max_wait_ms.
         self.idle_fetch_max_wait_ms = idle_fetch_max_wait_ms
+        self.idle_after_s = idle_after_s
+        self._records_at: float | None = None  # when a poll last found records (or this consumer started)
         # A partition with at least this many records in a poll is applied in a
         # transaction of its own, alongside the others (see _apply_poll).
         self.own_transaction_from = own_transaction_from
@@ -139,6 +143,7 @@ class EventConsumer:
         await consumer.start()
         await dlq.start()
         self._consumer, self._dlq = consumer, dlq
+        self._records_at = None  # a new client starts with the short wait
         self.running = True
         try:
             await self._consume(consumer)
@@ -158,10 +163,12 @@ class EventConsumer:
         the eager rebalance resets every partition's position to its committed offset,
         so its records are fetched again by whoever owns them now."""
         in_flight: asyncio.Task | None = None
+        quiet_since: int | None = None  # the generation whose polls have found nothing since (None: the last one found records)
         try:
             while not self._stopping:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
-                self._rest_when_idle(consumer, idle=not any(batches.values()))
+                idle = not any(batches.values())
+                self._rest_when_idle(consumer, found_records=not idle)
                 generation = self._generation
                 polled = [(tp, records, *decode_records(self.handlers, records)) for tp, records in batches.items() if records]
                 if in_flight is not None:
@@ -169,7 +176,11 @@ class EventConsumer:
                     in_flight = None
                 if polled:
                     in_flight = asyncio.create_task(self._apply_poll(consumer, generation, polled))
-                self._report_lag(consumer)
+                # Lag moves only when records come or offsets are committed: a second empty poll
+                # in a row, with no rebalance between, has nothing new to report.
+                if not (idle and quiet_since == generation):
+                    self._report_lag(consumer)
+                quiet_since = generation if idle else None
             if in_flight is not None:
                 await in_flight
         finally:
@@ -178,20 +189,25 @@ class EventConsumer:
                 with contextlib.suppress(BaseException):
                     await in_flight
 
-    def _rest_when_idle(self, consumer: AIOKafkaConsumer, *, idle: bool) -> None:
-        """A long fetch wait once a poll of 500 ms found nothing, the short one again as soon as
-        records come. The fetcher prefetches in the background, fetch after fetch: with the
-        short wait an idle consumer asks the broker 40 times a second for nothing, and the
-        development broker (Tansu) spends most of an idle stack's CPU answering. The cost is
-        the first event after a quiet spell waiting up to the long wait there (a Kafka broker
-        answers as soon as a record is there, so it costs nothing); a busy consumer, whose
-        polls keep finding records, keeps the short wait. aiokafka has no public setter: the
-        fetcher reads this attribute for every fetch request it builds."""
+    def _rest_when_idle(self, consumer: AIOKafkaConsumer, *, found_records: bool) -> None:
+        """A long fetch wait once polls have found nothing for `idle_after_s`, the short one
+        again as soon as records come. The fetcher prefetches in the background, fetch after
+        fetch: with the short wait an idle consumer asks the broker 40 times a second for
+        nothing, and the development broker (Tansu) spends most of an idle stack's CPU
+        answering. The cost is the first event after a quiet spell waiting up to the long wait
+        there (a Kafka broker answers as soon as a record is there, so it costs nothing); a
+        consumer whose polls keep finding records, or that paused for less than `idle_after_s`
+        (a load's phases, a client's think time), keeps the short wait. aiokafka has no public
+        setter: the fetcher reads this attribute for every fetch request it builds."""
         if self.idle_fetch_max_wait_ms is None:
             return
+        now = time.monotonic()
+        if found_records or self._records_at is None:
+            self._records_at = now
+        resting = now - self._records_at >= self.idle_after_s
         fetcher = getattr(consumer, "_fetcher", None)
         if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
-            fetcher._fetch_max_wait_ms = self.idle_fetch_max_wait_ms if idle else self.fetch_max_wait_ms
+            fetcher._fetch_max_wait_ms = self.idle_fetch_max_wait_ms if resting else self.fetch_max_wait_ms
 
     # ------------------------------------------------------------------ one poll
 

@@ -67,9 +67,10 @@ class ServiceSettings(BaseSettings):
     # broker answers only when this runs out even if records arrive meanwhile, so it
     # bounds how quickly an event reaches its consumer there.
     consumer_fetch_max_wait_ms: int = 25
-    # The fetch wait of a consumer whose last poll (500 ms) found nothing: an idle stack
-    # rests, at the price of up to this much for the first event after a quiet spell.
+    # The fetch wait of a consumer whose polls have found nothing for CONSUMER_IDLE_AFTER_S:
+    # an idle stack rests, at the price of up to this much for the first event after a quiet spell.
     consumer_idle_fetch_max_wait_ms: int = 1_000
+    consumer_idle_after_s: float = 10.0
 
     retry_initial_s: float = 0.2
     retry_max_s: float = 5.0
