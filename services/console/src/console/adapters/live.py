@@ -55,7 +55,10 @@ class LiveEvents:
         while True:
             consumer = AIOKafkaConsumer(
                 **self.kafka.client_kwargs(), group_id=f"{GROUP_PREFIX}{uuid.uuid4().hex[:8]}",
-                enable_auto_commit=False, auto_offset_reset="latest", metadata_max_age_ms=3000,
+                # A pattern finds a new topic when metadata is refreshed: every 10 s, as the services'
+                # pattern consumers do (a metadata request over every topic every 3 s was a good part
+                # of what an idle broker did for the console).
+                enable_auto_commit=False, auto_offset_reset="latest", metadata_max_age_ms=10_000,
             )
             try:
                 await consumer.start()
