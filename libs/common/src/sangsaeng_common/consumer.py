@@ -62,7 +62,7 @@ class EventConsumer:
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 1_000,
         fetch_max_wait_ms: int = 100,
-        idle_fetch_max_wait_ms: int | None = None,
+        idle_rest_s: float | None = None,
         idle_after_s: float = 10.0,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
@@ -75,9 +75,9 @@ class EventConsumer:
         self.session_timeout_ms = session_timeout_ms
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.fetch_max_wait_ms = fetch_max_wait_ms
-        # The fetch wait once polls have found nothing for idle_after_s (see _rest_when_idle);
-        # None: always fetch_max_wait_ms.
-        self.idle_fetch_max_wait_ms = idle_fetch_max_wait_ms
+        # How long to stop fetching at a time once polls have found nothing for idle_after_s
+        # (see _rest); None: never rest.
+        self.idle_rest_s = idle_rest_s
         self.idle_after_s = idle_after_s
         self._records_at: float | None = None  # when a poll last found records (or this consumer started)
         # A partition with at least this many records in a poll is applied in a
@@ -165,10 +165,15 @@ class EventConsumer:
         in_flight: asyncio.Task | None = None
         quiet_since: int | None = None  # the generation whose polls have found nothing since (None: the last one found records)
         try:
+            resting = False
             while not self._stopping:
-                batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                if resting and in_flight is None:
+                    await self._rest(consumer)
+                # Resting, one look (about one fetch with the short wait); else up to 500 ms.
+                timeout_ms = 2 * self.fetch_max_wait_ms if resting else 500
+                batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.max_records)
                 idle = not any(batches.values())
-                self._rest_when_idle(consumer, found_records=not idle)
+                resting = self._resting(found_records=not idle)
                 generation = self._generation
                 polled = [(tp, records, *decode_records(self.handlers, records)) for tp, records in batches.items() if records]
                 if in_flight is not None:
@@ -189,25 +194,33 @@ class EventConsumer:
                 with contextlib.suppress(BaseException):
                     await in_flight
 
-    def _rest_when_idle(self, consumer: AIOKafkaConsumer, *, found_records: bool) -> None:
-        """A long fetch wait once polls have found nothing for `idle_after_s`, the short one
-        again as soon as records come. The fetcher prefetches in the background, fetch after
-        fetch: with the short wait an idle consumer asks the broker 40 times a second for
-        nothing, and the development broker (Tansu) spends most of an idle stack's CPU
-        answering. The cost is the first event after a quiet spell waiting up to the long wait
-        there (a Kafka broker answers as soon as a record is there, so it costs nothing); a
-        consumer whose polls keep finding records, or that paused for less than `idle_after_s`
-        (a load's phases, a client's think time), keeps the short wait. aiokafka has no public
-        setter: the fetcher reads this attribute for every fetch request it builds."""
-        if self.idle_fetch_max_wait_ms is None:
-            return
+    def _resting(self, found_records: bool) -> bool:
+        """Whether polls have found nothing for `idle_after_s` (see _rest)."""
         now = time.monotonic()
         if found_records or self._records_at is None:
             self._records_at = now
-        resting = now - self._records_at >= self.idle_after_s
-        fetcher = getattr(consumer, "_fetcher", None)
-        if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
-            fetcher._fetch_max_wait_ms = self.idle_fetch_max_wait_ms if resting else self.fetch_max_wait_ms
+        return self.idle_rest_s is not None and now - self._records_at >= self.idle_after_s
+
+    async def _rest(self, consumer: AIOKafkaConsumer) -> None:
+        """An idle consumer stops fetching for `idle_rest_s`, then looks once (a fetch with
+        the short wait) and rests again if nothing came. The fetcher otherwise fetches back to
+        back, and the development broker (Tansu) holds each fetch for the whole wait at a cost
+        that grows with the partitions it names (bench/idle.py's probes: 180 partitions cost
+        it 0.135 of a core at a 25 ms wait, 0.02 at 1 s, nothing paused): most of an idle
+        stack's CPU. Pausing changes no assignment and no group membership (heartbeats go on);
+        the first event after a quiet spell waits up to `idle_rest_s` more, and a consumer whose
+        polls keep finding records, or that paused for less than `idle_after_s` (a load's
+        phases, a client's think time), never rests."""
+        assert self.idle_rest_s is not None
+        resting = consumer.assignment()
+        consumer.pause(*resting)
+        try:
+            deadline = time.monotonic() + self.idle_rest_s
+            while not self._stopping and time.monotonic() < deadline:  # a stop is not kept waiting
+                await asyncio.sleep(min(0.5, self.idle_rest_s))
+        finally:
+            # A rebalance meanwhile may have taken some away (a new assignment starts unpaused).
+            consumer.resume(*(resting & consumer.assignment()))
 
     # ------------------------------------------------------------------ one poll
 

@@ -106,7 +106,7 @@ async def run(definition: ServiceDefinition, roles: set[str]) -> None:
             session_timeout_ms=settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=settings.consumer_heartbeat_ms,
             fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
-            idle_fetch_max_wait_ms=settings.consumer_idle_fetch_max_wait_ms,
+            idle_rest_s=settings.consumer_idle_rest_s,
             idle_after_s=settings.consumer_idle_after_s,
             backoff_initial_s=settings.retry_initial_s,
             backoff_max_s=settings.retry_max_s,

@@ -43,42 +43,63 @@ class _Clock:
         return self.now
 
 
-def _resting_consumer(monkeypatch):
-    import types
+class _Kafka:
+    """What _rest uses of an AIOKafkaConsumer; a partition is taken away while it rests."""
 
+    def __init__(self, assigned: set) -> None:
+        self.assigned, self.paused, self.resumed = set(assigned), set(), set()
+
+    def assignment(self) -> set:
+        return set(self.assigned)
+
+    def pause(self, *tps) -> None:
+        self.paused |= set(tps)
+
+    def resume(self, *tps) -> None:
+        assert set(tps) <= self.assigned, "aiokafka refuses to resume a partition it no longer has"
+        self.resumed |= set(tps)
+
+
+def _events(monkeypatch, clock=None):
     from sangsaeng_common import consumer as consumer_module
     from sangsaeng_common.consumer import EventConsumer
 
-    clock = _Clock()
-    monkeypatch.setattr(consumer_module.time, "monotonic", clock)
+    if clock is not None:
+        monkeypatch.setattr(consumer_module.time, "monotonic", clock)
     events = EventConsumer.__new__(EventConsumer)
-    events.fetch_max_wait_ms, events.idle_fetch_max_wait_ms, events.idle_after_s, events._records_at = 25, 1000, 10.0, None
-    kafka = types.SimpleNamespace(_fetcher=types.SimpleNamespace(_fetch_max_wait_ms=25))
-    return events, kafka, clock
+    events.idle_rest_s, events.idle_after_s, events._records_at, events._stopping = 0.01, 10.0, None, False
+    return events
 
 
-def test_a_consumer_rests_only_after_a_quiet_spell_and_wakes_with_the_first_records(monkeypatch):
-    events, kafka, clock = _resting_consumer(monkeypatch)
-    events._rest_when_idle(kafka, found_records=False)  # just started: the short wait
-    assert kafka._fetcher._fetch_max_wait_ms == 25
-    clock.now += 9.5  # a pause shorter than idle_after_s keeps it
-    events._rest_when_idle(kafka, found_records=False)
-    assert kafka._fetcher._fetch_max_wait_ms == 25
+def test_a_consumer_rests_only_after_a_quiet_spell_and_stops_resting_with_the_first_records(monkeypatch):
+    clock = _Clock()
+    events = _events(monkeypatch, clock)
+    assert not events._resting(found_records=False)  # just started
+    clock.now += 9.5  # a pause shorter than idle_after_s
+    assert not events._resting(found_records=False)
     clock.now += 0.5
-    events._rest_when_idle(kafka, found_records=False)
-    assert kafka._fetcher._fetch_max_wait_ms == 1000
-    events._rest_when_idle(kafka, found_records=True)
-    assert kafka._fetcher._fetch_max_wait_ms == 25
+    assert events._resting(found_records=False)
+    assert not events._resting(found_records=True)
     clock.now += 5
-    events._rest_when_idle(kafka, found_records=False)
-    assert kafka._fetcher._fetch_max_wait_ms == 25
+    assert not events._resting(found_records=False)
+    events.idle_rest_s = None  # resting switched off
+    clock.now += 60
+    assert not events._resting(found_records=False)
 
 
-def test_aiokafkas_fetcher_still_builds_each_fetch_request_from_the_attribute_set():
-    # The consumer sets a private attribute (aiokafka has no setter): an upgrade that renamed it
-    # would silently leave every consumer on the short wait.
-    import inspect
+async def test_a_rest_pauses_every_partition_and_resumes_those_still_assigned(monkeypatch):
+    from aiokafka import TopicPartition
 
-    from aiokafka.consumer.fetcher import Fetcher
+    events = _events(monkeypatch)
+    tps = {TopicPartition("sangsaeng.intake.events", p) for p in range(3)}
+    kafka = _Kafka(tps)
+    taken = TopicPartition("sangsaeng.intake.events", 2)
 
-    assert "self._fetch_max_wait_ms," in inspect.getsource(Fetcher._get_actions_per_node)
+    async def rebalance_meanwhile():
+        kafka.assigned.discard(taken)
+
+    import asyncio
+
+    await asyncio.gather(events._rest(kafka), rebalance_meanwhile())
+    assert kafka.paused == tps
+    assert kafka.resumed == tps - {taken}
