@@ -62,6 +62,8 @@ class EventConsumer:
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 1_000,
         fetch_max_wait_ms: int = 100,
+        idle_rest_s: float | None = None,
+        idle_after_s: float = 10.0,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
         own_transaction_from: int = 50,
@@ -73,6 +75,11 @@ class EventConsumer:
         self.session_timeout_ms = session_timeout_ms
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        # How long to stop fetching at a time once polls have found nothing for idle_after_s
+        # (see _rest); None: never rest.
+        self.idle_rest_s = idle_rest_s
+        self.idle_after_s = idle_after_s
+        self._records_at: float | None = None  # when a poll last found records (or this consumer started)
         # A partition with at least this many records in a poll is applied in a
         # transaction of its own, alongside the others (see _apply_poll).
         self.own_transaction_from = own_transaction_from
@@ -136,6 +143,7 @@ class EventConsumer:
         await consumer.start()
         await dlq.start()
         self._consumer, self._dlq = consumer, dlq
+        self._records_at = None  # a new client starts with the short wait
         self.running = True
         try:
             await self._consume(consumer)
@@ -155,9 +163,17 @@ class EventConsumer:
         the eager rebalance resets every partition's position to its committed offset,
         so its records are fetched again by whoever owns them now."""
         in_flight: asyncio.Task | None = None
+        quiet_since: int | None = None  # the generation whose polls have found nothing since (None: the last one found records)
         try:
+            resting = False
             while not self._stopping:
-                batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                if resting and in_flight is None:
+                    await self._rest(consumer)
+                # Resting, one look (about one fetch with the short wait); else up to 500 ms.
+                timeout_ms = 2 * self.fetch_max_wait_ms if resting else 500
+                batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.max_records)
+                idle = not any(batches.values())
+                resting = self._resting(found_records=not idle)
                 generation = self._generation
                 polled = [(tp, records, *decode_records(self.handlers, records)) for tp, records in batches.items() if records]
                 if in_flight is not None:
@@ -165,7 +181,11 @@ class EventConsumer:
                     in_flight = None
                 if polled:
                     in_flight = asyncio.create_task(self._apply_poll(consumer, generation, polled))
-                self._report_lag(consumer)
+                # Lag moves only when records come or offsets are committed: a second empty poll
+                # in a row, with no rebalance between, has nothing new to report.
+                if not (idle and quiet_since == generation):
+                    self._report_lag(consumer)
+                quiet_since = generation if idle else None
             if in_flight is not None:
                 await in_flight
         finally:
@@ -173,6 +193,34 @@ class EventConsumer:
                 in_flight.cancel()
                 with contextlib.suppress(BaseException):
                     await in_flight
+
+    def _resting(self, found_records: bool) -> bool:
+        """Whether polls have found nothing for `idle_after_s` (see _rest)."""
+        now = time.monotonic()
+        if found_records or self._records_at is None:
+            self._records_at = now
+        return self.idle_rest_s is not None and now - self._records_at >= self.idle_after_s
+
+    async def _rest(self, consumer: AIOKafkaConsumer) -> None:
+        """An idle consumer stops fetching for `idle_rest_s`, then looks once (a fetch with
+        the short wait) and rests again if nothing came. The fetcher otherwise fetches back to
+        back, and the development broker (Tansu) holds each fetch for the whole wait at a cost
+        that grows with the partitions it names (bench/idle.py's probes: 180 partitions cost
+        it 0.135 of a core at a 25 ms wait, 0.02 at 1 s, nothing paused): most of an idle
+        stack's CPU. Pausing changes no assignment and no group membership (heartbeats go on);
+        the first event after a quiet spell waits up to `idle_rest_s` more, and a consumer whose
+        polls keep finding records, or that paused for less than `idle_after_s` (a load's
+        phases, a client's think time), never rests."""
+        assert self.idle_rest_s is not None
+        resting = consumer.assignment()
+        consumer.pause(*resting)
+        try:
+            deadline = time.monotonic() + self.idle_rest_s
+            while not self._stopping and time.monotonic() < deadline:  # a stop is not kept waiting
+                await asyncio.sleep(min(0.5, self.idle_rest_s))
+        finally:
+            # A rebalance meanwhile may have taken some away (a new assignment starts unpaused).
+            consumer.resume(*(resting & consumer.assignment()))
 
     # ------------------------------------------------------------------ one poll
 

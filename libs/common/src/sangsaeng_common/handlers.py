@@ -12,7 +12,7 @@ An `EventConsumer` (consumer.py) runs them live, `replay` over the log again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,13 @@ class EventContext:
             topic=topic,
             envelope=envelope,
         )
+
+    async def emit_with(self, effect: str, effect_args: Sequence[object], event: Event) -> list[asyncpg.Record]:
+        rows, _ = await outbox.add_with(
+            self.conn, effect, effect_args, event, correlation_id=self.envelope.correlation_id, causation_id=str(self.envelope.id),
+            traceparent=tracing.current_traceparent() or self.envelope.traceparent, actor=self.envelope.actor,
+        )
+        return rows
 
 
 Handler = Callable[[EventContext, Any], Awaitable[None]]

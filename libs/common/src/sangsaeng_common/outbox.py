@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -47,12 +47,8 @@ async def add(
     topic too (an agency's own topic), pass the envelope returned by the first call: the
     copy keeps its ce_id, so readers of both topics see one event.
     """
-    if not is_newest(type(event)):
-        # Consumers read every published version, but a producer publishes only the newest.
-        raise ValueError(f"{event.ce_type()} is not the newest version of {event.name}: publish the newest")
-    envelope = envelope or Envelope.wrap(
-        event, correlation_id=correlation_id, causation_id=causation_id, traceparent=traceparent, actor=actor
-    )
+    envelope = _envelope(event, correlation_id=correlation_id, causation_id=causation_id, traceparent=traceparent,
+                         actor=actor, envelope=envelope)
     # LOCKING: the relay publishes in `seq` order, but sequence numbers are handed out
     # at insert time while transactions commit in their own order. Two transactions
     # writing events for the same business could take seq 10 and 11 and commit 11
@@ -74,15 +70,56 @@ async def add(
         """insert into outbox (event_id, topic, key, event_type, headers, payload)
            select $1, $2, $3, $4, $5, $6
              from (select pg_advisory_xact_lock($7, hashtext(current_schema() || ':' || $3))) as key_locked""",
-        envelope.id,
-        topic or event.topic(),
-        envelope.subject,
-        envelope.type,
-        envelope.headers(),
-        envelope.data,
-        LOCK_OUTBOX_KEY,
+        *_outbox_args(envelope, topic or event.topic()),
     )
     return envelope
+
+
+async def add_with(
+    conn: asyncpg.Connection,
+    effect: str,
+    effect_args: Sequence[object],
+    event: Event,
+    *,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    traceparent: str | None = None,
+    actor: str | None = None,
+) -> tuple[list[asyncpg.Record], Envelope | None]:
+    """A command's write and its event in ONE statement: `effect` (an INSERT/UPDATE …
+    RETURNING, with parameters $1…$n = `effect_args`) and, if it returned a row, the
+    event's outbox row, in one round trip. Returns the effect's rows and the event's
+    envelope (None when the effect wrote nothing: no event then).
+
+    One statement is atomic by itself: outside a transaction it needs no BEGIN and COMMIT,
+    so a command made of one write and its event costs one round trip instead of four. The
+    key's lock is taken as in `add` (see LOCKING there), after the effect and before the
+    outbox row takes its seq, and held until the statement's transaction commits."""
+    envelope = _envelope(event, correlation_id=correlation_id, causation_id=causation_id, traceparent=traceparent, actor=actor)
+    n = len(effect_args)
+    p = [f"${n + i}" for i in range(1, 8)]
+    rows = await conn.fetch(
+        f"""with effect as ({effect}),
+                 published as (
+                   insert into outbox (event_id, topic, key, event_type, headers, payload)
+                   select {p[0]}, {p[1]}, {p[2]}, {p[3]}, {p[4]}, {p[5]}
+                     from (select pg_advisory_xact_lock({p[6]}, hashtext(current_schema() || ':' || {p[2]}))
+                             from effect limit 1) as key_locked)
+            select * from effect""",
+        *effect_args, *_outbox_args(envelope, event.topic()),
+    )
+    return rows, envelope if rows else None
+
+
+def _envelope(event: Event, *, envelope: Envelope | None = None, **context: str | None) -> Envelope:
+    if not is_newest(type(event)):
+        # Consumers read every published version, but a producer publishes only the newest.
+        raise ValueError(f"{event.ce_type()} is not the newest version of {event.name}: publish the newest")
+    return envelope or Envelope.wrap(event, **context)
+
+
+def _outbox_args(envelope: Envelope, topic: str) -> tuple[object, ...]:
+    return envelope.id, topic, envelope.subject, envelope.type, envelope.headers(), envelope.data, LOCK_OUTBOX_KEY
 
 
 class OutboxRelay:

@@ -29,9 +29,36 @@ log = get_logger(__name__)
 
 
 class _Server(uvicorn.Server):
+    """uvicorn's server, woken once a second instead of ten times (its main loop polls
+    `should_exit` every 0.1 s: most of an idle API's wake-ups), and at once when told to exit."""
+
+    _exit: asyncio.Event | None = None
+
+    @property  # type: ignore[override]
+    def should_exit(self) -> bool:
+        return self._exit is not None and self._exit.is_set()
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        if self._exit is None:
+            self._exit = asyncio.Event()
+        if value:
+            self._exit.set()
+        else:
+            self._exit.clear()
+
     @contextlib.contextmanager
     def capture_signals(self):  # type: ignore[override]
         yield  # signals are handled by `run` for the whole process
+
+    async def main_loop(self) -> None:
+        # on_tick refreshes the Date header when its counter is a multiple of 10: every tick here.
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 10) % 864_000
+            assert self._exit is not None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._exit.wait(), 1.0)
 
 
 def tune_gc() -> None:
@@ -79,6 +106,8 @@ async def run(definition: ServiceDefinition, roles: set[str]) -> None:
             session_timeout_ms=settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=settings.consumer_heartbeat_ms,
             fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+            idle_rest_s=settings.consumer_idle_rest_s,
+            idle_after_s=settings.consumer_idle_after_s,
             backoff_initial_s=settings.retry_initial_s,
             backoff_max_s=settings.retry_max_s,
         )

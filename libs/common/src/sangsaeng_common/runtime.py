@@ -66,10 +66,11 @@ class Runtime:
         # Each has `ready`, true once its group has given it its partitions.
         self.consumers: list[Any] = []
 
-    def uow(self) -> UnitOfWork:
+    def uow(self, *, one_statement: bool = False) -> UnitOfWork:
         """A unit of work whose events carry the current request's correlation id, trace
         parent and actor (none outside a request, e.g. in a task)."""
-        return UnitOfWork(self.pool, correlation_id=correlation_id_var.get(), traceparent=traceparent_var.get(), actor=actor_var.get())
+        return UnitOfWork(self.pool, correlation_id=correlation_id_var.get(), traceparent=traceparent_var.get(), actor=actor_var.get(),
+                          one_statement=one_statement)
 
     async def command(
         self,
@@ -79,13 +80,18 @@ class Runtime:
         principal: Principal,
         idempotency_key: str | None,
         request_body: Any,
+        one_statement: bool = False,
     ) -> tuple[int, Any]:
         """Run one command in one unit of work, once per Idempotency-Key.
 
         A key belongs to the caller: the route (e.g. "POST /things/{thing_id}/close", taken
         from `request`) and the principal together name where it is remembered, so two
-        callers can never replay each other's answers."""
-        async with self.uow() as uow:
+        callers can never replay each other's answers.
+
+        `one_statement`: `run` writes once, with `uow.emit_with`; without an Idempotency-Key
+        that statement is the whole command (no BEGIN, no COMMIT: see UnitOfWork). With a key,
+        the stored answer must commit with the effects, so it runs in a transaction as usual."""
+        async with self.uow(one_statement=one_statement and idempotency_key is None) as uow:
             status, payload, _ = await idempotent(
                 uow.conn, scope=f"{idempotency_scope(request)}:{principal.name}", key=idempotency_key, request_body=request_body,
                 command=lambda: run(uow),

@@ -75,6 +75,11 @@ class ServiceSettings(BaseSettings):
     # broker answers only when this runs out even if records arrive meanwhile, so it
     # bounds how quickly an event reaches its consumer there.
     consumer_fetch_max_wait_ms: int = 25
+    # A consumer whose polls have found nothing for CONSUMER_IDLE_AFTER_S stops fetching for
+    # CONSUMER_IDLE_REST_S at a time, looking once in between: an idle stack rests, at the price
+    # of up to that much for the first event after a quiet spell.
+    consumer_idle_rest_s: float = 1.0
+    consumer_idle_after_s: float = 10.0
 
     retry_initial_s: float = 0.2
     retry_max_s: float = 5.0

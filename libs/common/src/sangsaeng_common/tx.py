@@ -3,6 +3,7 @@ context. Both hold one connection inside one transaction and emit through the ou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -22,3 +23,7 @@ class Tx(Protocol):
         ...
 
     async def emit(self, event: Event) -> Envelope: ...
+
+    async def emit_with(self, effect: str, effect_args: Sequence[object], event: Event) -> list[asyncpg.Record]:
+        """A write (… RETURNING) and, if it returned rows, its event, in one statement."""
+        ...

@@ -1,5 +1,6 @@
 """The write side's SQL: every statement a command or a consumer runs inside its unit of
-work, each taking that transaction's connection (`tx.conn`) explicitly.
+work, each taking that transaction's connection (`tx.conn`) explicitly (a write that goes with
+its event in one statement takes the unit of work itself: `tx.emit_with`).
 
 The locks are taken here, and why each is taken is said where it is taken."""
 
@@ -12,6 +13,9 @@ from uuid import UUID
 
 import asyncpg
 
+from sangsaeng_common.contracts import Event
+from sangsaeng_common.tx import Tx
+
 
 def _count(status: str) -> int:
     """The row count of a command status such as `DELETE 3`."""
@@ -22,7 +26,8 @@ def _count(status: str) -> int:
 
 
 async def insert_business(
-    conn: asyncpg.Connection,
+    tx: Tx,
+    announce: Event,
     *,
     business_id: UUID,
     registration_number: str | None,
@@ -36,16 +41,19 @@ async def insert_business(
     stage: str,
     registered_on: date | None,
 ) -> asyncpg.Record | None:
-    """The new business, or None if its registration number is registered already."""
+    """The new business, with `announce` in the outbox, in one statement; None (and no
+    event) if its registration number is registered already."""
     # ON CONFLICT rather than catching the unique violation: no savepoint (two round trips)
     # needed to keep the unit of work usable. The id is new, so only the number can clash.
-    return await conn.fetchrow(
+    rows = await tx.emit_with(
         """insert into businesses (id, registration_number, business_kind, name, dong, address, industry,
                                    employees, is_micro_business, stage, registered_on)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict do nothing returning *""",
-        business_id, registration_number, business_kind, name, dong, address,
-        industry, employees, is_micro_business, stage, registered_on,
+        (business_id, registration_number, business_kind, name, dong, address,
+         industry, employees, is_micro_business, stage, registered_on),
+        announce,
     )
+    return rows[0] if rows else None
 
 
 async def business_with_number(conn: asyncpg.Connection, registration_number: str) -> UUID | None:

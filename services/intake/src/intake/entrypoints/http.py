@@ -120,7 +120,8 @@ def routes(runtime: Runtime, *, clock: SeoulClock) -> list[APIRouter]:
 
         try:
             status, payload = await runtime.command(
-                run, request=request, principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json")
+                run, request=request, principal=principal, idempotency_key=idempotency_key, request_body=body.model_dump(mode="json"),
+                one_statement=True,
             )
         except Conflict as conflict:
             # The 409 points at the business already registered under that number.

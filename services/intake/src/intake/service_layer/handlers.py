@@ -76,8 +76,21 @@ async def register_business(tx: Tx, cmd: RegisterBusiness) -> asyncpg.Record:
     business_id = uuid6.uuid7()
     micro = rules.is_micro_business(cmd.industry, cmd.employees)
     kind = registration.business_kind(cmd.registration_number) if cmd.registration_number else None
+    announce = BusinessRegistered(
+        business_id=business_id,
+        registration_number=cmd.registration_number,
+        name=cmd.name,
+        dong=cmd.dong,
+        industry=cmd.industry,
+        employees=cmd.employees,
+        is_micro_business=micro,
+        stage=cmd.stage,
+        registered_on=cmd.registered_on,
+    )
+    # The row and its event in one statement: without an Idempotency-Key that is the whole
+    # command, one round trip (see the route's one_statement).
     row = await repository.insert_business(
-        tx.conn, business_id=business_id, registration_number=cmd.registration_number, business_kind=kind, name=cmd.name,
+        tx, announce, business_id=business_id, registration_number=cmd.registration_number, business_kind=kind, name=cmd.name,
         dong=cmd.dong, address=cmd.address, industry=cmd.industry, employees=cmd.employees, is_micro_business=micro,
         stage=cmd.stage.value, registered_on=cmd.registered_on,
     )
@@ -89,19 +102,6 @@ async def register_business(tx: Tx, cmd: RegisterBusiness) -> asyncpg.Record:
             f"registration_number {cmd.registration_number} belongs to business {existing}",
             existing_id=str(existing),
         )
-    await tx.emit(
-        BusinessRegistered(
-            business_id=business_id,
-            registration_number=cmd.registration_number,
-            name=cmd.name,
-            dong=cmd.dong,
-            industry=cmd.industry,
-            employees=cmd.employees,
-            is_micro_business=micro,
-            stage=cmd.stage,
-            registered_on=cmd.registered_on,
-        )
-    )
     return row
 
 
