@@ -59,3 +59,29 @@ def test_the_same_seed_makes_the_same_half_year():
     a, b, c = make_plan(11, shops=80, bank=6, fund=7), make_plan(11, shops=80, bank=6, fund=7), make_plan(12, shops=80, bank=6, fund=7)
     assert a.shops == b.shops and a.loans == b.loans
     assert a.shops != c.shops
+
+
+def test_repayments_pay_the_half_years_instalments_in_order_a_few_late():
+    plan = make_plan(2025)
+    lent = [loan for loan in plan.loans if loan.disbursed_in_period]
+    planned = {loan.seq: plan.repayments(loan) for loan in lent}
+    assert planned == {loan.seq: plan.repayments(loan) for loan in lent}  # deterministic
+    assert all(not plan.repayments(loan) for loan in plan.loans if not loan.disbursed_in_period)
+    for loan in lent:
+        rows = planned[loan.seq]
+        assert [r.instalment for r in rows] == list(range(1, len(rows) + 1))
+        assert all(loan.disbursed_on < r.due_on <= H1_END for r in rows)
+        assert all(a.paid_on < b.paid_on for a, b in zip(rows, rows[1:]))  # in the order paid
+        assert sum(r.late for r in rows) <= 1
+        assert all(7 <= (r.paid_on - r.due_on).days <= 16 if r.late else 0 <= (r.due_on - r.paid_on).days <= 4 for r in rows)
+        assert all(r.paid_on.weekday() < 5 for r in rows)  # at the desk, on workdays
+        assert {r.by for r in rows} <= {"S-1001", "S-1002", "L-3001", "L-3002"}
+    late = sum(1 for rows in planned.values() if any(r.late for r in rows))
+    assert 0 < late < len(lent) * 0.35
+
+
+def test_a_few_shops_without_a_loan_change_their_employees():
+    plan = make_plan(2025)
+    changed = [s for s in plan.shops if s.employees_later is not None]
+    assert 50 < len(changed) < 300
+    assert all(s.loan is None and s.employees_later >= 0 and s.employees_later != s.employees for s in changed)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from audit.entrypoints.report_tables import print_report
@@ -144,6 +145,13 @@ def _conclude(result: Result, wall: float, center_sizes: bool) -> None:
         console.print(f"[dim](the system already held {result.baseline} for {PERIOD}: the expected figures include it)[/]")
     if result.loan_outcomes:
         console.print("loans: " + ", ".join(f"{k} {v}" for k, v in sorted(result.loan_outcomes.items())))
+    if result.repayments:
+        r = result.repayments
+        console.print("repayments: " + ", ".join(f"{k} {v}" for k, v in sorted(r["recorded"].items()))
+                      + f"; loans with a missed instalment {sum(r['loans_late'].values())}; desk requests "
+                      + ", ".join(f"{k} {v}" for k, v in sorted(r["desk"].items())) + f"; details changed {r['details_changed']}")
+    if result.by_person:
+        _print_people(result.by_person)
     findings = result.verify.get("rules", {}).get("findings", [])
     ledger = result.verify.get("log", {})
     verdict = "[bold green]ok[/]" if result.verify.get("ok") else "[bold red]NOT ok[/]"
@@ -154,6 +162,18 @@ def _conclude(result: Result, wall: float, center_sizes: bool) -> None:
     for problem in result.problems:
         console.print(f"[bold red]problem:[/] {problem}")
     console.print(f"[bold]demo wall time: {wall:.1f}s[/] ({result.requests:,} HTTP requests, {result.requests / wall:.0f}/s)")
+
+
+def _print_people(by_person: dict) -> None:
+    """What the half-year recorded per person: the audit log's events by their actor (ce_actor);
+    `-` is what no person caused (a consumer's own timers, such as the arrears sweeper)."""
+    table = Table(title="events per person (audit log, this run)", title_justify="left")
+    table.add_column("person")
+    table.add_column("events", justify="right")
+    table.add_column("most recorded")
+    for person, names in sorted(by_person.items(), key=lambda item: (-sum(item[1].values()), item[0])):
+        table.add_row(person, f"{sum(names.values()):,}", ", ".join(f"{n} {c:,}" for n, c in names.most_common(3)))
+    console.print(table)
 
 
 def main() -> None:  # pragma: no cover

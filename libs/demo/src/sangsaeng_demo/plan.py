@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -65,6 +66,14 @@ VISIT_REFERRALS: dict[str, list[tuple[str, str]]] = {
     "education": [("SEMAS", "education")],
 }
 VISIT_NEEDS = {"consulting", "closure_support", "restart_support"}  # needs that make visits schedule one
+
+# Who records a repayment at the desk (development users: staff and loan officers), and the share
+# of disbursed loans whose borrower pays one instalment of the half-year a week or two late.
+CASHIERS = ("S-1001", "S-1002", "L-3001", "L-3002")
+LATE_PAYERS = 0.2
+# Details owners come back to change: a few shops without a loan (a loan's screening read the
+# business as registered) take on or lose staff.
+DETAILS_CHANGE_SHARE = 0.04
 
 
 def check_digit(first_nine: str) -> int:
@@ -164,6 +173,12 @@ class Shop:
     # The owner staff record at registration: personal data, which stays in intake.
     owner_name: str = ""
     owner_phone: str = ""
+    employees_later: int | None = None  # a change of details (PATCH) after registration
+
+    @property
+    def clerk(self) -> str:
+        """The staff person at the desk for this shop (in turn)."""
+        return ("S-1001", "S-1002")[self.seq % 2]
 
     @property
     def is_micro(self) -> bool:
@@ -201,11 +216,59 @@ class LoanPlan:
     disbursed_on: date
     bank_rate_pct: str
 
+    @property
+    def disbursed_in_period(self) -> bool:
+        return self.approve and self.disburse and self.disbursed_on <= H1_END
+
     def body(self) -> dict:
         return {
             "program": self.program, "amount_krw": self.amount_krw, "purpose": self.purpose, "term_months": self.term_months,
             "documents": self.documents, "submitted_on": self.submitted_on.isoformat(),
         }
+
+
+@dataclass(frozen=True)
+class RepaymentPlan:
+    """One instalment of the half-year paid: due on `due_on` (the schedule's: a month after
+    another from the disbursement), paid on `paid_on` by `by` (a cashier)."""
+
+    instalment: int
+    due_on: date
+    paid_on: date
+    by: str
+
+    @property
+    def late(self) -> bool:
+        return self.paid_on > self.due_on
+
+
+def add_months(day: date, months: int) -> date:
+    """As loans' schedule dates its instalments (the same day of the month, or the month's last)."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def repayments_of(seed: int, loan: LoanPlan) -> list[RepaymentPlan]:
+    """The instalments of a loan disbursed in the half-year that fall due in it, each paid in
+    full: by its due date (a workday), except, for a few borrowers, one paid 7-14 days late (loans then announces it missed, as of that repayment's date, and the repayment
+    clears it)."""
+    if not loan.disbursed_in_period:
+        return []
+    dues = []
+    while (due := add_months(loan.disbursed_on, len(dues) + 1)) <= H1_END:
+        dues.append(due)
+    r = keyed_rng(seed, "repayments", loan.seq)
+    late = r.randrange(len(dues)) + 1 if dues and r.random() < LATE_PAYERS else None
+    planned = []
+    for number, due in enumerate(dues, start=1):
+        # At the desk, on a workday: on time means by the due date (the Friday before a weekend one).
+        if number == late:
+            paid = workday_on_or_after(due + timedelta(days=r.randint(7, 14)))
+        else:
+            paid = workday_on_or_before(due - timedelta(days=r.choice([0, 0, 0, 1, 2])))
+        planned.append(RepaymentPlan(number, due, paid, r.choice(CASHIERS)))
+    return planned
 
 
 @dataclass
@@ -261,6 +324,9 @@ class Plan:
     @property
     def visits(self) -> int:
         return sum(len(s.visits) for s in self.shops)
+
+    def repayments(self, loan: LoanPlan) -> list[RepaymentPlan]:
+        return repayments_of(self.seed, loan)
 
     def count(self, program: str) -> int:
         return sum(1 for loan in self.loans if loan.program == program)
@@ -500,6 +566,10 @@ def make_plan(seed: int = 2025, shops: int = 4500, bank: int = 118, fund: int = 
             agencies = {a for n in referral_needs for a, _ in VISIT_REFERRALS[n]}
             shop.consent_agencies = sorted(set(shop.consent_agencies) | agencies)
             shop.consent_on = min(d for d in (shop.consent_on, shop.visits[0].visited_on) if d is not None)
+    for shop in all_shops:
+        r = keyed_rng(seed, "details", shop.seq)
+        if shop.loan is None and shop.stage == "operating" and r.random() < DETAILS_CHANGE_SHARE:
+            shop.employees_later = shop.employees + 1 if shop.employees == 0 or r.random() < 0.6 else shop.employees - 1
     districts, contests = plan_districts(seed, all_shops)
     return Plan(seed=seed, shops=all_shops, loans=loans, visited_shops=shops, districts=districts, contests=contests)
 

@@ -12,6 +12,7 @@ is waited for, and its half-year report and verification are the result.
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 import uuid
 from collections import Counter
@@ -21,12 +22,15 @@ from typing import Any
 
 from rich.progress import Progress, TaskID
 
+from audit.domain.entry import Entry
+from sangsaeng_common.contracts import parse_ce_type
+
 from sangsaeng_devstack.users import DEV_USERS
 
 from .client import Api, DemoError, poll
 import math
 
-from .plan import ContestPlan, DistrictPlan, LoanPlan, Plan, RegistrationNumbers, Shop, at_seoul, keyed_rng
+from .plan import H1_END, ContestPlan, DistrictPlan, LoanPlan, Plan, RegistrationNumbers, Shop, at_seoul, keyed_rng
 
 PERIOD = "2025H1"
 GUARANTOR = "SEOUL_CREDIT_GUARANTEE"
@@ -60,6 +64,8 @@ class Result:
     loan_outcomes: dict[str, int] = field(default_factory=dict)
     referrals_answered: dict[str, int] = field(default_factory=dict)
     districts: dict[str, int] = field(default_factory=dict)  # the report's district figures
+    repayments: dict[str, Any] = field(default_factory=dict)  # what the demo paid, and what the report's loan book shows
+    by_person: dict[str, Counter[str]] = field(default_factory=dict)  # actor (ce_actor) -> event name -> events this run logged
 
     @property
     def ok(self) -> bool:
@@ -74,6 +80,16 @@ def figures_of(report: dict[str, Any]) -> dict[str, int]:
         "bank_cooperation": programs.get("bank_cooperation", {}).get("applications", 0),
         "sme_development_fund": programs.get("sme_development_fund", {}).get("applications", 0),
         "applications": report["loans"]["applications"],
+    }
+
+
+def book_figures_of(report: dict[str, Any]) -> dict[str, Any]:
+    """The report's loan book, per program: principal outstanding at the period's end and the
+    loans with an instalment missed in the period."""
+    programs = report["loans"].get("book", {}).get("by_program", {})
+    return {
+        "outstanding_principal_krw": {p: b["outstanding_principal_krw"] for p, b in programs.items()},
+        "loans_with_missed_instalments": {p: b["loans_with_missed_instalments"] for p, b in programs.items()},
     }
 
 
@@ -155,10 +171,10 @@ class DistrictsFlow:
                 "representative": {"name": d.representative[0], "phone": d.representative[1]},
                 "boundary": {"type": "Polygon", "coordinates": [corners]}, "excluded_area_m2": d.excluded_m2,
                 "proposed_on": d.proposed_on.isoformat()}
-        response = await self.api.request("districts", "POST", "/districts", role="staff", body=body, key=f"{self.run}-district-{d.seq}")
+        response = await self.api.request("districts", "POST", "/districts", role="staff", subject=_desk(d.seq), body=body, key=f"{self.run}-district-{d.seq}")
         if response.status_code == 409:  # a demo ran on this system before: the same name, this run's
             body["name"] = f"{d.name} {self.run}"
-            response = await self.api.request("districts", "POST", "/districts", role="staff", body=body, key=f"{self.run}-district-{d.seq}-again")
+            response = await self.api.request("districts", "POST", "/districts", role="staff", subject=_desk(d.seq), body=body, key=f"{self.run}-district-{d.seq}-again")
         if response.status_code != 201:
             raise DemoError(f"POST /districts {d.name}: HTTP {response.status_code}: {response.text[:500]}")
         district = response.json()["id"]
@@ -166,14 +182,14 @@ class DistrictsFlow:
 
         async def join(i: int, shop: int) -> None:
             lon, lat = offset(d.corner, *d.offsets[i])
-            await self.api.call("districts", "POST", f"/districts/{district}/stores", role="staff", key=f"{self.run}-member-{d.seq}-{shop}",
+            await self.api.call("districts", "POST", f"/districts/{district}/stores", role="staff", subject=_desk(d.seq), key=f"{self.run}-member-{d.seq}-{shop}",
                                 body={"business_id": self.business[shop], "longitude": lon, "latitude": lat, "onnuri_merchant": d.onnuri[i],
                                       "joined_on": d.proposed_on.isoformat()})
 
         await _gather_all(join(i, shop) for i, shop in enumerate(d.members))
-        await self.api.call("districts", "POST", f"/districts/{district}/review", role="staff", key=f"{self.run}-review-{d.seq}",
+        await self.api.call("districts", "POST", f"/districts/{district}/review", role="staff", subject=_desk(d.seq), key=f"{self.run}-review-{d.seq}",
                             body={"on": d.proposed_on.isoformat()})
-        designated = await self.api.request("districts", "POST", f"/districts/{district}/designate", role="staff",
+        designated = await self.api.request("districts", "POST", f"/districts/{district}/designate", role="staff", subject=_desk(d.seq),
                                             key=f"{self.run}-designate-{d.seq}", body={"on": d.designated_on.isoformat()})
         if designated.status_code != 200:
             self.problems.append(f"district {d.name}: designation refused: {designated.text[:300]}")
@@ -181,18 +197,18 @@ class DistrictsFlow:
 
 
     async def contest_flow(self, n: int, c: ContestPlan) -> None:
-        call = await self.api.call("districts", "POST", "/contests", role="staff", key=f"{self.run}-contest-{n}",
+        call = await self.api.call("districts", "POST", "/contests", role="staff", subject=_desk(n), key=f"{self.run}-contest-{n}",
                                    body={"organiser": c.organiser, "title": c.title, "eligibility": "designated_only", "budget_krw": c.budget_krw,
                                          "opens_on": c.opens_on.isoformat(), "deadline": c.deadline.isoformat()})
         for seq, entered_on, requested, selected, awarded in c.entries:
-            entry = await self.api.call("districts", "POST", f"/contests/{call['id']}/entries", role="staff", key=f"{self.run}-entry-{n}-{seq}",
+            entry = await self.api.call("districts", "POST", f"/contests/{call['id']}/entries", role="staff", subject=_desk(seq), key=f"{self.run}-entry-{n}-{seq}",
                                         body={"district_id": self.district_id[seq], "requested_krw": requested, "entered_on": entered_on.isoformat()})
-            await self.api.call("districts", "POST", f"/contests/{call['id']}/entries/{entry['id']}/result", role="staff",
+            await self.api.call("districts", "POST", f"/contests/{call['id']}/entries/{entry['id']}/result", role="staff", subject=_desk(n),
                                 key=f"{self.run}-result-{n}-{seq}",
                                 body={"selected": selected, "awarded_krw": awarded, "announced_on": c.announced_on.isoformat()})
         if c.late_entry is not None:
             seq, entered_on = c.late_entry
-            late = await self.api.request("districts", "POST", f"/contests/{call['id']}/entries", role="staff", accept=(409,),
+            late = await self.api.request("districts", "POST", f"/contests/{call['id']}/entries", role="staff", subject=_desk(seq), accept=(409,),
                                           body={"district_id": self.district_id[seq], "entered_on": entered_on.isoformat()})
             rules = [r.get("rule") for r in late.json().get("failed_rules", [])] if late.status_code == 409 else []
             if "deadline" not in rules:
@@ -225,6 +241,12 @@ class Simulation(DistrictsFlow):
         self.problems: list[str] = []
         self.district_id: dict[int, str] = {}  # district seq -> district id
         self.expected_districts: dict[str, int] = {}
+        self.desk_outcomes: Counter[str] = Counter()
+        self.details_changed = 0
+        self.repaid: Counter[str] = Counter()  # repayments recorded, on time and late
+        self.late_loans: Counter[str] = Counter()  # program -> loans with an instalment missed (and then paid) in the half-year
+        self.lent: Counter[str] = Counter()  # program -> principal disbursed in the half-year
+        self.principal_repaid: Counter[str] = Counter()  # program -> principal repaid in the half-year (the schedules' parts)
 
     # ------------------------------------------------------------------ the whole run
 
@@ -232,6 +254,7 @@ class Simulation(DistrictsFlow):
         plan = self.plan
         baseline_report = await self.report()
         baseline = figures_of(baseline_report)
+        ledger_start, _ = await self.ledger_actors(0)
         self.phases.add("shops", "businesses registered", len(plan.shops))
         self.phases.add("requests", "support requests", self.visits_total + (len(plan.shops) - plan.visited_shops))
         self.phases.add("visits", "visits recorded", self.visits_total)
@@ -285,12 +308,34 @@ class Simulation(DistrictsFlow):
         for name, value in self.expected_districts.items():
             if district_figures_of(report)[name] != value:
                 self.problems.append(f"report: districts {name} is {district_figures_of(report)[name]:,}, expected {value:,}")
+        _, by_person = await self.ledger_actors(ledger_start)
+        book, expected_book = book_figures_of(report), self.expected_book(baseline_report)
+        if book != expected_book:
+            self.problems.append(f"report: loan book {book}, expected {expected_book}")
         if not verify.get("ok"):
             findings = verify.get("rules", {}).get("findings", [])
             broken = verify.get("log", {}).get("first_broken") or verify.get("log", {}).get("checkpoints", {}).get("findings")
             self.problems.append(f"verify: not ok ({len(findings)} rule finding(s){', log broken' if broken else ''})")
         return Result(report, verify, baseline, expected, figures, self.problems, self.api.requests,
-                      dict(self.loan_outcomes), dict(self.answered), district_figures_of(report))
+                      dict(self.loan_outcomes), dict(self.answered), district_figures_of(report),
+                      {"recorded": dict(self.repaid), "loans_late": dict(self.late_loans), "book": book,
+                       "desk": dict(self.desk_outcomes), "details_changed": self.details_changed},
+                      by_person)
+
+    async def ledger_actors(self, start: int) -> tuple[int, dict[str, Counter[str]]]:
+        """The audit log's entries from `start` on, read through audit's `/entries`: each event's
+        actor (its `ce_actor` header) and name; returns the log's end and the counts per actor."""
+        counts: dict[str, Counter[str]] = {}
+        while True:
+            page = await self.api.call("audit", "GET", "/entries", role="auditor", params={"start": start}, priority=True)
+            for item in page["entries"]:
+                entry = Entry.from_bytes(base64.b64decode(item["entry"]))
+                parsed = parse_ce_type(entry.header("ce_type") or "")
+                name = parsed[1] if parsed else entry.header("ce_type") or "?"
+                counts.setdefault(entry.header("ce_actor") or "-", Counter())[name] += 1
+            if page["end"] == start:
+                return start, counts
+            start = page["end"]
 
     async def report(self) -> dict[str, Any]:
         return await self.api.call("audit", "GET", f"/reports/{PERIOD}", role="auditor", deadline_s=self.wait_timeout, priority=True)
@@ -300,25 +345,30 @@ class Simulation(DistrictsFlow):
     async def shop_flow(self, shop: Shop) -> None:
         await self.register(shop)
         owner = await self.api.call(
-            "intake", "POST", f"/businesses/{self.business[shop.seq]}/owners", role="staff", key=f"{self.run}-owner-{shop.seq}",
+            "intake", "POST", f"/businesses/{self.business[shop.seq]}/owners", role="staff", subject=shop.clerk, key=f"{self.run}-owner-{shop.seq}",
             body={"name": shop.owner_name, "relation": "owner", "phone": shop.owner_phone},
         )
         if shop.consent_agencies:
             await self.api.call(
-                "intake", "POST", f"/businesses/{self.business[shop.seq]}/consents", role="staff",
+                "intake", "POST", f"/businesses/{self.business[shop.seq]}/consents", role="staff", subject=shop.clerk,
                 key=f"{self.run}-consent-{shop.seq}",
                 body={"agencies": shop.consent_agencies, "owner_id": owner["id"], "signed_by": shop.owner_name,
                       "given_at": at_seoul(shop.consent_on, 10), "note": "개인정보 제3자 제공 동의서 접수"},
             )
+        if shop.employees_later is not None:  # the owner comes back: the shop took on or lost staff
+            await self.api.call("intake", "PATCH", f"/businesses/{self.business[shop.seq]}", role="staff", subject=shop.clerk,
+                                body={"employees": shop.employees_later}, key=f"{self.run}-details-{shop.seq}")
+            self.details_changed += 1
         if shop.visits:
             await self.request_support(shop, 0)
         elif shop.loan is not None:  # a walk-in applicant asks at the desk; no visit needed
             loan = self.plan.loans[shop.loan]
-            await self.api.call(
-                "intake", "POST", "/support-requests", role="staff", key=f"{self.run}-request-{shop.seq}-desk",
+            request = await self.api.call(
+                "intake", "POST", "/support-requests", role="staff", subject=shop.clerk, key=f"{self.run}-request-{shop.seq}-desk",
                 body={"business_id": self.business[shop.seq], "needs": ["loan"], "channel": "walk_in",
                       "requested_on": loan.submitted_on.isoformat(), "note": "창구 방문, 융자 상담"},
             )
+            await self.work_request(shop, request["id"], "desk", ["loan"])
             self.phases.advance("requests")
             self.applicant_ready(shop.seq)
 
@@ -326,7 +376,7 @@ class Simulation(DistrictsFlow):
         body = shop.business_body()
         attempt = 0
         while True:
-            response = await self.api.request("intake", "POST", "/businesses", role="staff", body=body,
+            response = await self.api.request("intake", "POST", "/businesses", role="staff", subject=shop.clerk, body=body,
                                               key=f"{self.run}-business-{shop.seq}-{attempt}")
             if response.status_code == 201:
                 break
@@ -345,12 +395,27 @@ class Simulation(DistrictsFlow):
 
     async def request_support(self, shop: Shop, index: int) -> None:
         visit = shop.visits[index]
-        await self.api.call(
-            "intake", "POST", "/support-requests", role="staff", key=f"{self.run}-request-{shop.seq}-{index}",
+        request = await self.api.call(
+            "intake", "POST", "/support-requests", role="staff", subject=shop.clerk, key=f"{self.run}-request-{shop.seq}-{index}",
             body={"business_id": self.business[shop.seq], "needs": visit.request_needs, "channel": visit.channel,
                   "requested_on": visit.requested_on.isoformat()},
         )
+        await self.work_request(shop, request["id"], str(index), visit.request_needs)
         self.phases.advance("requests")
+
+    async def work_request(self, shop: Shop, request_id: str, which: str, needs: list[str]) -> None:
+        """The desk's lifecycle: the clerk who took the request assigns it to a staff person (in
+        turn, by the shop's seeded generator), who starts it and resolves it with what the
+        request led to: a loan draft for a loan need, else the visit it scheduled."""
+        assignee = keyed_rng(self.seed, "desk", shop.seq, which).choice(STAFF_PEOPLE)
+        path, key = f"/support-requests/{request_id}", f"{self.run}-desk-{shop.seq}-{which}"
+        await self.api.call("intake", "POST", f"{path}/assign", role="staff", subject=shop.clerk, body={"assignee": assignee},
+                            key=f"{key}-assign")
+        await self.api.call("intake", "POST", f"{path}/start", role="staff", subject=assignee, body={}, key=f"{key}-start")
+        outcome = "loan_drafted" if "loan" in needs else "visit_scheduled"
+        await self.api.call("intake", "POST", f"{path}/resolve", role="staff", subject=assignee, body={"outcome": outcome},
+                            key=f"{key}-resolve")
+        self.desk_outcomes[outcome] += 1
 
     def applicant_ready(self, shop_seq: int) -> None:
         self.applicants_waiting.discard(shop_seq)
@@ -551,12 +616,47 @@ class Simulation(DistrictsFlow):
             body = {"disbursed_on": loan.disbursed_on.isoformat()}
             if loan.program == "bank_cooperation":
                 body["annual_rate_pct"] = loan.bank_rate_pct
-            await self.api.call("loans", "POST", f"{path}/disbursement", role="loan_officer", subject=officer, body=body,
-                                key=f"{self.run}-disburse-{loan.seq}")
+            disbursed = await self.api.call("loans", "POST", f"{path}/disbursement", role="loan_officer", subject=officer, body=body,
+                                            key=f"{self.run}-disburse-{loan.seq}")
             self.loan_outcomes["disbursed"] += 1
+            await self.repay(loan, disbursed)
         else:
             self.loan_outcomes["approved, not yet disbursed"] += 1
         self.phases.advance("decisions")
+
+    async def repay(self, loan: LoanPlan, application: dict[str, Any]) -> None:
+        """The borrower pays the half-year's instalments at the desk, in order, each its
+        schedule's amount, recorded by a staff person or a loan officer; right after the
+        disbursement, so that the arrears sweeper (as of the real today) has little chance to
+        look at this loan before its history is in."""
+        if not loan.disbursed_in_period:
+            return
+        self.lent[loan.program] += application["approved_amount_krw"]
+        payments = {p["number"]: p for p in application["schedule"]["payments"]}
+        late = False
+        for planned in self.plan.repayments(loan):
+            due = payments[planned.instalment]
+            if due["due_on"] != planned.due_on.isoformat():
+                raise DemoError(f"loan {loan.seq}: instalment {planned.instalment} is due on {due['due_on']}, the plan says {planned.due_on}")
+            await self.api.call("loans", "POST", f"/applications/{application['id']}/repayments", role="staff", subject=planned.by,
+                                body={"amount_krw": due["payable_krw"], "paid_on": planned.paid_on.isoformat()},
+                                key=f"{self.run}-repay-{loan.seq}-{planned.instalment}")
+            self.repaid["late" if planned.late else "on time"] += 1
+            if planned.paid_on <= H1_END:
+                self.principal_repaid[loan.program] += due["principal_krw"]
+            # Missed from the day after its due date (no grace days in the demo's stack).
+            late = late or (planned.late and planned.due_on < H1_END)
+        if late:
+            self.late_loans[loan.program] += 1
+
+    def expected_book(self, baseline: dict[str, Any]) -> dict[str, Any]:
+        before = book_figures_of(baseline)
+        programs = {*self.lent, *before["outstanding_principal_krw"]}
+        return {
+            "outstanding_principal_krw": {p: before["outstanding_principal_krw"].get(p, 0) + self.lent[p] - self.principal_repaid[p]
+                                          for p in programs},
+            "loans_with_missed_instalments": {p: before["loans_with_missed_instalments"].get(p, 0) + self.late_loans[p] for p in programs},
+        }
 
     # ------------------------------------------------------------------ partner agencies
 
@@ -624,11 +724,13 @@ class Simulation(DistrictsFlow):
         self.phases.add("ledger", "audit ledger caught up", None)
         previous: list[dict[str, Any]] = []
         before = {p: Counter(v["by_status"]) for p, v in baseline["loans"]["by_program"].items()}
+        expected_book = self.expected_book(baseline)
 
         async def caught_up() -> dict[str, Any] | None:
             report = await self.report()
             statuses = {p: Counter(v["by_status"]) - before.get(p, Counter()) for p, v in report["loans"]["by_program"].items()}
-            matches = figures_of(report) == expected and district_figures_of(report) == self.expected_districts and all(statuses.get(p, Counter()) == c for p, c in expected_status.items())
+            matches = (figures_of(report) == expected and district_figures_of(report) == self.expected_districts
+                       and book_figures_of(report) == expected_book and all(statuses.get(p, Counter()) == c for p, c in expected_status.items()))
             settled = matches and previous and previous[-1] == report
             previous.append(report)
             return report if settled else None
@@ -636,6 +738,11 @@ class Simulation(DistrictsFlow):
         report = await poll(caught_up, what=f"the audit ledger to show {expected}", timeout=self.wait_timeout, interval=0.5)
         self.phases.done("ledger")
         return report
+
+
+def _desk(n: int) -> str:
+    """The staff person (in turn) who does the districts' paperwork."""
+    return STAFF_PEOPLE[n % len(STAFF_PEOPLE)]
 
 
 def _ledger_status(program: str, status: str | None) -> str:
