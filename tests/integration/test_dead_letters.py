@@ -128,7 +128,7 @@ async def test_a_redrive_applies_the_dead_letter_then_what_was_parked_behind_it_
         history = await _rows(stack, "select to_stage from visits.business_stage_history where business_id = $1 order by position", business_id)
         assert [r["to_stage"] for r in history] == ["closing", "closed"]
         rows = await _dead_letter_rows(stack, business_id)
-        assert [r["status"] for r in rows] == ["redriven", "redriven"] and all(r["resolved_by"] == "operator" for r in rows)
+        assert [r["status"] for r in rows] == ["redriven", "redriven"] and all(r["resolved_by"] == "O-5001" for r in rows)
         assert len(await _rows(stack, "select 1 from visits.inbox where event_id = any($1::uuid[])", [first.id, second.id])) == 2
 
         # Redriving again finds nothing; the key is free: a later event is applied live.
