@@ -102,22 +102,25 @@ def half_year(plan, cycle: int) -> Iterator:
                                 needs_identified=[Need(x) for x in visit.needs_identified], services_given_count=len(visit.services_given),
                                 follow_ups=[FollowUpDue(number=i + 1, due_on=date.fromisoformat(f["due_on"]))
                                             for i, f in enumerate(visit.follow_ups)])
-            # The referrals this visit makes and sends: Plan.expected_visit_referrals' rules.
-            seen: set[tuple[str, str]] = set()
-            for need in visit.needs_identified:
-                for agency, program in VISIT_REFERRALS.get(need, []):
-                    if (agency, program) in seen:
-                        continue
-                    seen.add((agency, program))
-                    earlier = sent_on.setdefault(program, [])
-                    if any(abs((visit.visited_on - d).days) < 30 for d in earlier):
-                        continue
-                    earlier.append(visit.visited_on)
-                    if agency in shop.consent_agencies:
-                        referral += 1
-                        yield ReferralSent(referral_id=_id(4, cycle, referral), business_id=business, agency=AgencyCode(agency),
-                                           program=program, reason=f"visit:{need}", personal_data_shared=True, consent_id=consent,
-                                           sent_at=_at(visit.visited_on, 11), referred_on=visit.visited_on)
+            # The referrals this visit's request and the visit make and send: Plan.expected_visit_referrals'
+            # rules (one 30-day rule for a desk request's needs and a visit's, the request first).
+            for day, needs, cause in ((visit.requested_on, visit.request_needs, "support_request"),
+                                      (visit.visited_on, visit.needs_identified, "visit")):
+                seen: set[tuple[str, str]] = set()
+                for need in needs:
+                    for agency, program in VISIT_REFERRALS.get(need, []):
+                        if (agency, program) in seen:
+                            continue
+                        seen.add((agency, program))
+                        earlier = sent_on.setdefault(program, [])
+                        if any(abs((day - d).days) < 30 for d in earlier):
+                            continue
+                        earlier.append(day)
+                        if agency in shop.consent_agencies:
+                            referral += 1
+                            yield ReferralSent(referral_id=_id(4, cycle, referral), business_id=business, agency=AgencyCode(agency),
+                                               program=program, reason=f"{cause}:{need}", personal_data_shared=True, consent_id=consent,
+                                               sent_at=_at(day, 11), referred_on=day)
         loan = loans.get(shop.seq)
         if loan is None:
             continue

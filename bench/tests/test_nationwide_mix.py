@@ -25,7 +25,7 @@ def test_a_half_year_has_the_plans_proportions(plan):
     assert counts["LoanSubmitted"] == counts["LoanScreened"] == len(plan.loans) == 26
     assert counts["GuaranteeRequested"] == plan.count("bank_cooperation") == 12
     assert counts["LoanApproved"] + counts["LoanRejected"] == len(plan.loans)
-    # the visits' referrals the referrals service would send, and one guarantee referral per bank application
+    # the referrals the desk requests and visits would send, and one guarantee referral per bank application
     assert counts["ReferralSent"] == sum(plan.expected_visit_referrals().values()) + 12
 
 
