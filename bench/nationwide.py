@@ -77,7 +77,7 @@ def half_year(plan, cycle: int) -> Iterator:
     )
     from sangsaeng_common.contracts.referrals import ReferralSent
     from sangsaeng_common.contracts.visits import FollowUpDue, VisitOutcome, VisitRecorded, VisitScheduled
-    from sangsaeng_demo.plan import VISIT_REFERRALS
+    from sangsaeng_demo.plan import sent_referrals
 
     loans = {loan.shop: loan for loan in plan.loans}
     referral = 0
@@ -92,7 +92,6 @@ def half_year(plan, cycle: int) -> Iterator:
             yield ConsentGiven(consent_id=consent, business_id=business, agencies=[AgencyCode(a) for a in shop.consent_agencies],
                                given_at=_at(shop.consent_on or date(2025, 1, 2)))
         planner = f"planner-{shop.seq % PLANNERS + 1:02d}"
-        sent_on: dict[str, list[date]] = {}
         for n, visit in enumerate(shop.visits):
             visit_id = _id(3, cycle, shop.seq * 16 + n)
             yield VisitScheduled(visit_id=visit_id, business_id=business, planner_id=planner, dong=shop.dong,
@@ -102,25 +101,12 @@ def half_year(plan, cycle: int) -> Iterator:
                                 needs_identified=[Need(x) for x in visit.needs_identified], services_given_count=len(visit.services_given),
                                 follow_ups=[FollowUpDue(number=i + 1, due_on=date.fromisoformat(f["due_on"]))
                                             for i, f in enumerate(visit.follow_ups)])
-            # The referrals this visit's request and the visit make and send: Plan.expected_visit_referrals'
-            # rules (one 30-day rule for a desk request's needs and a visit's, the request first).
-            for day, needs, cause in ((visit.requested_on, visit.request_needs, "support_request"),
-                                      (visit.visited_on, visit.needs_identified, "visit")):
-                seen: set[tuple[str, str]] = set()
-                for need in needs:
-                    for agency, program in VISIT_REFERRALS.get(need, []):
-                        if (agency, program) in seen:
-                            continue
-                        seen.add((agency, program))
-                        earlier = sent_on.setdefault(program, [])
-                        if any(abs((day - d).days) < 30 for d in earlier):
-                            continue
-                        earlier.append(day)
-                        if agency in shop.consent_agencies:
-                            referral += 1
-                            yield ReferralSent(referral_id=_id(4, cycle, referral), business_id=business, agency=AgencyCode(agency),
-                                               program=program, reason=f"{cause}:{need}", personal_data_shared=True, consent_id=consent,
-                                               sent_at=_at(day, 11), referred_on=day)
+        # The referrals the shop's requests and visits make and send (the demo plan's rules).
+        for sent in sent_referrals(shop):
+            referral += 1
+            yield ReferralSent(referral_id=_id(4, cycle, referral), business_id=business, agency=AgencyCode(sent.agency),
+                               program=sent.program, reason=f"{sent.cause}:{sent.need}", personal_data_shared=True, consent_id=consent,
+                               sent_at=_at(sent.referred_on, 11), referred_on=sent.referred_on)
         loan = loans.get(shop.seq)
         if loan is None:
             continue

@@ -332,27 +332,46 @@ class Plan:
         return sum(1 for loan in self.loans if loan.program == program)
 
     def expected_visit_referrals(self) -> dict[str, int]:
-        """Referrals the support requests and visits should make and *send* (consent covers the
-        agency), per agency: the referrals service's rules, one 30-day rule for both causes. Each
-        shop's causes in the order referrals sees them: a visit's request, then the visit."""
+        """Referrals the support requests and visits should make and *send*, per agency."""
         sent: dict[str, int] = {}
         for shop in self.shops:
-            last: dict[str, list[date]] = {}
-            causes = [c for v in shop.visits for c in ((v.requested_on, v.request_needs), (v.visited_on, v.needs_identified))]
-            for day, needs in causes:
-                seen: set[tuple[str, str]] = set()
-                for need in needs:
-                    for agency, program in VISIT_REFERRALS.get(need, []):
-                        if (agency, program) in seen:
-                            continue
-                        seen.add((agency, program))
-                        earlier = last.setdefault(program, [])
-                        if any(abs((day - d).days) < 30 for d in earlier):
-                            continue
-                        earlier.append(day)
-                        if agency in shop.consent_agencies:
-                            sent[agency] = sent.get(agency, 0) + 1
+            for referral in sent_referrals(shop):
+                sent[referral.agency] = sent.get(referral.agency, 0) + 1
         return sent
+
+
+@dataclass(frozen=True)
+class SentReferral:
+    visit_index: int
+    cause: str  # support_request (the visit's request) or visit
+    need: str
+    agency: str
+    program: str
+    referred_on: date
+
+
+def sent_referrals(shop: Shop) -> list[SentReferral]:
+    """The referrals a shop's support requests and visits make and *send* (consent covers the
+    agency): the referrals service's rules, one 30-day rule for both causes, in the order
+    referrals sees the causes (a visit's request, then the visit)."""
+    found: list[SentReferral] = []
+    last: dict[str, list[date]] = {}
+    for index, visit in enumerate(shop.visits):
+        for day, needs, cause in ((visit.requested_on, visit.request_needs, "support_request"),
+                                  (visit.visited_on, visit.needs_identified, "visit")):
+            seen: set[tuple[str, str]] = set()
+            for need in needs:
+                for agency, program in VISIT_REFERRALS.get(need, []):
+                    if (agency, program) in seen:
+                        continue
+                    seen.add((agency, program))
+                    earlier = last.setdefault(program, [])
+                    if any(abs((day - d).days) < 30 for d in earlier):
+                        continue
+                    earlier.append(day)
+                    if agency in shop.consent_agencies:
+                        found.append(SentReferral(index, cause, need, agency, program, day))
+    return found
 
 
 def _choice(rng: random.Random, weighted: dict | Sequence[tuple]) -> object:
