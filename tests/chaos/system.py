@@ -181,23 +181,26 @@ async def exactly_once(stack: Stack, accepted: dict[str, str]) -> Findings:
         outboxes = {r["event_id"] for r in await conn.fetch(_events_union(None))}
         ledger = await conn.fetch(
             """select event_id, event_type, subject, headers->>'ce_correlationid' as correlation,
-                      headers->>'ce_causationid' as causation, data->>'agency' as agency, data->>'program' as program
+                      headers->>'ce_causationid' as causation, data->>'agency' as agency, data->>'program' as program,
+                      data->>'application_id' as application, data->>'instalment' as instalment
                from audit.ledger"""
         )
     finally:
         await conn.close()
     in_ledger = {r["event_id"] for r in ledger}
     ids = {str(r["event_id"]) for r in ledger}
-    by_command: dict[str, Counter[tuple[str, str]]] = {}
-    by_cause: Counter[tuple[str, str, str | None, str | None]] = Counter()
+    # An event is the same event again only if it is about the same thing: one repayment may announce
+    # two missed instalments, one change of details screen two applications again.
+    by_command: dict[str, Counter[tuple[str, str, str | None, str | None]]] = {}
+    by_cause: Counter[tuple[str, str, str | None, str | None, str | None, str | None]] = Counter()
     unaccounted = []
     for r in ledger:
         if r["causation"]:
-            by_cause[(r["causation"], r["event_type"], r["agency"], r["program"])] += 1
+            by_cause[(r["causation"], r["event_type"], r["agency"], r["program"], r["application"], r["instalment"])] += 1
             if r["causation"] not in ids:
                 unaccounted.append(f"{r['event_type']} {r['event_id']}: its cause {r['causation']} is not in the ledger")
         elif r["correlation"] in accepted:
-            by_command.setdefault(r["correlation"], Counter())[(r["event_type"], r["subject"])] += 1
+            by_command.setdefault(r["correlation"], Counter())[(r["event_type"], r["subject"], r["application"], r["instalment"])] += 1
         elif not r["event_type"].endswith((".GuaranteeTimedOut.v1", ".LoanInArrears.v1")):  # the loans sweepers' own
             unaccounted.append(f"{r['event_type']} {r['event_id']} (correlation {r['correlation']})")
     return Findings(
