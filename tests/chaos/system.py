@@ -47,12 +47,12 @@ def urls_of(processes: dict[str, ServiceProcess]) -> dict[str, str]:
 class CommandLog(Api):
     """The demo's API client, remembering every command that was accepted (by key)."""
 
-    accepted: dict[str, str] = field(default_factory=dict)  # key -> "POST service/path"
+    accepted: dict[str, str] = field(default_factory=dict)  # key -> "POST service/path" (PATCH, PUT likewise: a command is any of them)
 
     async def request(self, service: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = await super().request(service, method, path, **kwargs)
         key = kwargs.get("key")
-        if key and method == "POST" and 200 <= response.status_code < 300:
+        if key and method in ("POST", "PATCH", "PUT") and 200 <= response.status_code < 300:
             self.accepted[key] = f"{method} {service}{path}"
         return response
 
